@@ -1,0 +1,98 @@
+//! Checking properties across many seeds, in parallel across cores.
+//!
+//! Each run stays single-threaded and deterministic; runs are spread over a
+//! rayon pool and their results gathered in seed order, so the summary is the
+//! same whatever the number of threads.
+
+use crate::engine::{PropertyKind, RunReport};
+use crate::run::run_silent;
+use crate::scenario::Scenario;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+/// Failures of one property across the seeds checked.
+#[derive(Clone, Debug, Serialize)]
+pub struct PropertyFailures {
+    pub property: &'static str,
+    pub kind: PropertyKind,
+    /// Seeds on which it failed.
+    pub runs: u64,
+    pub first_seed: u64,
+    pub first_t_ns: u64,
+    pub first_detail: String,
+}
+
+/// The result of checking a seed range.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckSummary {
+    pub runs: u64,
+    /// Runs by stop reason.
+    pub stops: BTreeMap<&'static str, u64>,
+    pub failures: Vec<PropertyFailures>,
+}
+
+impl CheckSummary {
+    pub fn safety_failed(&self) -> bool {
+        self.failures.iter().any(|f| f.kind == PropertyKind::Always)
+    }
+    pub fn liveness_failed(&self) -> bool {
+        self.failures
+            .iter()
+            .any(|f| f.kind == PropertyKind::Eventually)
+    }
+}
+
+/// Runs `base` with every seed in `seeds` on `jobs` threads (all cores if `None`).
+pub fn check_seeds(base: &Scenario, seeds: Range<u64>, jobs: Option<usize>) -> CheckSummary {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.unwrap_or(0))
+        .build()
+        .expect("building the thread pool");
+    let reports: Vec<RunReport> = pool.install(|| {
+        seeds
+            .into_par_iter()
+            .map(|seed| {
+                let sc = Scenario {
+                    seed,
+                    ..base.clone()
+                };
+                run_silent(&sc)
+            })
+            .collect()
+    });
+    summarize(&reports)
+}
+
+/// Aggregates reports (in the given order: the first failure is the first in the list).
+pub fn summarize(reports: &[RunReport]) -> CheckSummary {
+    let mut stops = BTreeMap::new();
+    let mut failures: Vec<PropertyFailures> = Vec::new();
+    for r in reports {
+        *stops.entry(r.stop.as_str()).or_insert(0) += 1;
+        let mut seen_here: Vec<&str> = Vec::new();
+        for v in &r.violations {
+            if seen_here.contains(&v.property) {
+                continue;
+            }
+            seen_here.push(v.property);
+            match failures.iter_mut().find(|f| f.property == v.property) {
+                Some(f) => f.runs += 1,
+                None => failures.push(PropertyFailures {
+                    property: v.property,
+                    kind: v.kind,
+                    runs: 1,
+                    first_seed: r.seed,
+                    first_t_ns: v.t_ns,
+                    first_detail: v.detail.clone(),
+                }),
+            }
+        }
+    }
+    CheckSummary {
+        runs: reports.len() as u64,
+        stops,
+        failures,
+    }
+}

@@ -1,0 +1,733 @@
+//! The run loop of one simulation: one thread, one seed, bounded by
+//! `time_max` and `events_max`.
+
+use super::queue::EventQueue;
+use super::{Command, Commands, Ctx, Message, Note, PropertyKind, Protocol, TimerTag};
+use crate::net::faults::{FaultAction, FaultConfig};
+use crate::net::topology::{Graph, NodeId};
+use crate::net::{DropReason, NetConfig, Partitions};
+use crate::observe::{Counters, Monitor, Outcome, Violation, World};
+use crate::rng::{stream, NodeStreams, SimRng};
+use crate::scenario::Scenario;
+use crate::time::SimTime;
+use crate::trace::Tracer;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// What stopped a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// No event left.
+    Quiescent,
+    /// The next event lay beyond `time_max`.
+    TimeMax,
+    /// `events_max` events were processed.
+    EventsMax,
+    /// A property was violated.
+    Violation,
+    /// Every `eventually` property held after the last fault (`stop_when_done`).
+    Done,
+}
+
+impl StopReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Quiescent => "quiescent",
+            StopReason::TimeMax => "time_max",
+            StopReason::EventsMax => "events_max",
+            StopReason::Violation => "violation",
+            StopReason::Done => "done",
+        }
+    }
+}
+
+/// The result of one run.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    pub seed: u64,
+    pub stop: StopReason,
+    pub t_ns: SimTime,
+    /// Events processed (cancelled timers are not events).
+    pub events: u64,
+    pub counts: Counters,
+    pub metrics: BTreeMap<String, f64>,
+    pub facts: BTreeMap<String, serde_json::Value>,
+    pub violations: Vec<Violation>,
+    /// The run hash as 16 hex digits (see [`crate::trace`]).
+    pub hash: String,
+}
+
+impl RunReport {
+    pub fn safety_violated(&self) -> bool {
+        self.violations
+            .iter()
+            .any(|v| v.kind == PropertyKind::Always)
+    }
+    pub fn liveness_violated(&self) -> bool {
+        self.violations
+            .iter()
+            .any(|v| v.kind == PropertyKind::Eventually)
+    }
+}
+
+/// What can happen at an instant.
+pub(crate) enum Event<M> {
+    Start(NodeId),
+    Deliver {
+        id: u64,
+        from: NodeId,
+        to: NodeId,
+        msg: M,
+    },
+    Timer {
+        node: NodeId,
+        tag: u16,
+        gen: u32,
+    },
+    Fault(FaultEv),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum FaultEv {
+    Scheduled(u32),
+    ProcCrash(NodeId),
+    ProcRecover(NodeId),
+    PartStart,
+    PartEnd,
+    LeaderCrash(u32),
+    LeaderRecover(NodeId),
+    HealAll,
+    Quiet,
+    Deadline,
+}
+
+/// One simulation of protocol `P` watched by monitor `M`.
+pub struct Simulation<P: Protocol, M: Monitor<P>> {
+    seed: u64,
+    n: u32,
+    cfg: P::Config,
+    net: NetConfig,
+    faults: FaultConfig,
+    time_max: SimTime,
+    events_max: u64,
+    stop_when_done: bool,
+    liveness_bound: SimTime,
+
+    now: SimTime,
+    seq: u64,
+    events: u64,
+    queue: EventQueue<Event<P::Msg>>,
+    nodes: Vec<P>,
+    alive: Vec<bool>,
+    down: u32,
+    durable: Vec<P::Durable>,
+    timer_gen: Vec<u32>,
+    drift_ppm: Vec<i32>,
+    streams: NodeStreams,
+    net_rng: SimRng,
+    fault_rng: SimRng,
+    graph: Graph,
+    parts: Partitions,
+    in_flight: HashMap<(NodeId, NodeId), u32>,
+    fifo_last: HashMap<(NodeId, NodeId), SimTime>,
+    next_msg_id: u64,
+    out: Commands<P>,
+    leaders: BTreeMap<NodeId, (SimTime, u64)>,
+    heal_time: Option<SimTime>,
+    quiet: bool,
+
+    tracer: Tracer,
+    monitor: M,
+    violations: Vec<Violation>,
+    counts: Counters,
+    by_kind: Vec<u64>,
+}
+
+const TIMERS_MAX: usize = u16::MAX as usize;
+
+impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
+    /// Builds a simulation from a validated scenario.
+    pub fn new(sc: &Scenario, cfg: P::Config, tracer: Tracer) -> Self {
+        let n = sc.nodes;
+        let timers = P::Timer::NAMES.len();
+        assert!(timers <= TIMERS_MAX);
+        let durable = vec![P::Durable::default(); n as usize];
+        let nodes = (0..n)
+            .map(|i| P::init(i, n, &cfg, &durable[i as usize]))
+            .collect();
+        let mut fault_rng = SimRng::new(sc.seed, stream::FAULTS);
+        let mut drift_ppm = Vec::new();
+        if sc.faults.drift_ppm_max > 0 || !sc.faults.drift.is_empty() {
+            let m = sc.faults.drift_ppm_max as i64;
+            drift_ppm = (0..n)
+                .map(|_| {
+                    if m > 0 {
+                        (fault_rng.below(2 * m as u64 + 1) as i64 - m) as i32
+                    } else {
+                        0
+                    }
+                })
+                .collect();
+            for d in &sc.faults.drift {
+                drift_ppm[d.node as usize] = d.ppm;
+            }
+        }
+        let monitor = M::new(sc, &cfg);
+        Simulation {
+            seed: sc.seed,
+            n,
+            net: sc.net.clone(),
+            faults: sc.faults.clone(),
+            time_max: sc.time_max.0,
+            events_max: sc.events_max,
+            stop_when_done: sc.stop_when_done,
+            liveness_bound: sc.liveness_bound.0,
+            now: 0,
+            seq: 0,
+            events: 0,
+            queue: EventQueue::new(),
+            nodes,
+            alive: vec![true; n as usize],
+            down: 0,
+            durable,
+            timer_gen: vec![0; n as usize * timers],
+            drift_ppm,
+            streams: NodeStreams::new(sc.seed, n as usize),
+            net_rng: SimRng::new(sc.seed, stream::NETWORK),
+            fault_rng,
+            graph: sc.net.topology.build(n, sc.seed),
+            parts: Partitions::default(),
+            in_flight: HashMap::new(),
+            fifo_last: HashMap::new(),
+            next_msg_id: 0,
+            out: Commands::default(),
+            leaders: BTreeMap::new(),
+            heal_time: sc.faults.heal_time(sc.time_max.0),
+            quiet: false,
+            tracer,
+            monitor,
+            violations: Vec::new(),
+            counts: Counters::default(),
+            by_kind: vec![0; P::Msg::KINDS.len()],
+            cfg,
+        }
+    }
+
+    fn schedule_initial(&mut self) {
+        for i in 0..self.n {
+            self.queue.push(0, Event::Start(i));
+        }
+        for (i, e) in self.faults.schedule.iter().enumerate() {
+            self.queue
+                .push(e.at.0, Event::Fault(FaultEv::Scheduled(i as u32)));
+        }
+        if let Some(heal) = self.heal_time {
+            if let Some(mttf) = self.faults.crash_mttf {
+                for i in 0..self.n {
+                    let at = self.fault_rng.exp(mttf.0 as f64) as u64;
+                    if at < heal {
+                        self.queue.push(at, Event::Fault(FaultEv::ProcCrash(i)));
+                    }
+                }
+            }
+            if let Some(mtbf) = self.faults.partition_mtbf {
+                let at = self.fault_rng.exp(mtbf.0 as f64) as u64;
+                if at < heal {
+                    self.queue.push(at, Event::Fault(FaultEv::PartStart));
+                }
+            }
+            self.queue.push(heal, Event::Fault(FaultEv::HealAll));
+        }
+        if let Some(lc) = &self.faults.leader_crashes {
+            if lc.count > 0 {
+                let at = lc.first.0 + self.fault_rng.range_inclusive(0, lc.jitter.0);
+                self.queue.push(at, Event::Fault(FaultEv::LeaderCrash(0)));
+            }
+        }
+        let quiet = self.faults.quiet_time(self.time_max);
+        self.queue.push(quiet, Event::Fault(FaultEv::Quiet));
+        let deadline = quiet.saturating_add(self.liveness_bound);
+        if deadline <= self.time_max {
+            self.queue.push(deadline, Event::Fault(FaultEv::Deadline));
+        }
+    }
+
+    /// Runs to a stop and reports.
+    pub fn run(mut self) -> (RunReport, Tracer) {
+        self.schedule_initial();
+        let stop = loop {
+            let Some(ev) = self.queue.pop() else {
+                break StopReason::Quiescent;
+            };
+            if ev.time > self.time_max {
+                self.now = self.time_max;
+                break StopReason::TimeMax;
+            }
+            if self.events >= self.events_max {
+                break StopReason::EventsMax;
+            }
+            self.now = ev.time;
+            self.seq = ev.seq;
+            self.handle(ev.event);
+            if !self.violations.is_empty() {
+                break StopReason::Violation;
+            }
+            if self.stop_when_done && self.quiet && self.monitor.done() {
+                break StopReason::Done;
+            }
+        };
+        let outcome = {
+            let w = World {
+                now: self.now,
+                alive: &self.alive,
+                nodes: self.n,
+            };
+            let mut late = Vec::new();
+            let o: Outcome = self.monitor.finish(&w, &mut late);
+            for v in late {
+                self.record_violation(v);
+            }
+            o
+        };
+        for (i, &c) in self.by_kind.iter().enumerate() {
+            if c > 0 {
+                self.counts.by_kind.insert(P::Msg::KINDS[i], c);
+            }
+        }
+        let report = RunReport {
+            seed: self.seed,
+            stop,
+            t_ns: self.now,
+            events: self.events,
+            counts: self.counts,
+            metrics: outcome.metrics,
+            facts: outcome.facts,
+            violations: self.violations,
+            hash: format!("{:016x}", self.tracer.hash()),
+        };
+        (report, self.tracer)
+    }
+
+    #[inline]
+    fn handle(&mut self, ev: Event<P::Msg>) {
+        match ev {
+            Event::Deliver { id, from, to, msg } => {
+                self.events += 1;
+                if self.net.capacity > 0 {
+                    if let Some(c) = self.in_flight.get_mut(&(from, to)) {
+                        *c -= 1;
+                    }
+                }
+                if !self.alive[to as usize] {
+                    self.drop_msg(id, from, to, &msg, DropReason::DstDown);
+                } else if self.parts.blocked(from, to) {
+                    self.drop_msg(id, from, to, &msg, DropReason::Partition);
+                } else {
+                    self.counts.delivered += 1;
+                    self.tracer.deliver(self.now, self.seq, id, from, to, &msg);
+                    self.dispatch(to, |p, ctx| p.on_message(ctx, from, msg));
+                }
+            }
+            Event::Timer { node, tag, gen } => {
+                let slot = node as usize * P::Timer::NAMES.len() + tag as usize;
+                if !self.alive[node as usize] || self.timer_gen[slot] != gen {
+                    return; // cancelled or re-armed: not an event
+                }
+                self.events += 1;
+                self.counts.timers += 1;
+                let t = tag as usize;
+                self.tracer
+                    .timer(self.now, self.seq, node, t, P::Timer::NAMES[t]);
+                let timer = P::Timer::from_index(t);
+                self.dispatch(node, |p, ctx| p.on_timer(ctx, timer));
+            }
+            Event::Start(node) => {
+                self.events += 1;
+                self.tracer.start(self.now, self.seq, node);
+                self.dispatch(node, |p, ctx| p.on_start(ctx));
+            }
+            Event::Fault(f) => {
+                self.events += 1;
+                self.fault(f);
+            }
+        }
+    }
+
+    /// Runs one callback of `node` and applies its commands in issue order.
+    #[inline]
+    fn dispatch(&mut self, node: NodeId, f: impl FnOnce(&mut P, &mut Ctx<'_, P>)) {
+        let mut out = std::mem::take(&mut self.out);
+        let used = {
+            let mut ctx = Ctx::new(
+                node,
+                self.now,
+                self.n,
+                &self.graph,
+                &mut self.streams,
+                &mut out,
+            );
+            f(&mut self.nodes[node as usize], &mut ctx);
+            ctx.rng_used()
+        };
+        if used {
+            self.streams.save(node);
+        }
+        for cmd in out.list.drain(..) {
+            self.apply(node, cmd);
+        }
+        self.out = out;
+    }
+
+    #[inline]
+    fn apply(&mut self, node: NodeId, cmd: Command<P>) {
+        match cmd {
+            Command::Send(to, msg) => self.send(node, to, msg),
+            Command::Broadcast(msg) => {
+                let k = self.graph.peers(node).len();
+                for i in 0..k {
+                    let to = self.graph.peers(node).get(i);
+                    self.send(node, to, msg.clone());
+                }
+            }
+            Command::SetTimer(tag, after) => {
+                let t = tag.index();
+                let slot = node as usize * P::Timer::NAMES.len() + t;
+                self.timer_gen[slot] = self.timer_gen[slot].wrapping_add(1);
+                let after = self.local_to_true(node, after);
+                let gen = self.timer_gen[slot];
+                self.queue.push(
+                    self.now.saturating_add(after),
+                    Event::Timer {
+                        node,
+                        tag: t as u16,
+                        gen,
+                    },
+                );
+            }
+            Command::CancelTimer(tag) => {
+                let slot = node as usize * P::Timer::NAMES.len() + tag.index();
+                self.timer_gen[slot] = self.timer_gen[slot].wrapping_add(1);
+            }
+            Command::Persist(d) => self.durable[node as usize] = d,
+            Command::Note(note) => self.note(node, note),
+        }
+    }
+
+    #[inline]
+    fn local_to_true(&self, node: NodeId, after: u64) -> u64 {
+        if self.drift_ppm.is_empty() {
+            return after;
+        }
+        let ppm = self.drift_ppm[node as usize] as i128;
+        ((after as i128 * 1_000_000) / (1_000_000 + ppm)) as u64
+    }
+
+    fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
+        let id = self.next_msg_id;
+        self.next_msg_id += 1;
+        self.counts.sent += 1;
+        self.by_kind[msg.kind()] += 1;
+        self.tracer.send(self.now, self.seq, id, from, to, &msg);
+        if !self.graph.has_edge(from, to) {
+            return self.drop_msg(id, from, to, &msg, DropReason::NoRoute);
+        }
+        if self.parts.blocked(from, to) {
+            return self.drop_msg(id, from, to, &msg, DropReason::Partition);
+        }
+        let link = self.net.link(from, to);
+        let (loss, dup) = (link.loss_ratio, link.dup_ratio);
+        if loss > 0.0 && self.net_rng.chance(loss) {
+            return self.drop_msg(id, from, to, &msg, DropReason::Loss);
+        }
+        if !self.reserve(from, to) {
+            return self.drop_msg(id, from, to, &msg, DropReason::Capacity);
+        }
+        let at = self.arrival(from, to);
+        if dup > 0.0 && self.net_rng.chance(dup) && self.reserve(from, to) {
+            let copy = self.next_msg_id;
+            self.next_msg_id += 1;
+            self.counts.duplicated += 1;
+            self.tracer
+                .duplicate(self.now, self.seq, copy, id, from, to);
+            let at2 = self.arrival(from, to);
+            self.queue.push(
+                at2,
+                Event::Deliver {
+                    id: copy,
+                    from,
+                    to,
+                    msg: msg.clone(),
+                },
+            );
+        }
+        self.queue.push(at, Event::Deliver { id, from, to, msg });
+    }
+
+    /// Takes one slot of the link's capacity; false if it is full.
+    #[inline]
+    fn reserve(&mut self, from: NodeId, to: NodeId) -> bool {
+        if self.net.capacity == 0 {
+            return true;
+        }
+        let c = self.in_flight.entry((from, to)).or_insert(0);
+        if *c >= self.net.capacity {
+            return false;
+        }
+        *c += 1;
+        true
+    }
+
+    /// Draws a delivery time, keeping per-link FIFO order if asked.
+    #[inline]
+    fn arrival(&mut self, from: NodeId, to: NodeId) -> SimTime {
+        let delay = self.net.link(from, to).latency.sample(&mut self.net_rng);
+        let mut at = self.now.saturating_add(delay);
+        if self.net.fifo {
+            let last = self.fifo_last.entry((from, to)).or_insert(0);
+            at = at.max(*last);
+            *last = at;
+        }
+        at
+    }
+
+    fn drop_msg(&mut self, id: u64, from: NodeId, to: NodeId, msg: &P::Msg, why: DropReason) {
+        *self.counts.dropped.entry(why.as_str()).or_insert(0) += 1;
+        self.tracer
+            .drop_msg(self.now, self.seq, id, from, to, msg, why.as_str());
+    }
+
+    fn note(&mut self, node: NodeId, note: P::Note) {
+        self.tracer.note(self.now, self.seq, node, &note);
+        match note.leadership() {
+            Some(true) => {
+                self.leaders.insert(node, (self.now, self.seq));
+            }
+            Some(false) => {
+                self.leaders.remove(&node);
+            }
+            None => {}
+        }
+        let w = World {
+            now: self.now,
+            alive: &self.alive,
+            nodes: self.n,
+        };
+        let mut found = Vec::new();
+        self.monitor.on_note(&w, node, &note, &mut found);
+        for v in found {
+            self.record_violation(v);
+        }
+    }
+
+    fn record_violation(&mut self, v: Violation) {
+        let kind = match v.kind {
+            PropertyKind::Always => "always",
+            PropertyKind::Eventually => "eventually",
+            PropertyKind::Sometimes => "sometimes",
+        };
+        self.tracer
+            .violation(v.t_ns, self.seq, v.property, kind, &v.detail);
+        self.violations.push(v);
+    }
+
+    /// The live node whose latest note says it leads (latest claim wins).
+    pub fn current_leader(&self) -> Option<NodeId> {
+        self.leaders
+            .iter()
+            .filter(|(n, _)| self.alive[**n as usize])
+            .max_by_key(|(_, at)| **at)
+            .map(|(n, _)| *n)
+    }
+
+    fn crash(&mut self, node: NodeId, cause: &str) {
+        if !self.alive[node as usize] {
+            return;
+        }
+        self.alive[node as usize] = false;
+        self.down += 1;
+        self.counts.crashes += 1;
+        let t = P::Timer::NAMES.len();
+        for g in &mut self.timer_gen[node as usize * t..(node as usize + 1) * t] {
+            *g = g.wrapping_add(1);
+        }
+        self.leaders.remove(&node);
+        self.tracer.crash(self.now, self.seq, node, cause);
+        let w = World {
+            now: self.now,
+            alive: &self.alive,
+            nodes: self.n,
+        };
+        self.monitor.on_crash(&w, node);
+    }
+
+    fn recover(&mut self, node: NodeId) {
+        if self.alive[node as usize] {
+            return;
+        }
+        self.alive[node as usize] = true;
+        self.down -= 1;
+        self.counts.recoveries += 1;
+        self.nodes[node as usize] = P::init(node, self.n, &self.cfg, &self.durable[node as usize]);
+        self.tracer.recover(self.now, self.seq, node);
+        let w = World {
+            now: self.now,
+            alive: &self.alive,
+            nodes: self.n,
+        };
+        self.monitor.on_recover(&w, node);
+        self.dispatch(node, |p, ctx| p.on_start(ctx));
+    }
+
+    fn before_heal(&self) -> bool {
+        self.heal_time.is_some_and(|h| self.now < h)
+    }
+
+    fn fault(&mut self, f: FaultEv) {
+        match f {
+            FaultEv::Scheduled(i) => {
+                let entry = self.faults.schedule[i as usize].clone();
+                match entry.action {
+                    FaultAction::Crash(n) => self.crash(n, "schedule"),
+                    FaultAction::Recover(n) => self.recover(n),
+                    FaultAction::Partition(ref groups) => {
+                        self.parts.split(self.n, groups);
+                        let s = entry.to_string();
+                        self.net_change(s.split('@').next().unwrap_or(""));
+                    }
+                    FaultAction::Cut(a, b) => {
+                        self.parts.cut(a, b);
+                        self.net_change(&format!("cut:{a}>{b}"));
+                    }
+                    FaultAction::Isolate(n) => {
+                        self.parts.isolate(self.n, n);
+                        self.net_change(&format!("isolate:{n}"));
+                    }
+                    FaultAction::Heal => {
+                        self.parts.heal();
+                        self.net_change("heal");
+                    }
+                    FaultAction::CrashLeader { down } => {
+                        if let Some(l) = self.current_leader() {
+                            self.crash(l, "leader");
+                            if let Some(d) = down {
+                                self.queue
+                                    .push(self.now + d.0, Event::Fault(FaultEv::LeaderRecover(l)));
+                            }
+                        }
+                    }
+                }
+            }
+            FaultEv::ProcCrash(n) => {
+                if !self.before_heal() {
+                    return;
+                }
+                let max_down = self.faults.crash_max_down.unwrap_or(u32::MAX);
+                if self.alive[n as usize] && self.down < max_down {
+                    self.crash(n, "process");
+                    let d = self.fault_rng.exp(self.faults.crash_mttr.0 as f64) as u64;
+                    self.queue
+                        .push(self.now + d, Event::Fault(FaultEv::ProcRecover(n)));
+                } else {
+                    let mttf = self.faults.crash_mttf.map_or(0, |d| d.0);
+                    let d = self.fault_rng.exp(mttf as f64) as u64;
+                    self.queue
+                        .push(self.now + d, Event::Fault(FaultEv::ProcCrash(n)));
+                }
+            }
+            FaultEv::ProcRecover(n) => {
+                self.recover(n);
+                if self.before_heal() {
+                    let mttf = self.faults.crash_mttf.map_or(0, |d| d.0);
+                    let d = self.fault_rng.exp(mttf as f64) as u64;
+                    self.queue
+                        .push(self.now + d, Event::Fault(FaultEv::ProcCrash(n)));
+                }
+            }
+            FaultEv::PartStart => {
+                if !self.before_heal() {
+                    return;
+                }
+                let mut all: Vec<NodeId> = (0..self.n).collect();
+                self.fault_rng.shuffle(&mut all);
+                let k = 1 + self.fault_rng.below((self.n as u64 / 2).max(1)) as usize;
+                let mut minority = all[..k.min(all.len())].to_vec();
+                minority.sort_unstable();
+                self.parts.split(self.n, &[minority.clone()]);
+                let list: Vec<String> = minority.iter().map(|x| x.to_string()).collect();
+                self.net_change(&format!("partition:{}|rest", list.join(",")));
+                let d = self.fault_rng.exp(self.faults.partition_mttr.0 as f64) as u64;
+                self.queue
+                    .push(self.now + d, Event::Fault(FaultEv::PartEnd));
+            }
+            FaultEv::PartEnd => {
+                self.parts.heal();
+                self.net_change("heal");
+                if self.before_heal() {
+                    let mtbf = self.faults.partition_mtbf.map_or(0, |d| d.0);
+                    let d = self.fault_rng.exp(mtbf as f64) as u64;
+                    self.queue
+                        .push(self.now + d, Event::Fault(FaultEv::PartStart));
+                }
+            }
+            FaultEv::LeaderCrash(k) => {
+                let Some(lc) = self.faults.leader_crashes.clone() else {
+                    return;
+                };
+                if let Some(l) = self.current_leader() {
+                    self.crash(l, "leader");
+                    self.queue.push(
+                        self.now + lc.down.0,
+                        Event::Fault(FaultEv::LeaderRecover(l)),
+                    );
+                }
+                if k + 1 < lc.count {
+                    let at = lc.first.0
+                        + (k as u64 + 1) * lc.every.0
+                        + self.fault_rng.range_inclusive(0, lc.jitter.0);
+                    self.queue
+                        .push(at.max(self.now), Event::Fault(FaultEv::LeaderCrash(k + 1)));
+                }
+            }
+            FaultEv::LeaderRecover(n) => self.recover(n),
+            FaultEv::HealAll => {
+                if !self.parts.is_healed() {
+                    self.parts.heal();
+                    self.net_change("heal");
+                }
+                for n in 0..self.n {
+                    self.recover(n);
+                }
+            }
+            FaultEv::Quiet => {
+                self.quiet = true;
+                let w = World {
+                    now: self.now,
+                    alive: &self.alive,
+                    nodes: self.n,
+                };
+                let mut found = Vec::new();
+                self.monitor.on_quiet(&w, &mut found);
+                for v in found {
+                    self.record_violation(v);
+                }
+            }
+            FaultEv::Deadline => {
+                let w = World {
+                    now: self.now,
+                    alive: &self.alive,
+                    nodes: self.n,
+                };
+                let mut found = Vec::new();
+                self.monitor.on_deadline(&w, &mut found);
+                for v in found {
+                    self.record_violation(v);
+                }
+            }
+        }
+    }
+
+    fn net_change(&mut self, change: &str) {
+        self.tracer.net_change(self.now, self.seq, change);
+    }
+}

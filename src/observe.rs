@@ -1,0 +1,94 @@
+//! Property monitors: each protocol's named properties, checked while the run
+//! goes, and the metrics they collect from notes.
+//!
+//! A violation is a value (time, property, one-line detail), never a panic, so
+//! sweeps go on and report it; the caller adds the seed and a command that
+//! reproduces it.
+
+use crate::engine::{Property, PropertyKind, Protocol};
+use crate::net::topology::NodeId;
+use crate::scenario::Scenario;
+use crate::time::SimTime;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A read-only view of the run for monitors.
+pub struct World<'a> {
+    pub now: SimTime,
+    pub alive: &'a [bool],
+    pub nodes: u32,
+}
+
+impl World<'_> {
+    pub fn live_count(&self) -> usize {
+        self.alive.iter().filter(|&&a| a).count()
+    }
+}
+
+/// A property that did not hold.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Violation {
+    pub t_ns: SimTime,
+    pub property: &'static str,
+    pub kind: PropertyKind,
+    pub detail: String,
+}
+
+impl Violation {
+    pub fn new(t_ns: SimTime, p: &Property, detail: String) -> Violation {
+        Violation {
+            t_ns,
+            property: p.name,
+            kind: p.kind,
+            detail,
+        }
+    }
+}
+
+/// What a monitor reports at the end of a run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Outcome {
+    /// Numeric metrics (names carry their unit: `first_leader_ms`).
+    pub metrics: BTreeMap<String, f64>,
+    /// Protocol facts for humans (`leader`, `term`).
+    pub facts: BTreeMap<String, serde_json::Value>,
+}
+
+/// Watches one run of protocol `P`.
+pub trait Monitor<P: Protocol>: Sized {
+    /// The properties this monitor checks, named for humans.
+    fn properties() -> &'static [Property];
+    fn new(sc: &Scenario, cfg: &P::Config) -> Self;
+    fn on_note(&mut self, w: &World, node: NodeId, note: &P::Note, out: &mut Vec<Violation>);
+    fn on_crash(&mut self, _w: &World, _node: NodeId) {}
+    fn on_recover(&mut self, _w: &World, _node: NodeId) {}
+    /// No fault happens after now: the liveness clock starts.
+    fn on_quiet(&mut self, _w: &World, _out: &mut Vec<Violation>) {}
+    /// The liveness bound has passed since the quiet time.
+    fn on_deadline(&mut self, _w: &World, _out: &mut Vec<Violation>) {}
+    /// Every `eventually` property holds and nothing more is expected: the run may stop.
+    fn done(&self) -> bool;
+    fn finish(&mut self, w: &World, out: &mut Vec<Violation>) -> Outcome;
+}
+
+/// Looks up a property by name in a monitor's list (panics on a typo: a programming error).
+pub fn property<P: Protocol, M: Monitor<P>>(name: &str) -> &'static Property {
+    M::properties()
+        .iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("no property named {name:?}"))
+}
+
+/// Counts of what the network did.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Counters {
+    pub sent: u64,
+    pub delivered: u64,
+    pub duplicated: u64,
+    pub dropped: BTreeMap<&'static str, u64>,
+    pub timers: u64,
+    pub crashes: u64,
+    pub recoveries: u64,
+    /// Messages sent, by kind.
+    pub by_kind: BTreeMap<&'static str, u64>,
+}

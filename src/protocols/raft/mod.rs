@@ -1,0 +1,597 @@
+//! Raft leader election (Ongaro & Ousterhout 2014, Figure 2, §5.2 and §5.4.1),
+//! with Pre-Vote and CheckQuorum from the Raft thesis (§9.6, §6.2).
+//!
+//! ```text
+//!            timeout, start election           majority of votes
+//!  Follower ───────────────────────► Candidate ─────────────────► Leader
+//!     ▲  ▲  (pre-vote: PreCandidate first)  │ timeout: new term      │
+//!     │  └──────────────────────────────────┘                        │
+//!     └──────────── higher term seen / CheckQuorum lost ─────────────┘
+//! ```
+//!
+//! Rules kept from Figure 2: a higher term in any request or response makes a
+//! node adopt it and become follower; a node votes at most once per term
+//! (`votedFor`, persisted with `currentTerm` before the vote is sent); a vote is
+//! granted only to a candidate whose log is at least as up-to-date (§5.4.1:
+//! later last term wins, equal terms compare length); the election timeout is
+//! drawn anew from the configured range at every reset.
+//!
+//! **Log model.** Leader election only needs each node's log *position*
+//! (last index, last term), not the entries. A leader appends
+//! `entries_per_heartbeat` entries in its term at every heartbeat; a follower
+//! that accepts an AppendEntries adopts the leader's position (the state the
+//! log-matching repair of §5.3 converges to). Nodes that miss entries through
+//! loss, partitions or crashes fall behind and become ineligible (§5.4.1).
+//! The log position is durable, like the log itself.
+//!
+//! **Broken variants** (`variant`), for seeing the checkers catch bugs:
+//! `forget-voted-for` does not restore `votedFor` after a crash;
+//! `double-vote` grants a vote to every up-to-date candidate of a term.
+
+pub mod monitor;
+
+use super::quorum::{is_majority, VoteSet};
+use crate::engine::{Ctx, Message, Note, Protocol, TimerTag};
+use crate::net::topology::NodeId;
+use crate::time::{Dur, DurRange, SimTime};
+use serde::{Deserialize, Serialize};
+
+pub use monitor::RaftMonitor;
+
+/// Deliberately broken behaviours, selected by `variant`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RaftVariant {
+    /// The protocol as the paper states it.
+    #[default]
+    Correct,
+    /// Forgets `votedFor` on restart (persists only `currentTerm`).
+    ForgetVotedFor,
+    /// Grants a vote to any up-to-date candidate, even twice in one term.
+    DoubleVote,
+}
+
+impl RaftVariant {
+    pub const ALL: [(&'static str, RaftVariant); 3] = [
+        ("correct", RaftVariant::Correct),
+        ("forget-voted-for", RaftVariant::ForgetVotedFor),
+        ("double-vote", RaftVariant::DoubleVote),
+    ];
+}
+
+impl std::str::FromStr for RaftVariant {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| {
+                format!(
+                    "raft variant '{s}' unknown (accepted: correct, forget-voted-for, double-vote)"
+                )
+            })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RaftConfig {
+    /// Election timeout, drawn uniformly from this range at every reset.
+    pub election_timeout: DurRange,
+    /// Leader heartbeat interval (AppendEntries with no new entries when idle).
+    pub heartbeat: Dur,
+    /// Pre-Vote (thesis §9.6): ask for votes before incrementing the term.
+    pub pre_vote: bool,
+    /// CheckQuorum (thesis §6.2): a leader steps down without a majority of
+    /// responses within an election timeout; followers that heard from a leader
+    /// within the minimum election timeout ignore vote requests.
+    pub check_quorum: bool,
+    /// Log entries a leader appends per heartbeat interval (0: heartbeats only).
+    pub entries_per_heartbeat: u32,
+    pub variant: RaftVariant,
+}
+
+impl Default for RaftConfig {
+    fn default() -> Self {
+        RaftConfig {
+            election_timeout: DurRange::new(Dur::from_ms(150), Dur::from_ms(300)),
+            heartbeat: Dur::from_ms(50),
+            pre_vote: false,
+            check_quorum: false,
+            entries_per_heartbeat: 1,
+            variant: RaftVariant::Correct,
+        }
+    }
+}
+
+impl RaftConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.election_timeout.lo.0 == 0 {
+            return Err(
+                "raft.election_timeout must be above 0 (accepted: e.g. 150ms..300ms)".into(),
+            );
+        }
+        if self.heartbeat.0 == 0 || self.heartbeat >= self.election_timeout.lo {
+            return Err(format!(
+                "raft.heartbeat = {} out of range (accepted: above 0 and below the minimum election timeout {})",
+                self.heartbeat, self.election_timeout.lo
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A log position: the index and term of the last entry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct LogPos {
+    pub term: u64,
+    pub index: u64,
+}
+
+impl LogPos {
+    /// §5.4.1: "If the logs have last entries with different terms, then the log
+    /// with the later term is more up-to-date. If the logs end with the same term,
+    /// then whichever log is longer is more up-to-date."
+    #[inline]
+    pub fn at_least_as_up_to_date_as(self, other: LogPos) -> bool {
+        (self.term, self.index) >= (other.term, other.index)
+    }
+}
+
+/// Messages, named as in the paper.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "rpc")]
+pub enum RaftMsg {
+    RequestVote {
+        term: u64,
+        last_log: LogPos,
+    },
+    RequestVoteResponse {
+        term: u64,
+        granted: bool,
+    },
+    PreVote {
+        term: u64,
+        last_log: LogPos,
+    },
+    PreVoteResponse {
+        term: u64,
+        granted: bool,
+    },
+    AppendEntries {
+        term: u64,
+        last_log: LogPos,
+        entries: u32,
+    },
+    AppendEntriesResponse {
+        term: u64,
+        success: bool,
+    },
+}
+
+impl Message for RaftMsg {
+    const KINDS: &'static [&'static str] = &[
+        "RequestVote",
+        "RequestVoteResponse",
+        "PreVote",
+        "PreVoteResponse",
+        "AppendEntries",
+        "AppendEntriesResponse",
+    ];
+    #[inline]
+    fn kind(&self) -> usize {
+        match self {
+            RaftMsg::RequestVote { .. } => 0,
+            RaftMsg::RequestVoteResponse { .. } => 1,
+            RaftMsg::PreVote { .. } => 2,
+            RaftMsg::PreVoteResponse { .. } => 3,
+            RaftMsg::AppendEntries { .. } => 4,
+            RaftMsg::AppendEntriesResponse { .. } => 5,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RaftTimer {
+    Election,
+    Heartbeat,
+    CheckQuorum,
+}
+
+impl TimerTag for RaftTimer {
+    const NAMES: &'static [&'static str] = &["election", "heartbeat", "check_quorum"];
+    fn index(self) -> usize {
+        self as usize
+    }
+    fn from_index(i: usize) -> Self {
+        [
+            RaftTimer::Election,
+            RaftTimer::Heartbeat,
+            RaftTimer::CheckQuorum,
+        ][i]
+    }
+}
+
+/// Protocol facts for the trace, the checkers and the metrics.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "fact", rename_all = "snake_case")]
+pub enum RaftNote {
+    /// Started a pre-vote round for `term` (the term it would campaign in).
+    PreCandidate { term: u64 },
+    /// Started an election in `term`.
+    Candidate { term: u64 },
+    /// Won the election of `term`.
+    Leader { term: u64 },
+    /// Stopped leading (higher term seen or CheckQuorum lost).
+    SteppedDown { term: u64 },
+    /// Accepted `leader`'s AppendEntries for `term` (first time in that term).
+    Following { term: u64, leader: NodeId },
+}
+
+impl Note for RaftNote {
+    fn leadership(&self) -> Option<bool> {
+        match self {
+            RaftNote::Leader { .. } => Some(true),
+            RaftNote::SteppedDown { .. } => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// What survives a crash: Figure 2's persistent state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RaftDurable {
+    pub current_term: u64,
+    pub voted_for: Option<NodeId>,
+    pub log: LogPos,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Follower,
+    PreCandidate,
+    Candidate,
+    Leader,
+}
+
+/// One Raft server.
+#[derive(Clone, Debug)]
+pub struct Raft {
+    cfg: RaftConfig,
+    n: u32,
+    term: u64,
+    voted_for: Option<NodeId>,
+    log: LogPos,
+    role: Role,
+    leader: Option<NodeId>,
+    votes: VoteSet,
+    /// Followers that answered since the last CheckQuorum tick.
+    active: VoteSet,
+    /// Last time an AppendEntries from the current leader was accepted.
+    last_leader_contact: Option<SimTime>,
+}
+
+impl Raft {
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    pub fn term(&self) -> u64 {
+        self.term
+    }
+
+    fn durable(&self) -> RaftDurable {
+        RaftDurable {
+            current_term: self.term,
+            voted_for: self.voted_for,
+            log: self.log,
+        }
+    }
+
+    fn persist(&self, ctx: &mut Ctx<'_, Self>) {
+        ctx.persist(self.durable());
+    }
+
+    fn reset_election_timer(&self, ctx: &mut Ctx<'_, Self>) {
+        let r = self.cfg.election_timeout;
+        let after = ctx.rng().range_inclusive(r.lo.0, r.hi.0);
+        ctx.set_timer(RaftTimer::Election, after);
+    }
+
+    /// "If RPC request or response contains term T > currentTerm: set currentTerm = T,
+    /// convert to follower" (Figure 2, rules for all servers).
+    fn observe_term(&mut self, ctx: &mut Ctx<'_, Self>, term: u64) {
+        if term > self.term {
+            let was_leader = self.role == Role::Leader;
+            self.term = term;
+            self.voted_for = None;
+            self.leader = None;
+            self.role = Role::Follower;
+            self.persist(ctx);
+            if was_leader {
+                ctx.note(RaftNote::SteppedDown { term });
+                ctx.cancel_timer(RaftTimer::Heartbeat);
+                ctx.cancel_timer(RaftTimer::CheckQuorum);
+                self.reset_election_timer(ctx);
+            }
+        }
+    }
+
+    /// Within the minimum election timeout of hearing from a leader (thesis §4.2.3, §9.6).
+    fn leader_lease_holds(&self, now: SimTime) -> bool {
+        self.leader.is_some()
+            && self
+                .last_leader_contact
+                .is_some_and(|t| now.saturating_sub(t) < self.cfg.election_timeout.lo.0)
+    }
+
+    fn start_pre_vote(&mut self, ctx: &mut Ctx<'_, Self>) {
+        self.role = Role::PreCandidate;
+        self.leader = None;
+        self.votes.clear();
+        self.votes.insert(ctx.id());
+        ctx.note(RaftNote::PreCandidate {
+            term: self.term + 1,
+        });
+        self.reset_election_timer(ctx);
+        if is_majority(self.votes.len(), self.n) {
+            return self.start_election(ctx);
+        }
+        ctx.broadcast(RaftMsg::PreVote {
+            term: self.term + 1,
+            last_log: self.log,
+        });
+    }
+
+    /// "On conversion to candidate, start election: increment currentTerm, vote for
+    /// self, reset election timer, send RequestVote RPCs to all other servers."
+    fn start_election(&mut self, ctx: &mut Ctx<'_, Self>) {
+        self.term += 1;
+        self.role = Role::Candidate;
+        self.leader = None;
+        self.voted_for = Some(ctx.id());
+        self.persist(ctx);
+        self.votes.clear();
+        self.votes.insert(ctx.id());
+        ctx.note(RaftNote::Candidate { term: self.term });
+        self.reset_election_timer(ctx);
+        if is_majority(self.votes.len(), self.n) {
+            return self.become_leader(ctx);
+        }
+        ctx.broadcast(RaftMsg::RequestVote {
+            term: self.term,
+            last_log: self.log,
+        });
+    }
+
+    fn become_leader(&mut self, ctx: &mut Ctx<'_, Self>) {
+        self.role = Role::Leader;
+        self.leader = Some(ctx.id());
+        ctx.note(RaftNote::Leader { term: self.term });
+        ctx.cancel_timer(RaftTimer::Election);
+        self.active.clear();
+        if self.cfg.check_quorum {
+            ctx.set_timer(RaftTimer::CheckQuorum, self.cfg.election_timeout.lo.0);
+        }
+        // "Upon election: send initial empty AppendEntries RPCs (heartbeat) to each server."
+        self.broadcast_append(ctx, 0);
+    }
+
+    fn broadcast_append(&mut self, ctx: &mut Ctx<'_, Self>, entries: u32) {
+        if entries > 0 {
+            self.log = LogPos {
+                term: self.term,
+                index: self.log.index + entries as u64,
+            };
+            self.persist(ctx);
+        }
+        ctx.broadcast(RaftMsg::AppendEntries {
+            term: self.term,
+            last_log: self.log,
+            entries,
+        });
+        ctx.set_timer(RaftTimer::Heartbeat, self.cfg.heartbeat.0);
+    }
+
+    fn on_request_vote(
+        &mut self,
+        ctx: &mut Ctx<'_, Self>,
+        from: NodeId,
+        term: u64,
+        last_log: LogPos,
+    ) {
+        if self.cfg.check_quorum && term > self.term && self.leader_lease_holds(ctx.now()) {
+            return; // a disruptive server: ignore without adopting its term
+        }
+        self.observe_term(ctx, term);
+        let up_to_date = last_log.at_least_as_up_to_date_as(self.log);
+        let free = match self.cfg.variant {
+            RaftVariant::DoubleVote => true,
+            _ => self.voted_for.is_none() || self.voted_for == Some(from),
+        };
+        let granted = term == self.term && free && up_to_date;
+        if granted {
+            self.voted_for = Some(from);
+            self.persist(ctx);
+            self.reset_election_timer(ctx);
+        }
+        ctx.send(
+            from,
+            RaftMsg::RequestVoteResponse {
+                term: self.term,
+                granted,
+            },
+        );
+    }
+
+    fn on_pre_vote(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, term: u64, last_log: LogPos) {
+        // Pre-votes never change the receiver's term or vote.
+        let granted = term > self.term
+            && last_log.at_least_as_up_to_date_as(self.log)
+            && !self.leader_lease_holds(ctx.now());
+        let reply_term = if granted { term } else { self.term };
+        ctx.send(
+            from,
+            RaftMsg::PreVoteResponse {
+                term: reply_term,
+                granted,
+            },
+        );
+    }
+
+    fn on_append_entries(
+        &mut self,
+        ctx: &mut Ctx<'_, Self>,
+        from: NodeId,
+        term: u64,
+        last_log: LogPos,
+    ) {
+        if term < self.term {
+            return ctx.send(
+                from,
+                RaftMsg::AppendEntriesResponse {
+                    term: self.term,
+                    success: false,
+                },
+            );
+        }
+        self.observe_term(ctx, term);
+        if self.role == Role::Leader {
+            // Another leader in our own term: impossible unless safety is broken.
+            return ctx.send(
+                from,
+                RaftMsg::AppendEntriesResponse {
+                    term: self.term,
+                    success: false,
+                },
+            );
+        }
+        // "If AppendEntries RPC received from new leader: convert to follower."
+        self.role = Role::Follower;
+        if self.leader != Some(from) {
+            self.leader = Some(from);
+            ctx.note(RaftNote::Following { term, leader: from });
+        }
+        self.last_leader_contact = Some(ctx.now());
+        if self.log != last_log {
+            self.log = last_log;
+            self.persist(ctx);
+        }
+        self.reset_election_timer(ctx);
+        ctx.send(
+            from,
+            RaftMsg::AppendEntriesResponse {
+                term: self.term,
+                success: true,
+            },
+        );
+    }
+}
+
+impl Protocol for Raft {
+    type Config = RaftConfig;
+    type Msg = RaftMsg;
+    type Timer = RaftTimer;
+    type Note = RaftNote;
+    type Durable = RaftDurable;
+
+    fn init(_id: NodeId, nodes: u32, cfg: &RaftConfig, d: &RaftDurable) -> Self {
+        let voted_for = match cfg.variant {
+            RaftVariant::ForgetVotedFor => None,
+            _ => d.voted_for,
+        };
+        Raft {
+            cfg: cfg.clone(),
+            n: nodes,
+            term: d.current_term,
+            voted_for,
+            log: d.log,
+            role: Role::Follower,
+            leader: None,
+            votes: VoteSet::new(nodes),
+            active: VoteSet::new(nodes),
+            last_leader_contact: None,
+        }
+    }
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
+        self.reset_election_timer(ctx);
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: RaftMsg) {
+        match msg {
+            RaftMsg::RequestVote { term, last_log } => {
+                self.on_request_vote(ctx, from, term, last_log)
+            }
+            RaftMsg::PreVote { term, last_log } => self.on_pre_vote(ctx, from, term, last_log),
+            RaftMsg::AppendEntries { term, last_log, .. } => {
+                self.on_append_entries(ctx, from, term, last_log)
+            }
+            RaftMsg::RequestVoteResponse { term, granted } => {
+                self.observe_term(ctx, term);
+                if self.role == Role::Candidate && term == self.term && granted {
+                    self.votes.insert(from);
+                    if is_majority(self.votes.len(), self.n) {
+                        self.become_leader(ctx);
+                    }
+                }
+            }
+            RaftMsg::PreVoteResponse { term, granted } => {
+                if !granted {
+                    // A rejection carries the voter's term: adopt it if higher.
+                    self.observe_term(ctx, term);
+                } else if self.role == Role::PreCandidate && term == self.term + 1 {
+                    self.votes.insert(from);
+                    if is_majority(self.votes.len(), self.n) {
+                        self.start_election(ctx);
+                    }
+                }
+            }
+            RaftMsg::AppendEntriesResponse { term, .. } => {
+                self.observe_term(ctx, term);
+                if self.role == Role::Leader && term == self.term {
+                    self.active.insert(from);
+                }
+            }
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: RaftTimer) {
+        match timer {
+            RaftTimer::Election => {
+                if self.role == Role::Leader {
+                    return;
+                }
+                if self.cfg.pre_vote {
+                    self.start_pre_vote(ctx);
+                } else {
+                    self.start_election(ctx);
+                }
+            }
+            RaftTimer::Heartbeat => {
+                if self.role == Role::Leader {
+                    self.broadcast_append(ctx, self.cfg.entries_per_heartbeat);
+                }
+            }
+            RaftTimer::CheckQuorum => {
+                if self.role != Role::Leader {
+                    return;
+                }
+                self.active.insert(ctx.id());
+                if is_majority(self.active.len(), self.n) {
+                    self.active.clear();
+                    ctx.set_timer(RaftTimer::CheckQuorum, self.cfg.election_timeout.lo.0);
+                } else {
+                    self.role = Role::Follower;
+                    self.leader = None;
+                    ctx.note(RaftNote::SteppedDown { term: self.term });
+                    ctx.cancel_timer(RaftTimer::Heartbeat);
+                    self.reset_election_timer(ctx);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,226 @@
+//! Raft's named properties and metrics, computed from notes.
+//!
+//! - **election safety** (always): at most one leader per term (Figure 3).
+//! - **leader elected** (eventually): once faults stop, within the liveness bound,
+//!   a live leader that every live node follows in its term.
+//!
+//! Metrics: `first_leader_ms` (time to the first leader); `downtime_ms` (per
+//! crash of a leader: from the crash until every live node has accepted the new
+//! leader's first AppendEntries — the measure of §9.3; mean over the run's
+//! leader crashes); `leader_crashes`; `terms` (highest term); `elections`
+//! (leaders elected); `split_votes` (terms in which some node campaigned, none
+//! won, and a later term began).
+
+use super::{Raft, RaftConfig, RaftNote};
+use crate::engine::{Property, PropertyKind};
+use crate::net::topology::NodeId;
+use crate::observe::{property, Monitor, Outcome, Violation, World};
+use crate::scenario::Scenario;
+use crate::time::{SimTime, MS};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub const ELECTION_SAFETY: &str = "election safety";
+pub const LEADER_ELECTED: &str = "leader elected";
+
+static PROPERTIES: [Property; 2] = [
+    Property {
+        name: ELECTION_SAFETY,
+        kind: PropertyKind::Always,
+        description: "at most one leader per term",
+    },
+    Property {
+        name: LEADER_ELECTED,
+        kind: PropertyKind::Eventually,
+        description: "after the last fault, within the liveness bound, a live leader that every live node follows",
+    },
+];
+
+pub struct RaftMonitor {
+    /// The leader of each term seen so far.
+    leader_of: BTreeMap<u64, NodeId>,
+    /// Term in which each node currently leads.
+    leading: Vec<Option<u64>>,
+    /// (term, leader) each node currently follows.
+    follows: Vec<Option<(u64, NodeId)>>,
+    /// Terms in which some node campaigned.
+    campaigned: BTreeSet<u64>,
+    max_term: u64,
+    first_leader: Option<SimTime>,
+    elections: u64,
+    /// A leader crash whose downtime is being timed: (crash time, term of the crashed leader).
+    outage: Option<(SimTime, u64)>,
+    downtimes: Vec<SimTime>,
+    quiet: bool,
+    elected_after_quiet: Option<SimTime>,
+}
+
+impl RaftMonitor {
+    /// A live leader whose term every live node follows.
+    fn stable_leader(&self, w: &World) -> Option<(NodeId, u64)> {
+        let (l, term) = (0..w.nodes)
+            .filter(|&n| w.alive[n as usize])
+            .filter_map(|n| self.leading[n as usize].map(|t| (n, t)))
+            .max_by_key(|&(_, t)| t)?;
+        let all = (0..w.nodes)
+            .filter(|&n| w.alive[n as usize] && n != l)
+            .all(|n| self.follows[n as usize] == Some((term, l)));
+        all.then_some((l, term))
+    }
+
+    fn check_progress(&mut self, w: &World) {
+        if let Some((since, crashed_term)) = self.outage {
+            if let Some((_, term)) = self.stable_leader(w) {
+                if term > crashed_term {
+                    self.downtimes.push(w.now - since);
+                    self.outage = None;
+                }
+            }
+        }
+        if self.quiet && self.elected_after_quiet.is_none() && self.stable_leader(w).is_some() {
+            self.elected_after_quiet = Some(w.now);
+        }
+    }
+}
+
+impl Monitor<Raft> for RaftMonitor {
+    fn properties() -> &'static [Property] {
+        &PROPERTIES
+    }
+
+    fn new(sc: &Scenario, _cfg: &RaftConfig) -> Self {
+        let n = sc.nodes as usize;
+        RaftMonitor {
+            leader_of: BTreeMap::new(),
+            leading: vec![None; n],
+            follows: vec![None; n],
+            campaigned: BTreeSet::new(),
+            max_term: 0,
+            first_leader: None,
+            elections: 0,
+            outage: None,
+            downtimes: Vec::new(),
+            quiet: false,
+            elected_after_quiet: None,
+        }
+    }
+
+    fn on_note(&mut self, w: &World, node: NodeId, note: &RaftNote, out: &mut Vec<Violation>) {
+        let i = node as usize;
+        match *note {
+            RaftNote::PreCandidate { .. } => {
+                self.follows[i] = None;
+            }
+            RaftNote::Candidate { term } => {
+                self.follows[i] = None;
+                self.campaigned.insert(term);
+                self.max_term = self.max_term.max(term);
+            }
+            RaftNote::Leader { term } => {
+                self.elections += 1;
+                self.first_leader.get_or_insert(w.now);
+                self.max_term = self.max_term.max(term);
+                if let Some(&other) = self.leader_of.get(&term) {
+                    if other != node {
+                        out.push(Violation::new(
+                            w.now,
+                            property::<Raft, Self>(ELECTION_SAFETY),
+                            format!(
+                                "nodes {other} and {node} were both elected leader in term {term}"
+                            ),
+                        ));
+                    }
+                } else {
+                    self.leader_of.insert(term, node);
+                }
+                self.leading[i] = Some(term);
+                self.follows[i] = Some((term, node));
+            }
+            RaftNote::SteppedDown { .. } => {
+                self.leading[i] = None;
+                self.follows[i] = None;
+            }
+            RaftNote::Following { term, leader } => {
+                self.follows[i] = Some((term, leader));
+                self.max_term = self.max_term.max(term);
+            }
+        }
+        self.check_progress(w);
+    }
+
+    fn on_crash(&mut self, w: &World, node: NodeId) {
+        let i = node as usize;
+        if let Some(term) = self.leading[i] {
+            self.outage.get_or_insert((w.now, term));
+        }
+        self.leading[i] = None;
+        self.follows[i] = None;
+        self.check_progress(w);
+    }
+
+    fn on_recover(&mut self, _w: &World, node: NodeId) {
+        self.follows[node as usize] = None;
+    }
+
+    fn on_quiet(&mut self, w: &World, _out: &mut Vec<Violation>) {
+        self.quiet = true;
+        self.check_progress(w);
+    }
+
+    fn on_deadline(&mut self, w: &World, out: &mut Vec<Violation>) {
+        if self.elected_after_quiet.is_none() {
+            let live = w.live_count();
+            let leaders: Vec<String> = (0..w.nodes)
+                .filter(|&n| w.alive[n as usize])
+                .filter_map(|n| self.leading[n as usize].map(|t| format!("{n} (term {t})")))
+                .collect();
+            out.push(Violation::new(
+                w.now,
+                property::<Raft, Self>(LEADER_ELECTED),
+                format!(
+                    "no leader followed by all {live} live nodes by the deadline; leaders now: [{}]",
+                    leaders.join(", ")
+                ),
+            ));
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.elected_after_quiet.is_some() && self.outage.is_none()
+    }
+
+    fn finish(&mut self, w: &World, _out: &mut Vec<Violation>) -> Outcome {
+        let mut o = Outcome::default();
+        let ms = |t: SimTime| t as f64 / MS as f64;
+        if let Some(t) = self.first_leader {
+            o.metrics.insert("first_leader_ms".into(), ms(t));
+        }
+        if !self.downtimes.is_empty() {
+            let mean = self.downtimes.iter().sum::<u64>() as f64 / self.downtimes.len() as f64;
+            o.metrics.insert("downtime_ms".into(), mean / MS as f64);
+            o.metrics.insert(
+                "downtime_ms_max".into(),
+                ms(*self.downtimes.iter().max().unwrap()),
+            );
+        }
+        o.metrics.insert(
+            "leader_crashes".into(),
+            (self.downtimes.len() + self.outage.is_some() as usize) as f64,
+        );
+        o.metrics.insert("terms".into(), self.max_term as f64);
+        o.metrics.insert("elections".into(), self.elections as f64);
+        let split = self
+            .campaigned
+            .iter()
+            .filter(|&&t| t < self.max_term && !self.leader_of.contains_key(&t))
+            .count();
+        o.metrics.insert("split_votes".into(), split as f64);
+        if let Some((l, term)) = self.stable_leader(w) {
+            o.facts.insert("leader".into(), l.into());
+            o.facts.insert("term".into(), term.into());
+        } else {
+            o.facts.insert("leader".into(), serde_json::Value::Null);
+            o.facts.insert("term".into(), self.max_term.into());
+        }
+        o
+    }
+}

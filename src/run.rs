@@ -1,0 +1,234 @@
+//! Running one scenario end to end: the `run_start` header, the run, the
+//! `run_end` record, and atomic trace files (written to a temporary file in
+//! the same folder and renamed into place only when complete). Also `replay`.
+
+use crate::engine::RunReport;
+use crate::protocols::run_protocol;
+use crate::scenario::Scenario;
+use crate::trace::{dependency_versions, program_version, TraceLevel, Tracer, SCHEMA_VERSION};
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Errors of running or replaying (the binary maps them to exit codes).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Config(#[from] crate::scenario::ConfigError),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    BadTrace(String),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// The `run_start` record.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct RunStart {
+    pub schema: u32,
+    pub program: String,
+    pub seed: u64,
+    pub protocol: String,
+    pub trace_level: TraceLevel,
+    pub scenario: Scenario,
+    pub deps: serde_json::Value,
+}
+
+impl RunStart {
+    pub fn new(sc: &Scenario, level: TraceLevel) -> RunStart {
+        RunStart {
+            schema: SCHEMA_VERSION,
+            program: program_version(),
+            seed: sc.seed,
+            protocol: sc.protocol.name().to_string(),
+            trace_level: level,
+            scenario: sc.clone(),
+            deps: dependency_versions(),
+        }
+    }
+}
+
+/// Runs a validated scenario with the trace going to `out` (any writer).
+pub fn run_to_writer(sc: &Scenario, level: TraceLevel, out: Box<dyn Write>) -> (RunReport, Tracer) {
+    let mut tracer = Tracer::new(level, out);
+    tracer.write_record("run_start", &RunStart::new(sc, level));
+    let (report, mut tracer) = run_protocol(sc, tracer);
+    tracer.write_record("run_end", &report);
+    tracer.flush();
+    (report, tracer)
+}
+
+/// Runs a scenario without writing anything (the hash is still computed).
+pub fn run_silent(sc: &Scenario) -> RunReport {
+    run_protocol(sc, Tracer::hash_only()).0
+}
+
+/// Runs a scenario, writing its trace to `path` atomically if given.
+pub fn run_scenario(
+    sc: &Scenario,
+    trace: Option<(&Path, TraceLevel)>,
+) -> Result<RunReport, RunError> {
+    sc.validate()?;
+    let Some((path, level)) = trace else {
+        return Ok(run_silent(sc));
+    };
+    let tmp = temp_path(path);
+    let file = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
+    let (report, mut tracer) =
+        run_to_writer(sc, level, Box::new(BufWriter::with_capacity(1 << 16, file)));
+    let error = tracer.take_error();
+    drop(tracer); // closes the file
+    if let Some(e) = error {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io_err(&tmp)(e));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io_err(path)(e)
+    })?;
+    Ok(report)
+}
+
+/// A sibling temporary path: `dir/.name.tmp-PID`.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// A shared in-memory writer (used by replay and tests).
+#[derive(Clone, Default)]
+pub struct SharedBuf(pub std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl Write for SharedBuf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs a scenario and returns its trace text at `level`.
+pub fn trace_text(sc: &Scenario, level: TraceLevel) -> (RunReport, String) {
+    let buf = SharedBuf::default();
+    let (report, tracer) = run_to_writer(sc, level, Box::new(buf.clone()));
+    drop(tracer);
+    let text = String::from_utf8(buf.0.take()).expect("traces are UTF-8");
+    (report, text)
+}
+
+/// The outcome of replaying a trace file.
+#[derive(Debug)]
+pub enum Replay {
+    Identical {
+        records: usize,
+        hash: String,
+    },
+    Diverged {
+        line: usize,
+        t_ns: Option<u64>,
+        seq: Option<u64>,
+        recorded: String,
+        replayed: String,
+        program_differs: Option<String>,
+    },
+}
+
+/// Re-runs the run recorded in `path` from its `run_start` and compares record by record.
+pub fn replay(path: &Path) -> Result<Replay, RunError> {
+    let file = std::fs::File::open(path).map_err(io_err(path))?;
+    let mut lines = std::io::BufReader::new(file).lines();
+    let first = lines
+        .next()
+        .ok_or_else(|| {
+            RunError::BadTrace(format!(
+                "{}: empty file, no run_start record",
+                path.display()
+            ))
+        })?
+        .map_err(io_err(path))?;
+    #[derive(Deserialize)]
+    struct Envelope {
+        #[serde(rename = "type")]
+        ty: String,
+        data: serde_json::Value,
+    }
+    let env: Envelope = serde_json::from_str(&first).map_err(|e| {
+        RunError::BadTrace(format!(
+            "{}: line 1 is not a trace record: {e}",
+            path.display()
+        ))
+    })?;
+    if env.ty != "run_start" {
+        return Err(RunError::BadTrace(format!(
+            "{}: line 1 is a '{}' record, expected run_start",
+            path.display(),
+            env.ty
+        )));
+    }
+    let start: RunStart = serde_json::from_value(env.data).map_err(|e| {
+        RunError::BadTrace(format!(
+            "{}: run_start does not describe a scenario: {e}",
+            path.display()
+        ))
+    })?;
+    start.scenario.validate()?;
+    let (_, text) = trace_text(&start.scenario, start.trace_level);
+    let program_differs = (start.program != program_version()).then(|| start.program.clone());
+    let mut replayed = text.lines();
+    let mut recorded_lines = std::iter::once(Ok(first)).chain(lines);
+    let mut n = 0;
+    loop {
+        let a = recorded_lines.next().transpose().map_err(io_err(path))?;
+        let b = replayed.next();
+        n += 1;
+        match (a, b) {
+            (None, None) => {
+                let hash = text
+                    .lines()
+                    .last()
+                    .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                    .and_then(|v| v["data"]["hash"].as_str().map(String::from))
+                    .unwrap_or_default();
+                return Ok(Replay::Identical {
+                    records: n - 1,
+                    hash,
+                });
+            }
+            (a, b) if a.as_deref() == b => continue,
+            (a, b) => {
+                let pick = |s: &Option<&str>, k: &str| {
+                    s.and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                        .and_then(|v| v["data"][k].as_u64())
+                };
+                let (a, b) = (
+                    a.unwrap_or_else(|| "<end of file>".into()),
+                    b.unwrap_or("<end of run>"),
+                );
+                let t_ns = pick(&Some(&a), "t_ns").or(pick(&Some(b), "t_ns"));
+                let seq = pick(&Some(&a), "seq").or(pick(&Some(b), "seq"));
+                return Ok(Replay::Diverged {
+                    line: n,
+                    t_ns,
+                    seq,
+                    recorded: a,
+                    replayed: b.to_string(),
+                    program_differs,
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! A scenario: everything one run needs, validated once into a typed value.
+//!
+//! Built from defaults, then a scenario file (TOML), then command-line flags,
+//! each overriding the last. `run_start` records it whole, so a trace is
+//! enough to re-run.
+//!
+//! ```toml
+//! seed = 7
+//! nodes = 5
+//! time_max = "10s"
+//!
+//! [net]
+//! latency = "exp:floor=1ms,mean=4ms"
+//! loss_ratio = 0.05
+//!
+//! [faults]
+//! schedule = ["crash-leader:500ms@2s"]
+//!
+//! [protocol]
+//! name = "raft"
+//! election_timeout = "150ms..300ms"
+//! ```
+
+use crate::net::faults::FaultConfig;
+use crate::net::NetConfig;
+use crate::protocols::ProtocolConfig;
+use crate::time::{Dur, SEC};
+use serde::{Deserialize, Serialize};
+
+/// Largest node count accepted.
+pub const NODES_MAX: u32 = 16_000_000;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Scenario {
+    pub seed: u64,
+    pub nodes: u32,
+    /// The run stops at this virtual time (`time_max`).
+    pub time_max: Dur,
+    /// The run stops after this many events (`events_max`).
+    pub events_max: u64,
+    /// Stop as soon as every `eventually` property holds and no fault remains (`done`).
+    pub stop_when_done: bool,
+    /// How long after the last fault `eventually` properties may take.
+    pub liveness_bound: Dur,
+    pub net: NetConfig,
+    pub faults: FaultConfig,
+    pub protocol: ProtocolConfig,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            seed: 0,
+            nodes: 5,
+            time_max: Dur(10 * SEC),
+            events_max: 10_000_000,
+            stop_when_done: true,
+            liveness_bound: Dur(5 * SEC),
+            net: NetConfig::default(),
+            faults: FaultConfig::default(),
+            protocol: ProtocolConfig::default(),
+        }
+    }
+}
+
+/// A scenario that failed validation: one line naming the field and the accepted range.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Scenario {
+    /// Reads a TOML scenario file; errors name the file and the key.
+    pub fn from_toml_file(path: &std::path::Path) -> Result<Scenario, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+        Self::from_toml_str(&text).map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))
+    }
+
+    pub fn from_toml_str(text: &str) -> Result<Scenario, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError(one_line_toml_error(&e)))
+    }
+
+    /// Checks every field; the error names it and the accepted range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let e = |s: String| ConfigError(s);
+        if self.nodes == 0 || self.nodes > NODES_MAX {
+            return Err(e(format!(
+                "nodes = {} out of range (accepted: 1..={NODES_MAX})",
+                self.nodes
+            )));
+        }
+        if self.time_max.0 == 0 {
+            return Err(e(
+                "time_max must be above 0 (accepted: a positive duration such as 10s)".into(),
+            ));
+        }
+        if self.events_max == 0 {
+            return Err(e("events_max must be above 0 (accepted: 1..)".into()));
+        }
+        self.net.validate(self.nodes).map_err(e)?;
+        self.faults.validate(self.nodes).map_err(e)?;
+        self.protocol.validate(self.nodes).map_err(e)?;
+        Ok(())
+    }
+}
+
+/// Formats a TOML error as one line: `line L, column C: message`.
+pub fn one_line_toml_error(err: &toml::de::Error) -> String {
+    let msg = err.message().replace('\n', " ");
+    match err.span() {
+        Some(span) => format!("at byte {}: {msg}", span.start),
+        None => msg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_round_trip() {
+        let text = r#"
+seed = 7
+nodes = 3
+[net]
+latency = "exp:floor=1ms,mean=4ms"
+loss_ratio = 0.1
+[faults]
+schedule = ["crash:1@1s", "heal@2s"]
+[protocol]
+name = "raft"
+election_timeout = "150ms..300ms"
+"#;
+        let sc = Scenario::from_toml_str(text).unwrap();
+        assert_eq!(sc.nodes, 3);
+        sc.validate().unwrap();
+        let json = serde_json::to_string(&sc).unwrap();
+        let back: Scenario = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, sc);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        let e = Scenario::from_toml_str("nodez = 3").unwrap_err();
+        assert!(e.0.contains("nodez"), "{e}");
+        let sc = Scenario::from_toml_str("[net]\nloss_ratio = 1.5").unwrap();
+        let e = sc.validate().unwrap_err();
+        assert!(
+            e.0.contains("net.loss_ratio") && e.0.contains("0..=1"),
+            "{e}"
+        );
+        let sc = Scenario {
+            nodes: 0,
+            ..Scenario::default()
+        };
+        assert!(sc.validate().unwrap_err().0.contains("nodes"));
+    }
+}
