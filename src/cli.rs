@@ -162,10 +162,10 @@ pub struct CommonArgs {
     #[arg(long, value_name = "LATENCY")]
     pub latency: Option<Latency>,
     /// Message loss ratio in 0..=1 [default: 0].
-    #[arg(long, value_name = "RATIO", value_parser = parse_ratio)]
+    #[arg(long, value_name = "RATIO", value_parser = parse_ratio, allow_negative_numbers = true)]
     pub loss: Option<f64>,
     /// Message duplication ratio in 0..=1 [default: 0].
-    #[arg(long, value_name = "RATIO", value_parser = parse_ratio)]
+    #[arg(long, value_name = "RATIO", value_parser = parse_ratio, allow_negative_numbers = true)]
     pub dup: Option<f64>,
     /// Per-link FIFO delivery (default: off, messages reorder through their delays).
     #[arg(long)]

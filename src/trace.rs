@@ -511,5 +511,5 @@ mod tests {
         assert_eq!(c.value(), RUN_HASHER_PIN);
     }
 
-    const RUN_HASHER_PIN: u64 = 0;
+    const RUN_HASHER_PIN: u64 = 1_182_080_492_904_197_539;
 }

@@ -129,6 +129,26 @@ impl<P: Protocol> Debug for Command<P> {
     }
 }
 
+impl<P: Protocol> PartialEq for Command<P>
+where
+    P::Msg: PartialEq,
+    P::Note: PartialEq,
+    P::Durable: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        use Command::*;
+        match (self, other) {
+            (Send(a, m), Send(b, n)) => a == b && m == n,
+            (Broadcast(m), Broadcast(n)) => m == n,
+            (SetTimer(a, x), SetTimer(b, y)) => a == b && x == y,
+            (CancelTimer(a), CancelTimer(b)) => a == b,
+            (Persist(a), Persist(b)) => a == b,
+            (Note(a), Note(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
 /// The commands of one callback, reused across callbacks (no allocation per event).
 pub struct Commands<P: Protocol> {
     pub(crate) list: Vec<Command<P>>,

@@ -1,4 +1,11 @@
 //! One integration-test binary (fast to build, easy to scan). Modules:
 //!
 //! - `common`: helpers shared by the modules (scenario builders, the binary's path).
+//! - `cli`, `determinism`, `raft`: see each module's first line below.
 mod common;
+// The command line: outputs, exit codes, bad input.
+mod cli;
+// Same seed same bytes, different seed different hash, replay, golden hashes.
+mod determinism;
+// Raft election safety and liveness under faults; broken variants caught.
+mod raft;
