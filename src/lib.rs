@@ -33,6 +33,7 @@
 pub mod check;
 pub mod cli;
 pub mod engine;
+pub mod experiment;
 pub mod net;
 pub mod observe;
 pub mod protocols;

@@ -1,0 +1,107 @@
+//! Derived settings: helpers that set scenario fields from other fields, so an
+//! experiment can sweep what a researcher thinks in (`[derive]` in the file,
+//! `derive.*` in `[sweep]`). Applied to each configuration after the swept
+//! values, in the order of the fields below.
+
+use crate::net::faults::{FaultAction, FaultEntry};
+use crate::net::latency::Latency;
+use crate::protocols::ProtocolConfig;
+use crate::scenario::Scenario;
+use crate::time::Dur;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Derive {
+    /// Raft: `protocol.heartbeat` = this ratio × the minimum election timeout
+    /// (the Raft paper's §9.3 benchmark uses 0.5).
+    pub heartbeat_ratio: Option<f64>,
+    /// `faults.leader_crashes.jitter` = the heartbeat interval, so each leader
+    /// crash lands uniformly within a heartbeat interval.
+    pub leader_crash_within_heartbeat: bool,
+    /// Raft: `net.latency` = a fixed one-way latency of this ratio × the width
+    /// of the election timeout range (the `l` of the Raft dissertation §9.3).
+    pub latency_ratio: Option<f64>,
+    /// Nodes `n-1`, `n-2`, ... crash at time 0 and never recover.
+    pub failed_servers: u32,
+}
+
+impl Derive {
+    /// Sets the derived fields of `sc`; errors name the helper and the accepted range.
+    pub fn apply(&self, sc: &mut Scenario) -> Result<(), String> {
+        if let Some(r) = self.heartbeat_ratio {
+            if !(r > 0.0 && r < 1.0) {
+                return Err(format!(
+                    "derive.heartbeat_ratio = {r} out of range (accepted: above 0 and below 1)"
+                ));
+            }
+            match &mut sc.protocol {
+                ProtocolConfig::Raft(c) => {
+                    let ns = libm::floor(c.election_timeout.lo.0 as f64 * r) as u64;
+                    c.heartbeat = Dur(ns.max(1));
+                }
+                #[allow(unreachable_patterns)]
+                other => {
+                    return Err(format!(
+                        "derive.heartbeat_ratio applies to raft, not {}",
+                        other.name()
+                    ))
+                }
+            }
+        }
+        if self.leader_crash_within_heartbeat {
+            let hb = match &sc.protocol {
+                ProtocolConfig::Raft(c) => c.heartbeat,
+                #[allow(unreachable_patterns)]
+                other => {
+                    return Err(format!(
+                        "derive.leader_crash_within_heartbeat applies to raft, not {}",
+                        other.name()
+                    ))
+                }
+            };
+            match &mut sc.faults.leader_crashes {
+                Some(lc) => lc.jitter = hb,
+                None => {
+                    return Err(
+                        "derive.leader_crash_within_heartbeat needs faults.leader_crashes (accepted: set [scenario.faults.leader_crashes])"
+                            .into(),
+                    )
+                }
+            }
+        }
+        if let Some(l) = self.latency_ratio {
+            if !(l.is_finite() && l >= 0.0) {
+                return Err(format!(
+                    "derive.latency_ratio = {l} out of range (accepted: 0 or above)"
+                ));
+            }
+            let width = match &sc.protocol {
+                ProtocolConfig::Raft(c) => c.election_timeout.width(),
+                #[allow(unreachable_patterns)]
+                other => {
+                    return Err(format!(
+                        "derive.latency_ratio applies to raft, not {}",
+                        other.name()
+                    ))
+                }
+            };
+            sc.net.latency = Latency::Fixed(Dur(libm::round(l * width as f64) as u64));
+        }
+        if self.failed_servers > 0 {
+            if self.failed_servers >= sc.nodes {
+                return Err(format!(
+                    "derive.failed_servers = {} out of range (accepted: 0..{} for {} nodes)",
+                    self.failed_servers, sc.nodes, sc.nodes
+                ));
+            }
+            for k in 0..self.failed_servers {
+                sc.faults.schedule.push(FaultEntry {
+                    at: Dur::ZERO,
+                    action: FaultAction::Crash(sc.nodes - 1 - k),
+                });
+            }
+        }
+        Ok(())
+    }
+}

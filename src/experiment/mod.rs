@@ -1,0 +1,116 @@
+//! Experiments: a file that describes many seeded runs once, a sweep that runs
+//! them in parallel, and a results folder that explains itself.
+//!
+//! ```text
+//!  experiments/NAME.toml ──parse──► configurations (cartesian product of [sweep])
+//!                                      × seeds A..B
+//!            agentsim sweep ──────────► results/NAME/ runs.csv  summary.csv
+//!            (parallel, resumable,                    experiment.toml  manifest.toml
+//!             shardable: --shard K/N;
+//!             agentsim merge joins shards)
+//!            agentsim plot results/NAME ──► *.png / *.svg (from those files only)
+//! ```
+//!
+//! # The experiment file
+//!
+//! ```toml
+//! description = "What the experiment shows (free text)."
+//! protocol = "raft"                 # accepted: `agentsim list`
+//! seeds = "0..1000"                 # trials per configuration, one seed each
+//! metrics = ["downtime_ms", "split_votes", "split"]  # columns kept (default: all)
+//!
+//! [computed]                        # per-run metrics from others: "A OP B"
+//! split = "split_votes > 0"         # OP: + - * / > >= < <= == != (comparisons give 1 or 0)
+//!
+//! [scenario]                        # the base scenario: everything a scenario file holds
+//! nodes = 5                         # (see `agentsim list`), except `seed`
+//! [scenario.net]
+//! latency = "1ms..3ms"
+//! [scenario.protocol]
+//! election_timeout = "150ms..300ms"
+//!
+//! [derive]                          # helpers (see `derive::Derive`); also sweepable as derive.*
+//! heartbeat_ratio = 0.5             # heartbeat = 0.5 × minimum election timeout
+//!
+//! [sweep]                           # swept parameters by dotted path: lists or ranges
+//! "protocol.election_timeout" = ["150ms..150ms", "150ms..300ms"]
+//! "net.loss_ratio" = { from = 0.0, to = 0.3, step = 0.05 }     # or count = N, scale = "log"
+//! "faults.partition_mttr" = { from = "100ms", to = "1s", count = 4 }
+//!
+//! [labels]                          # legends and axes in the reader's terms
+//! "protocol.election_timeout" = "timeout"          # → "timeout 150–300ms"
+//! "protocol.pre_vote" = { true = "Pre-Vote", false = "no Pre-Vote" }
+//! downtime_ms = "time without a leader"           # → axis "time without a leader (ms)"
+//!
+//! [[plot]]
+//! kind = "cdf"                      # cdf | versus | histogram
+//! metric = "downtime_ms"
+//! x_scale = "log"                   # linear | log (also y_scale)
+//! ```
+//!
+//! Several `[[sweep]]` tables instead of one `[sweep]` give several groups
+//! (`group = "name"` in each); the configurations are the groups' products one
+//! after the other, and results gain a `group` column. The configurations of
+//! a group vary the last key fastest. Every configuration is validated like a
+//! scenario file; an error names the file, the key and the accepted values.
+//!
+//! # The results folder
+//!
+//! - `runs.csv`: one row per run: `config`, (`group`), each swept parameter as
+//!   written, `seed`, `stop` (reason), each kept metric, `hash` (of the run's
+//!   trace). Rows in configuration-major, seed-minor order.
+//! - `summary.csv`: per configuration and metric: `count`, `mean`, `sd`,
+//!   `min`, `median`, `p90`, `p99`, `max`, `ci95_lo`, `ci95_hi`, `missing`
+//!   (runs that did not report the metric); methods in [`stats`].
+//! - `experiment.toml`: the experiment file, byte for byte.
+//! - `manifest.toml`: the program version, the experiment's fingerprint, the
+//!   counts, the shard (if any), and the versions of what affects replay.
+//!
+//! Numbers are written as the shortest decimal that reads back as the same
+//! `f64` (see [`csv`]). The files are byte-identical whatever `--jobs`, the
+//! shard split, or interruptions and resumes ([`sweep`](mod@sweep)).
+
+pub mod csv;
+pub mod derive;
+pub mod file;
+pub mod stats;
+pub mod sweep;
+
+pub use file::Experiment;
+pub use sweep::{merge, sweep, Shard, SweepOptions, SweepReport};
+
+use std::path::Path;
+
+/// Errors of experiments, sweeps, merges and plots.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    /// A bad experiment file, flag or results folder: one line naming what and the accepted values.
+    #[error("{0}")]
+    BadInput(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl ExperimentError {
+    pub fn io(path: &Path, source: std::io::Error) -> ExperimentError {
+        ExperimentError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+impl From<ExperimentError> for crate::run::RunError {
+    /// Bad input keeps its exit code (`BAD_INPUT`), I/O errors theirs (`ERROR`).
+    fn from(e: ExperimentError) -> Self {
+        match e {
+            ExperimentError::BadInput(m) => {
+                crate::run::RunError::Config(crate::scenario::ConfigError(m))
+            }
+            ExperimentError::Io { path, source } => crate::run::RunError::Io { path, source },
+        }
+    }
+}
