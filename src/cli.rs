@@ -63,6 +63,12 @@ pub enum Cmd {
         /// A trace written by `run --trace`.
         file: PathBuf,
     },
+    /// Run an experiment file: every configuration × seed in parallel, into a results folder.
+    Sweep(crate::experiment::cmd::SweepArgs),
+    /// Join the results folders of `sweep --shard` runs, as if run on one machine.
+    Merge(crate::experiment::cmd::MergeArgs),
+    /// Draw the plots of a results folder, or who leads over time from a trace file.
+    Plot(crate::experiment::cmd::PlotArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -404,6 +410,9 @@ fn execute(cli: Cli, args: &[String]) -> Result<i32, RunError> {
             Ok(exit::OK)
         }
         Cmd::Replay { file } => replay_cmd(&file),
+        Cmd::Sweep(a) => crate::experiment::cmd::sweep_cmd(&a),
+        Cmd::Merge(a) => crate::experiment::cmd::merge_cmd(&a),
+        Cmd::Plot(a) => crate::experiment::cmd::plot_cmd(&a),
     }
 }
 

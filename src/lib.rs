@@ -36,6 +36,7 @@ pub mod engine;
 pub mod experiment;
 pub mod net;
 pub mod observe;
+pub mod plot;
 pub mod protocols;
 pub mod rng;
 pub mod run;

@@ -70,6 +70,7 @@
 //! `f64` (see [`csv`]). The files are byte-identical whatever `--jobs`, the
 //! shard split, or interruptions and resumes ([`sweep`](mod@sweep)).
 
+pub mod cmd;
 pub mod csv;
 pub mod derive;
 pub mod file;
