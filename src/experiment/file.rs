@@ -974,16 +974,10 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
                 let v = vals[pos[ki]].clone();
                 let shown = display_value(&v);
                 let at = |m: String| format!("sweep '{path}' = {shown}: {m}");
-                if let Some(rest) = path.strip_prefix("derive.") {
-                    set_path(&mut dv_t, rest, v).map_err(at)?;
-                    toml::Value::Table(dv_t.clone())
-                        .try_into::<Derive>()
-                        .map_err(|e| at(flat(e)))?;
-                } else {
-                    set_path(&mut sc_t, path, v).map_err(at)?;
-                    toml::Value::Table(sc_t.clone())
-                        .try_into::<Scenario>()
-                        .map_err(|e| at(flat(e)))?;
+                // Checked as a whole below: a table may be built key by key.
+                match path.strip_prefix("derive.") {
+                    Some(rest) => set_path(&mut dv_t, rest, v).map_err(at)?,
+                    None => set_path(&mut sc_t, path, v).map_err(at)?,
                 }
             }
             let values: Vec<String> = params

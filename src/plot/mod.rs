@@ -194,12 +194,16 @@ pub fn plot_results(dir: &Path, opts: &PlotOptions) -> Result<Vec<PathBuf>, Expe
             res.exp.file
         )));
     }
-    let mut written = Vec::new();
+    // Every figure is built (and every error found) before any file is written.
+    let mut figures = Vec::new();
     for spec in &res.exp.plots {
         if !opts.only.is_empty() && !opts.only.contains(&spec.stem()) {
             continue;
         }
-        let mut fig = figure(&res, spec)?;
+        figures.push((spec, figure(&res, spec)?));
+    }
+    let mut written = Vec::new();
+    for (spec, mut fig) in figures {
         fig.width = opts.width.or(spec.width).unwrap_or(WIDTH);
         fig.height = opts.height.or(spec.height).unwrap_or(HEIGHT);
         let formats = if !opts.formats.is_empty() {
@@ -584,8 +588,9 @@ fn versus(res: &Results, spec: &PlotSpec, configs: &[usize]) -> Result<Figure, E
     let mut legend = Vec::new();
     let mut xs = Vec::new();
     let mut ys = Vec::new();
+    let mut drawn: Vec<Vec<(f64, f64)>> = Vec::new();
     for (i, (_, members)) in series.iter().enumerate() {
-        let (color, dashed) = series_style(i);
+        let (color, mut dashed) = series_style(i);
         // (x, y, confidence interval)
         let mut pts: Vec<Point> = members
             .iter()
@@ -603,8 +608,18 @@ fn versus(res: &Results, spec: &PlotSpec, configs: &[usize]) -> Result<Figure, E
             .filter(|&(x, y, _)| (!x_log || x > 0.0) && (!y_log || y > 0.0))
             .collect();
         pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let line: Vec<(f64, f64)> = pts.iter().map(|&(x, y, _)| (x, y)).collect();
+        // A line that lies on an earlier one is dashed, so both stay visible.
+        let close = |a: f64, b: f64| (a - b).abs() <= 0.01 * a.abs().max(b.abs()).max(1e-9);
+        dashed |= drawn.iter().any(|d| {
+            d.len() == line.len()
+                && d.iter()
+                    .zip(&line)
+                    .all(|(p, q)| close(p.0, q.0) && close(p.1, q.1))
+        });
+        drawn.push(line.clone());
         shapes.push(Shape::Line {
-            points: pts.iter().map(|&(x, y, _)| (x, y)).collect(),
+            points: line,
             color,
             dashed,
             width: 2,
