@@ -24,6 +24,20 @@ pub struct Derive {
     pub latency_ratio: Option<f64>,
     /// Nodes `n-1`, `n-2`, ... crash at time 0 and never recover.
     pub failed_servers: u32,
+    /// A link that flaps: `node` is cut off from every other node at
+    /// `first + k * every` and reconnected `down` later, `count` times.
+    pub flapping_partition: Option<Flapping>,
+}
+
+/// See [`Derive::flapping_partition`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flapping {
+    pub node: u32,
+    pub first: Dur,
+    pub every: Dur,
+    pub down: Dur,
+    pub count: u32,
 }
 
 impl Derive {
@@ -99,6 +113,37 @@ impl Derive {
                 sc.faults.schedule.push(FaultEntry {
                     at: Dur::ZERO,
                     action: FaultAction::Crash(sc.nodes - 1 - k),
+                });
+            }
+        }
+        if let Some(f) = &self.flapping_partition {
+            if f.node >= sc.nodes {
+                return Err(format!(
+                    "derive.flapping_partition.node = {} out of range (accepted: 0..{})",
+                    f.node, sc.nodes
+                ));
+            }
+            if f.count > 1 && f.down >= f.every {
+                return Err(format!(
+                    "derive.flapping_partition.down = {} out of range (accepted: below every = {})",
+                    f.down, f.every
+                ));
+            }
+            if f.count > 10_000 {
+                return Err(format!(
+                    "derive.flapping_partition.count = {} out of range (accepted: 0..=10000)",
+                    f.count
+                ));
+            }
+            for k in 0..f.count as u64 {
+                let at = Dur(f.first.0 + k * f.every.0);
+                sc.faults.schedule.push(FaultEntry {
+                    at,
+                    action: FaultAction::Isolate(f.node),
+                });
+                sc.faults.schedule.push(FaultEntry {
+                    at: Dur(at.0 + f.down.0),
+                    action: FaultAction::Heal,
                 });
             }
         }
