@@ -1,0 +1,441 @@
+//! `agentsim sweep` and `agentsim merge`: results files are byte-identical
+//! whatever the thread count, the shard split or an interruption; summaries
+//! match a hand computation; bad experiment files get one line and exit 2.
+
+use crate::common::{agentsim, bin, stderr, stdout};
+use std::path::{Path, PathBuf};
+
+/// A small, fast experiment: 2 configurations × `seeds` of a 3-server Raft
+/// cluster whose leader crashes once.
+pub fn small_experiment(dir: &Path, seeds: u32) -> PathBuf {
+    let text = format!(
+        r#"# A small experiment for tests.
+protocol = "raft"
+seeds = "0..{seeds}"
+metrics = ["downtime_ms", "split_votes", "split", "first_leader_ms"]
+
+[computed]
+split = "split_votes > 0"
+
+[scenario]
+nodes = 3
+time_max = "3s"
+[scenario.net]
+latency = "1ms..3ms"
+[scenario.faults.leader_crashes]
+first = "1s"
+every = "1s"
+down = "10s"
+count = 1
+
+[derive]
+heartbeat_ratio = 0.5
+leader_crash_within_heartbeat = true
+
+[sweep]
+"protocol.election_timeout" = ["150ms..300ms", "50ms..100ms"]
+
+[labels]
+"protocol.election_timeout" = "timeout"
+
+[[plot]]
+kind = "cdf"
+metric = "downtime_ms"
+x_scale = "log"
+
+[[plot]]
+kind = "versus"
+metric = "first_leader_ms"
+x = "protocol.election_timeout"
+name = "not-numeric"
+
+[[plot]]
+kind = "histogram"
+metric = "split_votes"
+bins = 5
+"#
+    );
+    let path = dir.join("small.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+pub fn sweep(args: &[&str]) {
+    let out = agentsim(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "agentsim {args:?} failed: {}",
+        stderr(&out)
+    );
+}
+
+const FILES: [&str; 4] = [
+    "runs.csv",
+    "summary.csv",
+    "experiment.toml",
+    "manifest.toml",
+];
+
+fn assert_same_files(a: &Path, b: &Path) {
+    for f in FILES {
+        let (x, y) = (
+            std::fs::read(a.join(f)).unwrap_or_else(|e| panic!("{}: {e}", a.join(f).display())),
+            std::fs::read(b.join(f)).unwrap_or_else(|e| panic!("{}: {e}", b.join(f).display())),
+        );
+        assert!(
+            x == y,
+            "{f} differs between {} and {} (results must not depend on threads, shards or resumes; look for an unordered collection or a per-thread state)",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn same_files_with_one_or_two_jobs_and_as_merged_shards() {
+    let t = tempfile::tempdir().unwrap();
+    let exp = small_experiment(t.path(), 40);
+    let (one, two, merged) = (t.path().join("j1"), t.path().join("j2"), t.path().join("m"));
+    sweep(&["sweep", s(&exp), "--jobs", "1", "--out", s(&one)]);
+    sweep(&["sweep", s(&exp), "--jobs", "2", "--out", s(&two)]);
+    assert_same_files(&one, &two);
+    let mut shards = Vec::new();
+    for k in 0..3 {
+        let d = t.path().join(format!("shard-{k}"));
+        sweep(&[
+            "sweep",
+            s(&exp),
+            "--shard",
+            &format!("{k}/3"),
+            "--out",
+            s(&d),
+        ]);
+        assert!(!d.join("summary.csv").exists(), "a shard has no summary");
+        shards.push(d);
+    }
+    // Shards in any order.
+    sweep(&[
+        "merge",
+        s(&shards[2]),
+        s(&shards[0]),
+        s(&shards[1]),
+        "--out",
+        s(&merged),
+    ]);
+    assert_same_files(&one, &merged);
+
+    let runs = std::fs::read_to_string(one.join("runs.csv")).unwrap();
+    assert_eq!(runs.lines().count(), 1 + 2 * 40);
+    assert!(runs.starts_with(
+        "config,protocol.election_timeout,seed,stop,downtime_ms,split_votes,split,first_leader_ms,hash\n0,150ms..300ms,0,"
+    ));
+    assert_eq!(
+        std::fs::read_to_string(one.join("experiment.toml")).unwrap(),
+        std::fs::read_to_string(&exp).unwrap()
+    );
+    let manifest = std::fs::read_to_string(one.join("manifest.toml")).unwrap();
+    assert!(manifest.contains(&format!(
+        "program = \"agentsim {}\"",
+        env!("CARGO_PKG_VERSION")
+    )));
+
+    // An incomplete set of shards is refused, naming the missing one.
+    let out = agentsim(&[
+        "merge",
+        s(&shards[0]),
+        s(&shards[2]),
+        "--out",
+        s(&t.path().join("x")),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("shard 1/3 missing"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn rerunning_a_finished_sweep_changes_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let exp = small_experiment(t.path(), 10);
+    let (a, b) = (t.path().join("a"), t.path().join("b"));
+    sweep(&["sweep", s(&exp), "--out", s(&a)]);
+    sweep(&["sweep", s(&exp), "--out", s(&b)]);
+    let out = agentsim(&["sweep", s(&exp), "--out", s(&b)]);
+    assert!(
+        stdout(&out).contains("ran 0 (20 already done)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_same_files(&a, &b);
+}
+
+#[test]
+fn resume_after_a_stop_gives_the_same_files() {
+    let t = tempfile::tempdir().unwrap();
+    let exp = small_experiment(t.path(), 30);
+    let (clean, resumed) = (t.path().join("clean"), t.path().join("resumed"));
+    sweep(&["sweep", s(&exp), "--out", s(&clean)]);
+    sweep(&["sweep", s(&exp), "--out", s(&resumed), "--max-runs", "17"]);
+    assert!(
+        !resumed.join("runs.csv").exists(),
+        "no final files before the end"
+    );
+    let partial = std::fs::read_to_string(resumed.join(".runs.partial")).unwrap();
+    assert_eq!(partial.lines().count(), 1 + 17);
+    // A torn last line, as a kill in the middle of a write would leave.
+    let mut torn = partial.clone();
+    torn.push_str("45,do");
+    std::fs::write(resumed.join(".runs.partial"), torn).unwrap();
+    let out = agentsim(&["sweep", s(&exp), "--out", s(&resumed), "--jobs", "2"]);
+    assert!(
+        stdout(&out).contains("ran 43 (17 already done)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_same_files(&clean, &resumed);
+    assert!(!resumed.join(".runs.partial").exists());
+}
+
+#[test]
+fn resume_after_a_kill_gives_the_same_files() {
+    let t = tempfile::tempdir().unwrap();
+    // Enough runs that the sweep is still going when it is killed.
+    let exp = small_experiment(t.path(), 4000);
+    let text = std::fs::read_to_string(&exp)
+        .unwrap()
+        .replace("time_max = \"3s\"", "time_max = \"30s\"");
+    std::fs::write(&exp, text).unwrap();
+    let (clean, killed) = (t.path().join("clean"), t.path().join("killed"));
+    let partial = killed.join(".runs.partial");
+    let mut child = std::process::Command::new(bin())
+        .args(["sweep", s(&exp), "--jobs", "2", "--out", s(&killed)])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let lines = std::fs::read_to_string(&partial)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        if lines > 100 || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !killed.join("runs.csv").exists(),
+        "the sweep finished before the kill: make the test experiment bigger"
+    );
+    sweep(&["sweep", s(&exp), "--jobs", "2", "--out", s(&killed)]);
+    sweep(&["sweep", s(&exp), "--jobs", "2", "--out", s(&clean)]);
+    assert_same_files(&clean, &killed);
+}
+
+/// Two-sided 95% Student t critical value for 4 degrees of freedom (from a table).
+const T_975_DF4: f64 = 2.776445105;
+
+#[test]
+fn summary_matches_a_hand_computation() {
+    let t = tempfile::tempdir().unwrap();
+    let exp = small_experiment(t.path(), 5);
+    let out = t.path().join("o");
+    sweep(&["sweep", s(&exp), "--out", s(&out)]);
+    let runs = std::fs::read_to_string(out.join("runs.csv")).unwrap();
+    // Configuration 0's five downtimes, column 4.
+    let mut x: Vec<f64> = runs
+        .lines()
+        .skip(1)
+        .filter(|l| l.starts_with("0,"))
+        .map(|l| l.split(',').nth(4).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(x.len(), 5);
+    let n = 5.0;
+    let mean = x.iter().sum::<f64>() / n;
+    let sd = (x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1.0)).sqrt();
+    x.sort_by(f64::total_cmp);
+    // Type 7: median is x[2]; p90 at h = 3.6; p99 at h = 3.96.
+    let p90 = x[3] + 0.6 * (x[4] - x[3]);
+    let p99 = x[3] + 0.96 * (x[4] - x[3]);
+    let half = T_975_DF4 * sd / n.sqrt();
+    let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    let header: Vec<&str> = summary.lines().next().unwrap().split(',').collect();
+    assert_eq!(
+        header,
+        [
+            "config",
+            "protocol.election_timeout",
+            "metric",
+            "count",
+            "mean",
+            "sd",
+            "min",
+            "median",
+            "p90",
+            "p99",
+            "max",
+            "ci95_lo",
+            "ci95_hi",
+            "missing"
+        ]
+    );
+    let row: Vec<f64> = summary
+        .lines()
+        .find(|l| l.starts_with("0,150ms..300ms,downtime_ms,"))
+        .unwrap()
+        .split(',')
+        .skip(3)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let want = [
+        5.0,
+        mean,
+        sd,
+        x[0],
+        x[2],
+        p90,
+        p99,
+        x[4],
+        mean - half,
+        mean + half,
+        0.0,
+    ];
+    for (i, (got, want)) in row.iter().zip(want).enumerate() {
+        assert!(
+            (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+            "{}: {got} vs hand-computed {want}",
+            header[3 + i]
+        );
+    }
+}
+
+fn bad_file(dir: &Path, name: &str, text: &str, must_mention: &[&str]) {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    let out_dir = dir.join(format!("out-{name}"));
+    let out = agentsim(&["sweep", s(&path), "--out", s(&out_dir)]);
+    let err = stderr(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{name}: exit code; stderr: {err}"
+    );
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{name}: one line, got:\n{err}"
+    );
+    assert!(err.contains(name), "{name}: the file is named in: {err}");
+    for m in must_mention {
+        assert!(err.contains(m), "{name}: '{m}' missing from: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!out_dir.exists(), "{name}: no output folder for a bad file");
+}
+
+#[test]
+fn bad_experiment_files_get_one_line_and_exit_code_2() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let head = "protocol = \"raft\"\nseeds = \"0..10\"\n";
+    bad_file(
+        d,
+        "unknown-key.toml",
+        &format!("{head}trials = 5\n"),
+        &["trials", "expected one of", "seeds"],
+    );
+    bad_file(
+        d,
+        "protocol.toml",
+        "protocol = \"paxos\"\nseeds = \"0..10\"\n",
+        &["paxos", "accepted: raft"],
+    );
+    bad_file(
+        d,
+        "seeds.toml",
+        "protocol = \"raft\"\nseeds = \"10..2\"\n",
+        &["seeds", "A..B"],
+    );
+    bad_file(
+        d,
+        "syntax.toml",
+        "protocol = \"raft\"\nseeds = \n",
+        &["line 2"],
+    );
+    bad_file(
+        d,
+        "sweep-key.toml",
+        &format!("{head}[sweep]\n\"protocol.electon_timeout\" = [\"1ms\"]\n"),
+        &["protocol.electon_timeout", "election_timeout"],
+    );
+    bad_file(
+        d,
+        "loss.toml",
+        &format!("{head}[sweep]\n\"net.loss_ratio\" = [0.1, 1.5]\n"),
+        &["net.loss_ratio", "1.5", "0..=1"],
+    );
+    bad_file(
+        d,
+        "range.toml",
+        &format!("{head}[sweep]\nnodes = {{ from = 3, to = 9 }}\n"),
+        &["nodes", "step", "count"],
+    );
+    bad_file(
+        d,
+        "heartbeat.toml",
+        &format!("{head}[sweep]\n\"protocol.heartbeat\" = [\"500ms\"]\n"),
+        &[
+            "protocol.heartbeat = 500ms",
+            "below the minimum election timeout",
+        ],
+    );
+    bad_file(
+        d,
+        "scenario.toml",
+        &format!("{head}[scenario]\nnodez = 3\n"),
+        &["scenario", "nodez", "nodes"],
+    );
+    bad_file(
+        d,
+        "derive.toml",
+        &format!("{head}[derive]\nheartbeat_ratio = 2.0\n"),
+        &["derive.heartbeat_ratio", "below 1"],
+    );
+    bad_file(
+        d,
+        "metric.toml",
+        &format!("{head}metrics = [\"downtime\"]\n"),
+        &["downtime", "accepted", "downtime_ms"],
+    );
+    bad_file(
+        d,
+        "plot.toml",
+        &format!("{head}[[plot]]\nkind = \"pie\"\nmetric = \"terms\"\n"),
+        &["pie", "cdf", "versus", "histogram"],
+    );
+    // Flags.
+    let exp = small_experiment(d, 2);
+    for (args, mention) in [
+        (vec!["sweep", s(&exp), "--jobs", "0"], "--jobs"),
+        (vec!["sweep", s(&exp), "--shard", "3/3"], "--shard"),
+        (vec!["sweep", "no-such-file.toml"], "no-such-file.toml"),
+    ] {
+        let out = agentsim(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out).trim_end().lines().count(),
+            1,
+            "{}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains(mention), "{}", stderr(&out));
+    }
+}
