@@ -1,5 +1,6 @@
 //! SVG text as glyph outlines: every `<text>` element plotters writes is
-//! replaced by a `<path>` drawn from the embedded font, so an SVG figure
+//! replaced by the glyphs of the embedded font (each glyph's outline defined
+//! once in `<defs>`, placed with `<use>`), so an SVG figure
 //! renders the same in every viewer, with or without DejaVu Sans installed,
 //! and is byte-identical on every machine.
 //!
@@ -10,14 +11,17 @@
 //! own metrics (advance widths, kerning, x-height).
 
 use ab_glyph::{Font, FontRef, GlyphId, OutlineCurve};
+use std::collections::BTreeMap;
 
-/// Replaces every `<text>` element of `svg` by an outline `<path>`.
+/// Replaces every `<text>` element of `svg` by outline glyphs: each glyph
+/// used is defined once (`<defs>`, font units) and placed with `<use>`.
 pub fn outline_text(svg: &str, font_bytes: &[u8]) -> Result<String, String> {
     let font = FontRef::try_from_slice(font_bytes).map_err(|e| format!("font: {e}"))?;
-    let mut out = String::with_capacity(svg.len() * 2);
+    let mut glyphs: BTreeMap<u16, String> = BTreeMap::new();
+    let mut body = String::with_capacity(svg.len());
     let mut rest = svg;
     while let Some(start) = rest.find("<text ") {
-        out.push_str(&rest[..start]);
+        body.push_str(&rest[..start]);
         let after = &rest[start..];
         let open_end = after.find('>').ok_or("unterminated <text> tag")?;
         let attrs = parse_attrs(&after[6..open_end]);
@@ -26,17 +30,29 @@ pub fn outline_text(svg: &str, font_bytes: &[u8]) -> Result<String, String> {
             .find("</text>")
             .ok_or("<text> without </text>")?;
         // plotters writes "\ntext\n" inside the element.
-        let body = &after[body_start..body_start + close];
-        let body = body.strip_prefix('\n').unwrap_or(body);
-        let text = unescape(body.strip_suffix('\n').unwrap_or(body));
-        out.push_str(&text_path(&font, &attrs, &text));
+        let inner = &after[body_start..body_start + close];
+        let inner = inner.strip_prefix('\n').unwrap_or(inner);
+        let text = unescape(inner.strip_suffix('\n').unwrap_or(inner));
+        body.push_str(&text_glyphs(&font, &attrs, &text, &mut glyphs));
         rest = &after[body_start + close + "</text>".len()..];
-        if let Some(r) = rest.strip_prefix('\n') {
-            out.push('\n');
-            rest = r;
-        }
     }
-    out.push_str(rest);
+    body.push_str(rest);
+    // Definitions go right after the root element's opening tag.
+    let root_end = body.find(">\n").ok_or("no <svg> element")? + 2;
+    let mut out = String::with_capacity(body.len() + glyphs.len() * 400);
+    out.push_str(&body[..root_end].replacen(
+        "xmlns=\"http://www.w3.org/2000/svg\"",
+        "xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\"",
+        1,
+    ));
+    if !glyphs.is_empty() {
+        out.push_str("<defs>\n");
+        for (id, d) in &glyphs {
+            out.push_str(&format!("<path id=\"g{id}\" d=\"{d}\"/>\n"));
+        }
+        out.push_str("</defs>\n");
+    }
+    out.push_str(&body[root_end..]);
     Ok(out)
 }
 
@@ -65,17 +81,56 @@ fn attr<'a>(attrs: &'a [(String, String)], k: &str) -> Option<&'a str> {
     attrs.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str())
 }
 
-/// Two decimals, no trailing zeros, never `-0`.
-fn n2(v: f32) -> String {
-    let r = (v * 100.0).round() / 100.0;
+/// Up to three decimals, no trailing zeros, never `-0`.
+fn n3(v: f32) -> String {
+    let r = (v * 1000.0).round() / 1000.0;
     if r == 0.0 {
         return "0".into();
     }
-    let s = format!("{r:.2}");
+    let s = format!("{r:.3}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-fn text_path(font: &FontRef<'_>, attrs: &[(String, String)], text: &str) -> String {
+/// A glyph's outline in font units (y up), as path data.
+fn glyph_path(font: &FontRef<'_>, g: GlyphId) -> Option<String> {
+    let outline = font.outline(g)?;
+    let mut d = String::new();
+    let mut last: Option<ab_glyph::Point> = None;
+    let p = |pt: ab_glyph::Point| format!("{} {}", n3(pt.x), n3(pt.y));
+    for c in &outline.curves {
+        let (p0, end) = match c {
+            OutlineCurve::Line(a, b) => (*a, *b),
+            OutlineCurve::Quad(a, _, b) => (*a, *b),
+            OutlineCurve::Cubic(a, _, _, b) => (*a, *b),
+        };
+        if last != Some(p0) {
+            if last.is_some() {
+                d.push('Z');
+            }
+            d.push_str(&format!("M{}", p(p0)));
+        }
+        match c {
+            OutlineCurve::Line(_, b) => d.push_str(&format!("L{}", p(*b))),
+            OutlineCurve::Quad(_, c1, b) => d.push_str(&format!("Q{} {}", p(*c1), p(*b))),
+            OutlineCurve::Cubic(_, c1, c2, b) => {
+                d.push_str(&format!("C{} {} {}", p(*c1), p(*c2), p(*b)))
+            }
+        }
+        last = Some(end);
+    }
+    if last.is_some() {
+        d.push('Z');
+    }
+    Some(d)
+}
+
+/// One `<text>` as a group of placed glyphs.
+fn text_glyphs(
+    font: &FontRef<'_>,
+    attrs: &[(String, String)],
+    text: &str,
+    defs: &mut BTreeMap<u16, String>,
+) -> String {
     let num = |k: &str| {
         attr(attrs, k)
             .and_then(|v| v.parse::<f32>().ok())
@@ -97,11 +152,11 @@ fn text_path(font: &FontRef<'_>, attrs: &[(String, String)], text: &str) -> Stri
         "-0.5ex" => -0.5 * x_height,
         _ => 0.0,
     };
-    let glyphs: Vec<GlyphId> = text.chars().map(|c| font.glyph_id(c)).collect();
+    let ids: Vec<GlyphId> = text.chars().map(|c| font.glyph_id(c)).collect();
     let mut width = 0.0f32;
-    for (i, &g) in glyphs.iter().enumerate() {
+    for (i, &g) in ids.iter().enumerate() {
         if i > 0 {
-            width += font.kern_unscaled(glyphs[i - 1], g);
+            width += font.kern_unscaled(ids[i - 1], g);
         }
         width += font.h_advance_unscaled(g);
     }
@@ -111,64 +166,34 @@ fn text_path(font: &FontRef<'_>, attrs: &[(String, String)], text: &str) -> Stri
         "end" => width,
         _ => 0.0,
     };
-    let mut d = String::new();
-    for (i, &g) in glyphs.iter().enumerate() {
-        if i > 0 {
-            pen += font.kern_unscaled(glyphs[i - 1], g) * scale;
-        }
-        if let Some(outline) = font.outline(g) {
-            let p = |pt: ab_glyph::Point| (pen + pt.x * scale, baseline - pt.y * scale);
-            let mut last: Option<ab_glyph::Point> = None;
-            for c in &outline.curves {
-                let (p0, end) = match c {
-                    OutlineCurve::Line(a, b) => (*a, *b),
-                    OutlineCurve::Quad(a, _, b) => (*a, *b),
-                    OutlineCurve::Cubic(a, _, _, b) => (*a, *b),
-                };
-                if last != Some(p0) {
-                    if last.is_some() {
-                        d.push('Z');
-                    }
-                    let (px, py) = p(p0);
-                    d.push_str(&format!("M{} {}", n2(px), n2(py)));
-                }
-                match c {
-                    OutlineCurve::Line(_, b) => {
-                        let (bx, by) = p(*b);
-                        d.push_str(&format!("L{} {}", n2(bx), n2(by)));
-                    }
-                    OutlineCurve::Quad(_, c1, b) => {
-                        let ((cx, cy), (bx, by)) = (p(*c1), p(*b));
-                        d.push_str(&format!("Q{} {} {} {}", n2(cx), n2(cy), n2(bx), n2(by)));
-                    }
-                    OutlineCurve::Cubic(_, c1, c2, b) => {
-                        let ((ax, ay), (cx, cy), (bx, by)) = (p(*c1), p(*c2), p(*b));
-                        d.push_str(&format!(
-                            "C{} {} {} {} {} {}",
-                            n2(ax),
-                            n2(ay),
-                            n2(cx),
-                            n2(cy),
-                            n2(bx),
-                            n2(by)
-                        ));
-                    }
-                }
-                last = Some(end);
-            }
-            if last.is_some() {
-                d.push('Z');
-            }
-        }
-        pen += font.h_advance_unscaled(g) * scale;
-    }
-    let mut el = format!("<path d=\"{d}\"");
+    let mut el = String::from("<g");
     for k in ["fill", "opacity", "transform"] {
         if let Some(v) = attr(attrs, k) {
             el.push_str(&format!(" {k}=\"{v}\""));
         }
     }
-    el.push_str("/>");
+    el.push('>');
+    let s = n3(scale);
+    for (i, &g) in ids.iter().enumerate() {
+        if i > 0 {
+            pen += font.kern_unscaled(ids[i - 1], g) * scale;
+        }
+        if let std::collections::btree_map::Entry::Vacant(e) = defs.entry(g.0) {
+            if let Some(d) = glyph_path(font, g) {
+                e.insert(d);
+            }
+        }
+        if defs.contains_key(&g.0) {
+            el.push_str(&format!(
+                "<use xlink:href=\"#g{}\" transform=\"matrix({s} 0 0 -{s} {} {})\"/>",
+                g.0,
+                n3(pen),
+                n3(baseline)
+            ));
+        }
+        pen += font.h_advance_unscaled(g) * scale;
+    }
+    el.push_str("</g>");
     el
 }
 
@@ -177,14 +202,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn text_becomes_paths() {
-        let svg = "<svg>\n<text x=\"10\" y=\"20\" dy=\"0.76em\" text-anchor=\"middle\" font-family=\"sans-serif\" font-size=\"12\" opacity=\"1\" fill=\"#000000\" transform=\"rotate(270, 10, 20)\">\nA&amp;B</text>\n</svg>\n";
+    fn text_becomes_glyphs() {
+        let svg = "<svg width=\"10\" height=\"10\" viewBox=\"0 0 10 10\" xmlns=\"http://www.w3.org/2000/svg\">\n<text x=\"10\" y=\"20\" dy=\"0.76em\" text-anchor=\"middle\" font-family=\"sans-serif\" font-size=\"12\" opacity=\"1\" fill=\"#000000\" transform=\"rotate(270, 10, 20)\">\nA&amp;B A\n</text>\n</svg>\n";
         let out = outline_text(svg, crate::plot::render::FONT).unwrap();
         assert!(!out.contains("<text"), "{out}");
-        assert!(out.contains("<path d=\"M"), "{out}");
+        assert!(out.contains("xmlns:xlink="), "{out}");
+        // 'A' is defined once and used twice; the space has no outline.
+        assert_eq!(out.matches("<path id=").count(), 3, "{out}");
+        assert_eq!(out.matches("<use ").count(), 4, "{out}");
         assert!(out.contains("transform=\"rotate(270, 10, 20)\""));
-        assert!(out.starts_with("<svg>\n") && out.ends_with("</svg>\n"));
-        // Deterministic.
+        assert!(out.ends_with("</svg>\n"));
         assert_eq!(out, outline_text(svg, crate::plot::render::FONT).unwrap());
     }
 }

@@ -22,7 +22,10 @@ fn svg_size(path: &Path) -> (u32, u32) {
     let text = std::fs::read_to_string(path).unwrap();
     assert!(text.starts_with("<svg ") && text.trim_end().ends_with("</svg>"));
     assert!(!text.contains("<text"), "text must be drawn as outlines");
-    assert!(text.contains("<path d=\"M"), "text outlines expected");
+    assert!(
+        text.contains("<use xlink:href=\"#g"),
+        "text outlines expected"
+    );
     let opens = text.matches("<svg").count();
     let closes = text.matches("</svg>").count();
     assert_eq!(opens, closes);
