@@ -343,6 +343,17 @@ pub enum Scale {
     Log,
 }
 
+/// How `cdf` and `histogram` plots count runs that did not report the metric.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Missing {
+    /// In the denominator: a curve that stays below 100% shows trials that never got there.
+    #[default]
+    Count,
+    /// Left out: fractions are of the trials that reported the metric.
+    Exclude,
+}
+
 /// Where a plot's legend goes (`legend` in `[[plot]]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -435,6 +446,9 @@ pub struct PlotSpec {
     pub bins: Option<u32>,
     /// Legend position (default: a corner that suits the kind; outside past 8 entries).
     pub legend: Option<LegendPlace>,
+    /// `cdf`, `histogram`: whether runs without the metric count (default) or are excluded.
+    #[serde(default)]
+    pub missing: Missing,
     /// Pixels (default 960 × 600).
     pub width: Option<u32>,
     pub height: Option<u32>,

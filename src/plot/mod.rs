@@ -32,7 +32,7 @@ pub mod svg_text;
 pub mod timeline;
 
 use crate::experiment::file::{
-    display_value, Experiment, Format, LegendPlace, PlotKind, PlotSpec, Scale, Stat,
+    display_value, Experiment, Format, LegendPlace, Missing, PlotKind, PlotSpec, Scale, Stat,
 };
 use crate::experiment::sweep::{
     parse_runs_csv, read_manifest, write_atomic, RunResult, EXPERIMENT_COPY, RUNS_CSV, SUMMARY_CSV,
@@ -356,6 +356,11 @@ fn cdf(res: &Results, spec: &PlotSpec, configs: &[usize]) -> Figure {
         .map(|&c| {
             let (mut v, n) = res.values(c, &spec.metric);
             v.sort_by(f64::total_cmp);
+            let n = if spec.missing == Missing::Exclude {
+                v.len()
+            } else {
+                n
+            };
             (v, n)
         })
         .collect();
@@ -433,7 +438,15 @@ fn histogram(res: &Results, spec: &PlotSpec, configs: &[usize]) -> Figure {
     let vary = varying(res, configs);
     let data: Vec<(Vec<f64>, usize)> = configs
         .iter()
-        .map(|&c| res.values(c, &spec.metric))
+        .map(|&c| {
+            let (v, n) = res.values(c, &spec.metric);
+            let n = if spec.missing == Missing::Exclude {
+                v.len()
+            } else {
+                n
+            };
+            (v, n)
+        })
         .collect();
     let (lo, hi) = spec
         .x_range
