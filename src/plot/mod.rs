@@ -307,12 +307,10 @@ fn range_of(values: impl Iterator<Item = f64>, log: bool) -> Option<(f64, f64)> 
 fn pad(r: (f64, f64), log: bool, from_zero: bool) -> (f64, f64) {
     let (lo, hi) = r;
     if log {
-        let (lo, hi) = if lo == hi {
-            (lo / 2.0, hi * 2.0)
-        } else {
-            (lo, hi)
-        };
-        return (lo / 1.15, hi * 1.15);
+        // Whole decades, so a log axis always has labelled powers of ten.
+        let lo = libm::pow(10.0, libm::floor(libm::log10(lo) + 1e-9));
+        let hi = libm::pow(10.0, libm::ceil(libm::log10(hi) - 1e-9));
+        return if hi > lo { (lo, hi) } else { (lo, lo * 10.0) };
     }
     if lo == hi {
         let d = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };

@@ -245,6 +245,17 @@ where
         .y_label_formatter(&y_fmt)
         .light_line_style(RGBColor(235, 235, 235))
         .bold_line_style(RGBColor(210, 210, 210));
+    // Enough key points that a log axis gets a grid line at every 1–9 × 10^k
+    // (labelled at 1, 2 and 5 by log_tick); no finer lines then.
+    if fig.x_log {
+        mesh.x_labels(30);
+    }
+    if fig.y_log {
+        mesh.y_labels(30);
+    }
+    if fig.x_log || fig.y_log {
+        mesh.max_light_lines(0);
+    }
     if let Some(c) = &fig.y_categories {
         mesh.y_labels(c.len() * 2 + 2).disable_y_mesh();
     }
