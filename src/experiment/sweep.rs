@@ -328,9 +328,8 @@ pub struct Manifest {
 
 fn manifest_text(exp: &Experiment, shard: Option<Shard>, runs: u64) -> String {
     let mut s = String::new();
-    s.push_str(
-        "# What produced this folder: `agentsim sweep experiment.toml` with this program.\n",
-    );
+    s.push_str("# Written by `agentsim sweep` (or `merge`): the program and the experiment\n");
+    s.push_str("# (copied to experiment.toml) that produced runs.csv and summary.csv.\n");
     let q = |v: &str| toml::Value::String(v.to_string()).to_string();
     s.push_str(&format!("program = {}\n", q(&program_version())));
     s.push_str(&format!("experiment = {}\n", q(&exp.name)));
