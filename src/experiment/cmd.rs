@@ -59,7 +59,7 @@ pub struct MergeArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct PlotArgs {
-    /// A results folder (draws its experiment's [[plot]]s) or a trace file (draws who leads over time).
+    /// A results folder (draws its experiment's `[[plot]]` tables) or a trace file (draws who leads over time).
     pub path: PathBuf,
     /// png | svg, repeatable [default: each plot's `formats`, else png].
     #[arg(long, value_name = "FORMAT")]
