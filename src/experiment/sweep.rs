@@ -563,7 +563,11 @@ fn run_parallel(
         let abort = &abort;
         s.spawn(move || {
             pool.install(|| {
-                todo.par_iter().for_each_with(tx, |tx, &i| {
+                // One run per task: runs differ in cost by 10× or more, and
+                // rayon only splits a range when a thread steals, so without
+                // this a thread can sit idle while the other finishes a
+                // quarter of the runs alone.
+                todo.par_iter().with_max_len(1).for_each_with(tx, |tx, &i| {
                     if abort.load(Ordering::Relaxed) {
                         return;
                     }
