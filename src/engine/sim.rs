@@ -358,7 +358,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
     #[inline]
     fn dispatch(&mut self, node: NodeId, f: impl FnOnce(&mut P, &mut Ctx<'_, P>)) {
         let mut out = std::mem::take(&mut self.out);
-        let used = {
+        {
             let mut ctx = Ctx::new(
                 node,
                 self.now,
@@ -368,10 +368,6 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 &mut out,
             );
             f(&mut self.nodes[node as usize], &mut ctx);
-            ctx.rng_used()
-        };
-        if used {
-            self.streams.save(node);
         }
         for cmd in out.list.drain(..) {
             self.apply(node, cmd);

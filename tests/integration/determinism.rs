@@ -152,8 +152,8 @@ fn golden_hashes() {
 }
 
 const GOLDEN: [&str; 4] = [
-    "c45bd5fd1a1b77f6",
-    "8d928b7d4e304cc7",
-    "e00a92372e1c003c",
-    "d9de0a8a63c1835d",
+    "6df1c798b5c2c2ba",
+    "9aef5f74568c1e22",
+    "8fbb49a05ab00743",
+    "a18e1b3d51db9f45",
 ];
