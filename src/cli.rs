@@ -317,7 +317,7 @@ impl CommonArgs {
 impl RaftArgs {
     fn apply(&self, sc: &mut Scenario) -> Result<(), RunError> {
         let mut cfg = match &sc.protocol {
-            ProtocolConfig::Raft(c) => c.clone(),
+            ProtocolConfig::Raft(c) => *c,
             #[allow(unreachable_patterns)]
             other => {
                 return Err(RunError::Config(crate::scenario::ConfigError(format!(

@@ -5,7 +5,7 @@
 //!                               ├─ stream 1: faults (crash and partition processes)
 //!                               ├─ stream 2: workload
 //!                               ├─ stream 3: topology (random graphs)
-//!                               └─ stream 16+i: node i
+//!                               └─ stream 4: node seeds (node i: words 2i, 2i+1)
 //! ```
 //!
 //! Every consumer draws from its own ChaCha stream, so one extra draw in one place
@@ -15,10 +15,12 @@
 //! regenerates a 256-byte block), against under 2 ns for a sequential draw;
 //! doing that at every callback would dominate the engine's cost per event. So
 //! each node draws from its own 16-byte PCG-64 generator (128-bit MCG, XSL-RR
-//! output: O'Neill's `pcg64_fast`) whose state is seeded, on the node's first
-//! draw, from that node's own ChaCha stream `16 + i`. A node's sequence thus
-//! depends only on the seed and its id, never on other consumers, and a million
-//! nodes cost 16 MB of generator state ([`NodeStreams`]).
+//! output: O'Neill's `pcg64_fast`) whose 128-bit state is words `2i` and
+//! `2i+1` of the node-seed ChaCha stream, drawn sequentially for all nodes
+//! when the run starts (about 3 ns per node). A node's sequence thus depends
+//! only on the seed and its id, never on other consumers or on the order in
+//! which nodes draw, and a million nodes cost 16 MB of generator state
+//! ([`NodeStreams`]).
 //!
 //! All sampling methods (bounded integers, unit floats, exponential, log-normal,
 //! Pareto) are written here, on top of raw `u64` draws, so that a dependency
@@ -28,13 +30,13 @@
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
-/// Stream ids of the engine's consumers. Node `i` uses `NODE_BASE + i`.
+/// Stream ids of the engine's consumers.
 pub mod stream {
     pub const NETWORK: u64 = 0;
     pub const FAULTS: u64 = 1;
     pub const WORKLOAD: u64 = 2;
     pub const TOPOLOGY: u64 = 3;
-    pub const NODE_BASE: u64 = 16;
+    pub const NODE_SEEDS: u64 = 4;
 }
 
 /// A seeded ChaCha8 stream (engine consumers: network, faults, workload, topology).
@@ -66,11 +68,19 @@ pub struct NodeRng {
 const PCG_MUL: u128 = 0x2360_ED05_1FC6_5DA4_4385_DF64_9FCC_F645;
 
 impl NodeRng {
-    /// The generator of node `node` for `seed` (what the engine builds lazily).
+    /// A generator from 128 bits of seed material.
+    pub fn from_words(hi: u64, lo: u64) -> NodeRng {
+        NodeRng {
+            state: (((hi as u128) << 64) | lo as u128) | 1,
+        }
+    }
+
+    /// The generator of node `node` for `seed`, as [`NodeStreams`] builds it.
     pub fn for_node(seed: u64, node: u32) -> NodeRng {
-        let mut c = SimRng::new(seed, stream::NODE_BASE + node as u64);
-        let s = ((c.next_u64() as u128) << 64) | c.next_u64() as u128;
-        NodeRng { state: s | 1 }
+        let mut c = ChaCha8Rng::seed_from_u64(seed);
+        c.set_stream(stream::NODE_SEEDS);
+        c.set_word_pos(4 * node as u128); // two u64 = four 32-bit words per node
+        NodeRng::from_words(c.next_u64(), c.next_u64())
     }
 
     #[inline]
@@ -79,11 +89,6 @@ impl NodeRng {
         let s = self.state;
         let rot = (s >> 122) as u32;
         (((s >> 64) as u64) ^ (s as u64)).rotate_right(rot)
-    }
-
-    #[inline]
-    fn is_seeded(&self) -> bool {
-        self.state != 0
     }
 }
 
@@ -180,29 +185,28 @@ macro_rules! sampling_methods {
 sampling_methods!(SimRng);
 sampling_methods!(NodeRng);
 
-/// Every node's generator, created on the node's first draw (16 bytes per node).
+/// Every node's generator (16 bytes per node), seeded in one sequential pass.
 #[derive(Clone, Debug)]
 pub struct NodeStreams {
-    seed: u64,
     rngs: Vec<NodeRng>,
 }
 
 impl NodeStreams {
     pub fn new(seed: u64, nodes: usize) -> Self {
-        NodeStreams {
-            seed,
-            rngs: vec![NodeRng::default(); nodes],
-        }
+        let mut c = SimRng::new(seed, stream::NODE_SEEDS);
+        let rngs = (0..nodes)
+            .map(|_| {
+                let hi = c.next_u64();
+                NodeRng::from_words(hi, c.next_u64())
+            })
+            .collect();
+        NodeStreams { rngs }
     }
 
-    /// The generator of `node`, seeded on first use.
+    /// The generator of `node`.
     #[inline]
     pub fn get(&mut self, node: u32) -> &mut NodeRng {
-        let r = &mut self.rngs[node as usize];
-        if !r.is_seeded() {
-            *r = NodeRng::for_node(self.seed, node);
-        }
-        r
+        &mut self.rngs[node as usize]
     }
 }
 

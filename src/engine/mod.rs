@@ -245,7 +245,8 @@ impl<'a, P: Protocol> Ctx<'a, P> {
     pub fn peers(&self) -> Peers<'a> {
         self.graph.peers(self.id)
     }
-    /// Sends `msg` to `to` (which must be a neighbour; otherwise it is dropped as `no_route`).
+    /// Sends `msg` to `to`, which must be a neighbour (otherwise it is dropped as
+    /// `no_route`) or this node itself (loopback, through the link model like any message).
     #[inline]
     pub fn send(&mut self, to: NodeId, msg: P::Msg) {
         self.out.list.push(Command::Send(to, msg));

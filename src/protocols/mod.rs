@@ -2,6 +2,7 @@
 //! properties and metrics. [`ProtocolConfig`] selects one in a scenario
 //! (`[protocol] name = "raft"`), and [`run_protocol`] runs it.
 
+pub mod phold;
 pub mod quorum;
 pub mod raft;
 
@@ -64,7 +65,7 @@ impl ProtocolConfig {
 pub fn run_protocol(sc: &Scenario, tracer: Tracer) -> (RunReport, Tracer) {
     match &sc.protocol {
         ProtocolConfig::Raft(c) => {
-            Simulation::<raft::Raft, raft::RaftMonitor>::new(sc, c.clone(), tracer).run()
+            Simulation::<raft::Raft, raft::RaftMonitor>::new(sc, *c, tracer).run()
         }
     }
 }

@@ -152,8 +152,8 @@ fn golden_hashes() {
 }
 
 const GOLDEN: [&str; 4] = [
-    "6df1c798b5c2c2ba",
-    "9aef5f74568c1e22",
-    "8fbb49a05ab00743",
-    "a18e1b3d51db9f45",
+    "6d5b1aa8955d2241",
+    "6da77b639e9720e0",
+    "55490bbf893f81a4",
+    "a70b387f327a2724",
 ];
