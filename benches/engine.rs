@@ -21,15 +21,23 @@ fn phold(c: &mut Criterion) {
     g.sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(8));
-    for (processes, events) in [(1_000u32, 2_000_000u64), (100_000, 4_000_000), (1_000_000, 8_000_000)] {
+    for (processes, events) in [
+        (1_000u32, 2_000_000u64),
+        (100_000, 4_000_000),
+        (1_000_000, 8_000_000),
+    ] {
         g.throughput(Throughput::Elements(events));
-        g.bench_with_input(BenchmarkId::from_parameter(processes), &processes, |b, &p| {
-            let mut seed = 0;
-            b.iter(|| {
-                seed += 1;
-                black_box(run_phold(p, events, seed, PholdConfig::default()))
-            })
-        });
+        g.bench_with_input(
+            BenchmarkId::from_parameter(processes),
+            &processes,
+            |b, &p| {
+                let mut seed = 0;
+                b.iter(|| {
+                    seed += 1;
+                    black_box(run_phold(p, events, seed, PholdConfig::default()))
+                })
+            },
+        );
     }
     g.finish();
 }
@@ -68,7 +76,12 @@ fn trace_cost(c: &mut Criterion) {
         stop_when_done: false,
         ..Scenario::default()
     };
-    for level in [TraceLevel::Off, TraceLevel::Notes, TraceLevel::Events, TraceLevel::Full] {
+    for level in [
+        TraceLevel::Off,
+        TraceLevel::Notes,
+        TraceLevel::Events,
+        TraceLevel::Full,
+    ] {
         g.bench_with_input(BenchmarkId::from_parameter(level), &level, |b, &level| {
             let mut seed = 0;
             b.iter(|| {

@@ -5,6 +5,8 @@
 mod common;
 // The command line: outputs, exit codes, bad input.
 mod cli;
+// Network and fault semantics with a probe protocol: timers, FIFO, crashes, cuts, drift.
+mod engine;
 // Same seed same bytes, different seed different hash, replay, golden hashes.
 mod determinism;
 // Raft election safety and liveness under faults; broken variants caught.
