@@ -601,6 +601,8 @@ fn list_cmd() {
     for line in toml::to_string(&sc).expect("defaults serialise").lines() {
         println!("    {line}");
     }
+    println!("    # off unless set: faults.heal_at (default time_max/2 when a random process is on),");
+    println!("    # faults.crash_mttf, faults.crash_max_down, faults.partition_mtbf, faults.leader_crashes");
 }
 
 fn replay_cmd(file: &std::path::Path) -> Result<i32, RunError> {
