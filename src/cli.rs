@@ -183,10 +183,10 @@ pub struct CommonArgs {
     #[arg(long, value_name = "LATENCY")]
     pub latency: Option<Latency>,
     /// Message loss ratio in 0..=1 [default: 0].
-    #[arg(long, value_name = "RATIO", value_parser = parse_ratio)]
+    #[arg(long, value_name = "RATIO", value_parser = parse_ratio, allow_negative_numbers = true)]
     pub loss: Option<f64>,
     /// Message duplication ratio in 0..=1 [default: 0].
-    #[arg(long, value_name = "RATIO", value_parser = parse_ratio)]
+    #[arg(long, value_name = "RATIO", value_parser = parse_ratio, allow_negative_numbers = true)]
     pub dup: Option<f64>,
     /// Per-link FIFO delivery (default: off, messages reorder through their delays).
     #[arg(long)]
@@ -469,7 +469,7 @@ impl CommonArgs {
 impl RaftArgs {
     fn apply(&self, sc: &mut Scenario) -> Result<(), RunError> {
         let mut cfg = match &sc.protocol {
-            ProtocolConfig::Raft(c) => c.clone(),
+            ProtocolConfig::Raft(c) => *c,
             #[allow(unreachable_patterns)]
             other => {
                 return Err(RunError::Config(crate::scenario::ConfigError(format!(
@@ -773,6 +773,8 @@ fn list_cmd() {
     for line in toml::to_string(&sc).expect("defaults serialise").lines() {
         println!("    {line}");
     }
+    println!("    # off unless set: faults.heal_at (default time_max/2 when a random process is on),");
+    println!("    # faults.crash_mttf, faults.crash_max_down, faults.partition_mtbf, faults.leader_crashes");
 }
 
 fn replay_cmd(file: &std::path::Path) -> Result<i32, RunError> {

@@ -78,7 +78,7 @@ impl Scenario {
     }
 
     pub fn from_toml_str(text: &str) -> Result<Scenario, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError(one_line_toml_error(&e)))
+        toml::from_str(text).map_err(|e| ConfigError(one_line_toml_error(&e, text)))
     }
 
     /// Checks every field; the error names it and the accepted range.
@@ -105,12 +105,20 @@ impl Scenario {
     }
 }
 
-/// Formats a TOML error as one line: `line L, column C: message`.
-pub fn one_line_toml_error(err: &toml::de::Error) -> String {
-    let msg = err.message().replace('\n', " ");
-    match err.span() {
-        Some(span) => format!("at byte {}: {msg}", span.start),
-        None => msg,
+/// Formats a TOML error as one line: `line L, key 'k': message`.
+pub fn one_line_toml_error(err: &toml::de::Error, text: &str) -> String {
+    let msg = err.message().trim().replace('\n', " ");
+    let Some(span) = err.span() else {
+        return msg;
+    };
+    let start = span.start.min(text.len());
+    let line_no = text[..start].matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("");
+    match line.split_once('=') {
+        Some((key, _)) if !msg.contains(key.trim()) => {
+            format!("line {line_no}, key '{}': {msg}", key.trim())
+        }
+        _ => format!("line {line_no}: {msg}"),
     }
 }
 

@@ -3,6 +3,7 @@
 //! (`[protocol] name = "raft"`), and [`run_protocol`] runs it.
 
 pub mod gossip;
+pub mod phold;
 pub mod quorum;
 pub mod raft;
 
@@ -80,7 +81,7 @@ impl ProtocolConfig {
 pub fn run_protocol(sc: &Scenario, tracer: Tracer) -> (RunReport, Tracer) {
     match &sc.protocol {
         ProtocolConfig::Raft(c) => {
-            Simulation::<raft::Raft, raft::RaftMonitor>::new(sc, c.clone(), tracer).run()
+            Simulation::<raft::Raft, raft::RaftMonitor>::new(sc, *c, tracer).run()
         }
         ProtocolConfig::Gossip(c) => {
             let cfg = std::sync::Arc::new(c.clone());

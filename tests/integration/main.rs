@@ -1,4 +1,13 @@
 //! One integration-test binary (fast to build, easy to scan). Modules:
 //!
 //! - `common`: helpers shared by the modules (scenario builders, the binary's path).
+//! - `cli`, `determinism`, `raft`: see each module's first line below.
 mod common;
+// The command line: outputs, exit codes, bad input.
+mod cli;
+// Network and fault semantics with a probe protocol: timers, FIFO, crashes, cuts, drift.
+mod engine;
+// Same seed same bytes, different seed different hash, replay, golden hashes.
+mod determinism;
+// Raft election safety and liveness under faults; broken variants caught.
+mod raft;

@@ -1,0 +1,298 @@
+//! The command line: outputs, exit codes, and one clear line for every kind of bad input.
+
+use crate::common::{agentsim, stderr, stdout};
+
+fn bad(args: &[&str], must_mention: &[&str]) {
+    let out = agentsim(args);
+    let err = stderr(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?}: exit code; stderr: {err}"
+    );
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?}: one line, got:\n{err}"
+    );
+    for m in must_mention {
+        assert!(err.contains(m), "{args:?}: '{m}' missing from: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_input_gets_one_line_and_exit_code_2() {
+    bad(&["run", "paxos-ish"], &["paxos-ish"]);
+    bad(&["run", "raft", "--no-such-flag"], &["--no-such-flag"]);
+    bad(&["run", "raft", "--loss", "1.5"], &["--loss", "0..=1"]);
+    bad(&["run", "raft", "--dup", "-0.1"], &["--dup"]);
+    bad(&["run", "raft", "--nodes", "0"], &["--nodes", "1..="]);
+    bad(
+        &["run", "raft", "--election-timeout", "300ms..150ms"],
+        &["--election-timeout", "empty range"],
+    );
+    bad(
+        &["run", "raft", "--latency", "20ms..5ms"],
+        &["--latency", "empty range"],
+    );
+    bad(
+        &["run", "raft", "--heartbeat", "200ms"],
+        &["raft.heartbeat", "below the minimum election timeout"],
+    );
+    bad(
+        &["run", "raft", "--fault", "crash:9@1s"],
+        &["node 9", "0..5"],
+    );
+    bad(
+        &["run", "raft", "--trace-level", "loud"],
+        &["loud", "off, summary"],
+    );
+    bad(&["check", "raft", "--seeds", "5..5"], &["--seeds", "A..B"]);
+    bad(
+        &["run", "raft", "--topology", "hypercube"],
+        &["hypercube", "accepted"],
+    );
+}
+
+#[test]
+fn malformed_scenario_files_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("syntax.toml", "nodes = = 3", vec!["syntax.toml"]),
+        ("unknown.toml", "nodez = 3", vec!["unknown.toml", "nodez"]),
+        (
+            "range.toml",
+            "[net]\nloss_ratio = 1.5",
+            vec!["net.loss_ratio", "0..=1"],
+        ),
+        ("type.toml", "nodes = \"five\"", vec!["type.toml", "nodes"]),
+    ];
+    for (name, text, mentions) in cases {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        let out = agentsim(&["run", "raft", "--scenario", p.to_str().unwrap()]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{name}: {err}");
+        for m in mentions {
+            assert!(err.contains(m), "{name}: '{m}' missing from: {err}");
+        }
+    }
+    let out = agentsim(&[
+        "run",
+        "raft",
+        "--scenario",
+        dir.path().join("missing.toml").to_str().unwrap(),
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+}
+
+#[test]
+fn bad_input_writes_no_trace_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.jsonl");
+    let out = agentsim(&[
+        "run",
+        "raft",
+        "--loss",
+        "2",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = agentsim(&[
+        "run",
+        "raft",
+        "--heartbeat",
+        "1s",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file, not even a temporary one"
+    );
+}
+
+#[test]
+fn run_prints_seed_first_then_outcome_and_hash() {
+    let out = agentsim(&["run", "raft", "--nodes", "5", "--seed", "7"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "seed 7");
+    assert!(lines[1].starts_with("stop done"), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("leader ") && l.contains(" term ")),
+        "{text}"
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("metrics ") && l.contains("first_leader_ms=")));
+    assert!(lines.last().unwrap().starts_with("hash "));
+}
+
+#[test]
+fn json_output_is_one_object_with_the_same_hash() {
+    let text_out = stdout(&agentsim(&["run", "raft", "--seed", "9"]));
+    let json_out = stdout(&agentsim(&["run", "raft", "--seed", "9", "--json"]));
+    assert_eq!(json_out.trim_end().lines().count(), 1);
+    let v: serde_json::Value = serde_json::from_str(&json_out).unwrap();
+    assert_eq!(v["seed"], 9);
+    assert_eq!(v["protocol"], "raft");
+    let hash = text_out
+        .lines()
+        .last()
+        .unwrap()
+        .strip_prefix("hash ")
+        .unwrap();
+    assert_eq!(v["hash"], hash);
+}
+
+#[test]
+fn trace_files_are_identical_across_runs_and_replay_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.jsonl");
+    let b = dir.path().join("b.jsonl");
+    for p in [&a, &b] {
+        let out = agentsim(&[
+            "run",
+            "raft",
+            "--nodes",
+            "5",
+            "--seed",
+            "7",
+            "--trace",
+            p.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let h7 = stdout(&agentsim(&["run", "raft", "--seed", "7"]));
+    let h8 = stdout(&agentsim(&["run", "raft", "--seed", "8"]));
+    assert_ne!(h7.lines().last(), h8.lines().last());
+    let out = agentsim(&["replay", a.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).starts_with("identical"), "{}", stdout(&out));
+}
+
+#[test]
+fn replay_of_a_non_trace_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("x.jsonl");
+    std::fs::write(&p, "hello\n").unwrap();
+    let out = agentsim(&["replay", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out).trim_end().lines().count(), 1);
+}
+
+#[test]
+fn list_shows_protocols_properties_and_defaults() {
+    let out = agentsim(&["list"]);
+    assert_eq!(out.status.code(), Some(0));
+    let t = stdout(&out);
+    for m in [
+        "raft",
+        "election safety",
+        "leader elected",
+        "election_timeout = \"150ms..300ms\"",
+        "heartbeat = \"50ms\"",
+        "time_max",
+    ] {
+        assert!(t.contains(m), "'{m}' missing from list output:\n{t}");
+    }
+}
+
+#[test]
+fn every_fault_flag_is_accepted() {
+    let out = agentsim(&[
+        "run",
+        "raft",
+        "--seed",
+        "3",
+        "--latency",
+        "bimodal:fast=1ms..2ms,slow=20ms..40ms,p_slow=0.05",
+        "--loss",
+        "0.05",
+        "--dup",
+        "0.05",
+        "--fifo",
+        "--capacity",
+        "16",
+        "--topology",
+        "complete",
+        "--link",
+        "0-1:latency=30ms,loss=0.2",
+        "--link",
+        "2>*:dup=0.1",
+        "--fault",
+        "partition:0,1|2,3,4@500ms",
+        "--fault",
+        "heal@1s",
+        "--fault",
+        "cut:0>1@1.2s",
+        "--fault",
+        "isolate:2@1.5s",
+        "--fault",
+        "heal@2s",
+        "--fault",
+        "crash-leader:200ms@2.5s",
+        "--crash-mttf",
+        "2s",
+        "--crash-mttr",
+        "100ms",
+        "--crash-max-down",
+        "2",
+        "--partition-mtbf",
+        "1s",
+        "--partition-mttr",
+        "200ms",
+        "--heal-at",
+        "3s",
+        "--drift-ppm-max",
+        "1000",
+        "--drift",
+        "4:-5000",
+        "--leader-crashes",
+        "first=4s,every=500ms,jitter=50ms,down=100ms,count=2",
+        "--pre-vote",
+        "--check-quorum",
+        "--election-timeout",
+        "100ms..200ms",
+        "--heartbeat",
+        "40ms",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        crate::common::stderr(&out)
+    );
+}
+
+#[test]
+fn shipped_example_scenario_runs_and_flags_override_it() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/scenarios/raft-faults.toml"
+    );
+    let out = agentsim(&["run", "raft", "--scenario", path]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).starts_with("seed 7\n"));
+    let out = agentsim(&["run", "raft", "--scenario", path, "--seed", "8", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["seed"], 8);
+    assert!(v["counts"]["crashes"].as_u64().unwrap() >= 1);
+}
