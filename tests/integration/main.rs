@@ -1,7 +1,7 @@
 //! One integration-test binary (fast to build, easy to scan). Modules:
 //!
 //! - `common`: helpers shared by the modules (scenario builders, the binary's path).
-//! - `cli`, `determinism`, `raft`: see each module's first line below.
+//! - `cli`, `determinism`, `raft`, `gossip`: see each module's first line below.
 mod common;
 // The command line: outputs, exit codes, bad input.
 mod cli;
@@ -11,3 +11,5 @@ mod engine;
 mod determinism;
 // Raft election safety and liveness under faults; broken variants caught.
 mod raft;
+// Gossip properties under faults, agreement with epidemic theory, broken variants, 10^5 nodes.
+mod gossip;

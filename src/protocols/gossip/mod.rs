@@ -670,9 +670,13 @@ impl Protocol for Gossip {
                     s.entry = Entry::FIRST;
                 }
                 s.count = 0;
+                // A recovered node forgot its hot rumors (they are volatile), except
+                // in the simple epidemic, where knowing is being infective.
+                let infective =
+                    cfg.mode == Mode::Rumor && (informed || cfg.removal == Removal::Never);
                 s.status = if s.entry.is_empty() {
                     Status::Susceptible
-                } else if informed && cfg.mode == Mode::Rumor {
+                } else if infective {
                     Status::Infective
                 } else {
                     Status::Removed

@@ -315,7 +315,7 @@ impl GossipMonitor {
                 seen
             });
             let judged =
-                |v: NodeId| w.alive[v as usize] && reach.as_ref().map_or(true, |r| r[v as usize]);
+                |v: NodeId| w.alive[v as usize] && reach.as_ref().is_none_or(|r| r[v as usize]);
             let lacking: Vec<NodeId> = (0..self.n).filter(|&v| judged(v) && !holds(v)).collect();
             if let Some(&example) = lacking.first() {
                 let live = (0..self.n).filter(|&v| judged(v)).count() as u64;
@@ -473,9 +473,13 @@ impl Monitor<Gossip> for GossipMonitor {
         self.check_full(w.now);
     }
 
-    fn on_recover(&mut self, _w: &World, node: NodeId) {
-        // The store is durable: the node holds what it held; it is no longer infective.
+    fn on_recover(&mut self, w: &World, node: NodeId) {
+        // The store is durable: the node holds what it held. It forgot its hot
+        // rumor, except in the simple epidemic, where knowing is being infective.
         self.live += 1;
+        if self.kind == Kind::Spreading && self.held[self.word(node, 0)] & IDX != 0 {
+            self.set_infective(node, true, w.now);
+        }
         for key in 0..self.keys {
             if self.held[self.word(node, key)] & IDX != self.newest[key as usize] {
                 self.behind_by_key[key as usize] += 1;
