@@ -4,12 +4,16 @@
 //!
 //! - one run per (direction, interest loss, removal, k, seed), seeds `0..SEEDS`;
 //! - writes `results/gossip-rumor/runs.csv` (one row per run: parameters, seed,
-//!   metrics) and `results/gossip-rumor/summary.csv` (means per configuration);
+//!   metrics), `summary.csv` (means per configuration), and `residue.svg` and
+//!   `traffic.svg` (means against k, with the paper's Tables 1 and 2 dashed);
 //! - prints the summary beside the paper's Table 1 (push, feedback, counter) and
 //!   Table 2 (push, blind, coin), and asserts agreement within tolerance.
 //!
 //! Regenerate: `cargo run --release --example gossip_rumor` (about 20 s on 2 cores;
 //! `GOSSIP_SEEDS=N` changes the number of seeds, default 200).
+
+#[path = "common/svg.rs"]
+mod svg;
 
 use agentsim::protocols::gossip::{Direction, GossipConfig, InterestLoss, Removal};
 use agentsim::protocols::ProtocolConfig;
@@ -18,6 +22,7 @@ use agentsim::scenario::Scenario;
 use agentsim::time::{Dur, SEC};
 use rayon::prelude::*;
 use std::fmt::Write as _;
+use svg::{Chart, Series};
 
 const NODES: u32 = 1000;
 
@@ -146,6 +151,7 @@ fn main() {
         "direction interest removal  k   residue   traffic  msgs/node  t_ave  t_last   paper(s, m)"
     );
     let mut failures = Vec::new();
+    let mut means: Vec<(Case, f64, f64)> = Vec::new();
     for c in &cases {
         let mine: Vec<&Row> = rows
             .iter()
@@ -171,6 +177,7 @@ fn main() {
             (Direction::Push, InterestLoss::Blind, Removal::Coin) => Some(TABLE2[c.k as usize - 1]),
             _ => None,
         };
+        means.push((*c, s, m));
         let p = paper
             .map(|(ps, pm)| format!("({ps}, {pm})"))
             .unwrap_or_default();
@@ -198,8 +205,70 @@ fn main() {
         }
     }
     std::fs::write(dir.join("summary.csv"), summary).expect("writing summary.csv");
+    let chart = |title: &str, y: &str, log_y: bool, pick: fn(f64, f64) -> f64| {
+        let mut series: Vec<Series> = Vec::new();
+        for direction in [Direction::Push, Direction::Pull] {
+            for loss in [InterestLoss::Feedback, InterestLoss::Blind] {
+                for removal in [Removal::Counter, Removal::Coin] {
+                    let points = means
+                        .iter()
+                        .filter(|(c, _, _)| {
+                            c.direction == direction && c.loss == loss && c.removal == removal
+                        })
+                        .map(|(c, s, m)| (c.k as f64, pick(*s, *m)))
+                        .collect();
+                    series.push(Series {
+                        name: format!("{direction} {loss} {removal}"),
+                        points,
+                        dashed: false,
+                        markers: true,
+                    });
+                }
+            }
+        }
+        for (name, table) in [
+            ("paper T1 (push fb counter)", TABLE1),
+            ("paper T2 (push blind coin)", TABLE2),
+        ] {
+            let points = table
+                .iter()
+                .enumerate()
+                .map(|(i, &(s, m))| (i as f64 + 1.0, pick(s, m)))
+                .collect();
+            series.push(Series {
+                name: name.into(),
+                points,
+                dashed: true,
+                markers: false,
+            });
+        }
+        Chart {
+            title: title.into(),
+            x_label: "k".into(),
+            y_label: y.into(),
+            log_x: false,
+            log_y,
+            x_ticks: (1..=5).map(|k| (k as f64, k.to_string())).collect(),
+            series,
+        }
+        .render()
+    };
+    let residue = chart(
+        "Residue against k (1,000 nodes)",
+        "fraction never informed (mean)",
+        true,
+        |s, _| s,
+    );
+    std::fs::write(dir.join("residue.svg"), residue).expect("writing residue.svg");
+    let traffic = chart(
+        "Update traffic against k (1,000 nodes)",
+        "update messages per node (mean)",
+        false,
+        |_, m| m,
+    );
+    std::fs::write(dir.join("traffic.svg"), traffic).expect("writing traffic.svg");
     println!(
-        "wrote {}/runs.csv ({} runs) and summary.csv",
+        "wrote {}/runs.csv ({} runs), summary.csv, residue.svg, traffic.svg",
         dir.display(),
         rows.len()
     );
