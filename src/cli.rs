@@ -307,7 +307,7 @@ pub struct GossipArgs {
     /// Rumor mongering: k of the counter or the coin, 1..=255 [default: 1].
     #[arg(long, value_name = "K", value_parser = parse_bounded("k", 1, crate::protocols::gossip::config::K_MAX))]
     pub k: Option<u32>,
-    /// Rumor mongering: run anti-entropy as a backup with this period [default: off].
+    /// Rumor mongering: run anti-entropy as a backup with this period, 0s for none [default: 0s].
     #[arg(long, value_name = "DUR")]
     pub backup_period: Option<Dur>,
     /// Direction of the backup anti-entropy [default: push-pull].
@@ -363,6 +363,7 @@ impl GossipArgs {
             interest_loss,
             removal,
             k,
+            backup_period,
             backup_direction,
             keys,
             keys_per_exchange,
@@ -372,9 +373,6 @@ impl GossipArgs {
             write_timing,
             variant
         );
-        if self.backup_period.is_some() {
-            cfg.backup_period = self.backup_period;
-        }
         sc.protocol = ProtocolConfig::Gossip(cfg);
         Ok(())
     }
@@ -773,7 +771,9 @@ fn list_cmd() {
     for line in toml::to_string(&sc).expect("defaults serialise").lines() {
         println!("    {line}");
     }
-    println!("    # off unless set: faults.heal_at (default time_max/2 when a random process is on),");
+    println!(
+        "    # off unless set: faults.heal_at (default time_max/2 when a random process is on),"
+    );
     println!("    # faults.crash_mttf, faults.crash_max_down, faults.partition_mtbf, faults.leader_crashes");
 }
 

@@ -232,8 +232,8 @@ pub struct GossipConfig {
     pub removal: Removal,
     /// Rumor mongering: the `k` of the counter or the coin.
     pub k: u32,
-    /// Rumor mongering: run anti-entropy as a backup every `backup_period` (off when absent).
-    pub backup_period: Option<Dur>,
+    /// Rumor mongering: run anti-entropy as a backup every `backup_period` (0s: off).
+    pub backup_period: Dur,
     /// Direction of the backup anti-entropy.
     pub backup_direction: Direction,
     /// Keys in every node's store (rumor mongering spreads the updates of one key).
@@ -265,7 +265,7 @@ impl Default for GossipConfig {
             interest_loss: InterestLoss::Feedback,
             removal: Removal::Never,
             k: 1,
-            backup_period: None,
+            backup_period: Dur::ZERO,
             backup_direction: Direction::PushPull,
             keys: 1,
             keys_per_exchange: 0,
@@ -311,13 +311,11 @@ impl GossipConfig {
                 self.k
             ));
         }
-        if let Some(p) = self.backup_period {
-            if p.0 == 0 {
-                return Err("gossip.backup_period must be above 0 (accepted: a positive duration such as 1s)".into());
-            }
-            if self.mode != Mode::Rumor {
-                return Err("gossip.backup_period applies to mode rumor only (accepted: absent with mode anti-entropy)".into());
-            }
+        if self.backup_period.0 > 0 && self.mode != Mode::Rumor {
+            return Err(format!(
+                "gossip.backup_period = {} applies to mode rumor only (accepted: 0s with mode anti-entropy)",
+                self.backup_period
+            ));
         }
         if !(1..=KEYS_MAX).contains(&self.keys) {
             return Err(format!(

@@ -48,8 +48,8 @@
 //! ([`GossipNote::Removed`]); its last messages have landed by then (when
 //! latency is below the period), so "no infective node left" is never declared
 //! while a rumor is still in flight. Anti-entropy can run as a
-//! backup (`backup_period`), as the paper suggests; an update learned through
-//! it is stored but not mongered.
+//! backup (`backup_period`, §1.5); an update it delivers is stored but not
+//! mongered again (the paper's "conservative response").
 //!
 //! **Anti-entropy** (§1.3; `mode = anti-entropy`, any number of keys). Every
 //! node, every period, reconciles a window of `keys_per_exchange` keys (all by
@@ -705,8 +705,9 @@ impl Protocol for Gossip {
         if self.runs_rounds() {
             self.arm_round(ctx);
         }
-        if let Some(p) = self.cfg.backup_period {
-            let d = self.first_delay(ctx, p.0);
+        let backup = self.cfg.backup_period.0;
+        if backup > 0 {
+            let d = self.first_delay(ctx, backup);
             ctx.set_timer(GossipTimer::Backup, d);
         }
         self.arm_write(ctx);
@@ -821,9 +822,10 @@ impl Protocol for Gossip {
                 }
             },
             GossipTimer::Backup => {
-                let Some(p) = self.cfg.backup_period else {
+                let p = self.cfg.backup_period;
+                if p.0 == 0 {
                     return;
-                };
+                }
                 self.anti_entropy_round(ctx, self.cfg.backup_direction);
                 let d = self.next_delay(ctx, p.0);
                 ctx.set_timer(GossipTimer::Backup, d);

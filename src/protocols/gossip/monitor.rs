@@ -332,11 +332,11 @@ impl Monitor<Gossip> for GossipMonitor {
     }
 
     fn new(sc: &Scenario, cfg: &Arc<GossipConfig>) -> Self {
-        let kind = match (cfg.mode, cfg.removal, cfg.backup_period) {
+        let kind = match (cfg.mode, cfg.removal, cfg.backup_period.0 > 0) {
             (Mode::AntiEntropy, _, _) => Kind::AntiEntropy,
             (Mode::Rumor, Removal::Never, _) => Kind::Spreading,
-            (Mode::Rumor, _, None) => Kind::Mongering,
-            (Mode::Rumor, _, Some(_)) => Kind::MongeringBackup,
+            (Mode::Rumor, _, false) => Kind::Mongering,
+            (Mode::Rumor, _, true) => Kind::MongeringBackup,
         };
         let n = sc.nodes;
         let keys = cfg.keys;
