@@ -203,6 +203,12 @@ impl NodeStreams {
         NodeStreams { rngs }
     }
 
+    /// Where `node`'s generator lives (for prefetching).
+    #[inline]
+    pub fn slot_ptr(&self, node: usize) -> *const NodeRng {
+        self.rngs.as_ptr().wrapping_add(node)
+    }
+
     /// The generator of `node`.
     #[inline]
     pub fn get(&mut self, node: u32) -> &mut NodeRng {

@@ -329,6 +329,21 @@ impl<E> EventQueue<E> {
         Some(e)
     }
 
+    /// The next event, without removing it (used to prefetch its target's state).
+    #[inline]
+    pub fn peek(&mut self) -> Option<&Scheduled<E>> {
+        if self.small {
+            return self.overflow.peek().map(|m| &m.0);
+        }
+        if self.run.is_empty() && !self.refill() {
+            return None;
+        }
+        match (self.run.last(), self.late.peek()) {
+            (Some(r), Some(l)) if l.key() < (r.time, r.seq) => Some(&l.0),
+            (r, _) => r,
+        }
+    }
+
     /// Time of the next event, without removing it.
     pub fn peek_time(&mut self) -> Option<SimTime> {
         if self.small {
