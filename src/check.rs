@@ -90,9 +90,52 @@ pub fn summarize(reports: &[RunReport]) -> CheckSummary {
             }
         }
     }
+    // A `sometimes` property holds if any run reached it: a run reports it as a
+    // violation when it did not, so it fails only when every run did.
+    failures.retain(|f| f.kind != PropertyKind::Sometimes || f.runs == reports.len() as u64);
     CheckSummary {
         runs: reports.len() as u64,
         stops,
         failures,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Property, StopReason};
+    use crate::observe::{Counters, Violation};
+
+    fn report(seed: u64, violations: Vec<Violation>) -> RunReport {
+        RunReport {
+            seed,
+            stop: StopReason::Done,
+            t_ns: 0,
+            events: 0,
+            counts: Counters::default(),
+            metrics: Default::default(),
+            facts: Default::default(),
+            violations,
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_sometimes_property_fails_only_if_no_run_reached_it() {
+        let p = Property {
+            name: "reached",
+            kind: PropertyKind::Sometimes,
+            description: "",
+        };
+        let unreached = || vec![Violation::new(0, &p, "not reached".into())];
+        let some = summarize(&[
+            report(0, unreached()),
+            report(1, vec![]),
+            report(2, unreached()),
+        ]);
+        assert!(some.failures.is_empty(), "{:?}", some.failures);
+        let none = summarize(&[report(0, unreached()), report(1, unreached())]);
+        assert_eq!(none.failures.len(), 1);
+        assert_eq!(none.failures[0].runs, 2);
     }
 }

@@ -9,6 +9,9 @@ use crate::net::faults::{Drift, FaultEntry, LeaderCrashes};
 use crate::net::latency::Latency;
 use crate::net::topology::Topology;
 use crate::net::LinkOverride;
+use crate::protocols::gossip::{
+    Direction, GossipVariant, InterestLoss, Mode, Removal, Timing, WriteTiming,
+};
 use crate::protocols::raft::RaftVariant;
 use crate::protocols::{ProtocolConfig, PROTOCOLS};
 use crate::run::{replay, run_scenario, Replay, RunError};
@@ -82,6 +85,15 @@ pub enum ProtoRun {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// Gossip: rumor mongering and anti-entropy.
+    Gossip {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[command(flatten)]
+        gossip: GossipArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -92,6 +104,15 @@ pub enum ProtoCheck {
         common: CommonArgs,
         #[command(flatten)]
         raft: RaftArgs,
+        #[command(flatten)]
+        check: CheckArgs,
+    },
+    /// Gossip: rumor mongering and anti-entropy.
+    Gossip {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[command(flatten)]
+        gossip: GossipArgs,
         #[command(flatten)]
         check: CheckArgs,
     },
@@ -239,6 +260,135 @@ pub struct RaftArgs {
     pub variant: Option<RaftVariant>,
 }
 
+/// A whole number within `lo..=hi`, the error naming the gossip field.
+fn parse_bounded(
+    field: &'static str,
+    lo: u32,
+    hi: u32,
+) -> impl Fn(&str) -> Result<u32, String> + Clone {
+    move |s: &str| {
+        let v: u64 = s.parse().map_err(|_| {
+            format!("gossip.{field} '{s}' is not a whole number (accepted: {lo}..={hi})")
+        })?;
+        if (lo as u64..=hi as u64).contains(&v) {
+            Ok(v as u32)
+        } else {
+            Err(format!(
+                "gossip.{field} = {v} out of range (accepted: {lo}..={hi})"
+            ))
+        }
+    }
+}
+
+/// Gossip parameters; each flag overrides the `[protocol]` table of the scenario file.
+#[derive(Args, Debug, Clone, Default)]
+pub struct GossipArgs {
+    /// rumor | anti-entropy [default: rumor].
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<Mode>,
+    /// push | pull | push-pull [default: push].
+    #[arg(long, value_name = "DIR")]
+    pub direction: Option<Direction>,
+    /// Peers contacted per round, 1..=32 [default: 1].
+    #[arg(long, value_name = "N", value_parser = parse_bounded("fanout", 1, crate::protocols::gossip::config::FANOUT_MAX))]
+    pub fanout: Option<u32>,
+    /// Time between a node's rounds [default: 100ms].
+    #[arg(long, value_name = "DUR")]
+    pub period: Option<Dur>,
+    /// sync (every node at r*period) | async (own phase, period ± jitter) [default: sync].
+    #[arg(long, value_name = "TIMING")]
+    pub timing: Option<Timing>,
+    /// Async rounds: each period drawn uniformly in period ± jitter [default: 0s].
+    #[arg(long, value_name = "DUR")]
+    pub jitter: Option<Dur>,
+    /// Nodes 0..N hold the first update at time 0 [default: 1].
+    #[arg(long, value_name = "N")]
+    pub informed: Option<u32>,
+    /// Rumor mongering: feedback (count contacts with nodes that knew) | blind (count every contact) [default: feedback].
+    #[arg(long, value_name = "RULE")]
+    pub interest_loss: Option<InterestLoss>,
+    /// Rumor mongering: never | counter (after k counted contacts) | coin (probability 1/k each) [default: never].
+    #[arg(long, value_name = "RULE")]
+    pub removal: Option<Removal>,
+    /// Rumor mongering: k of the counter or the coin, 1..=255 [default: 1].
+    #[arg(long, value_name = "K", value_parser = parse_bounded("k", 1, crate::protocols::gossip::config::K_MAX))]
+    pub k: Option<u32>,
+    /// Rumor mongering: run anti-entropy as a backup with this period, 0s for none [default: 0s].
+    #[arg(long, value_name = "DUR")]
+    pub backup_period: Option<Dur>,
+    /// Direction of the backup anti-entropy [default: push-pull].
+    #[arg(long, value_name = "DIR")]
+    pub backup_direction: Option<Direction>,
+    /// Keys per node store, 1..=65535 (anti-entropy; rumor mongering uses 1) [default: 1].
+    #[arg(long, value_name = "N", value_parser = parse_bounded("keys", 1, crate::protocols::gossip::config::KEYS_MAX))]
+    pub keys: Option<u32>,
+    /// Anti-entropy: keys reconciled per exchange, 0 for all [default: 0].
+    #[arg(long, value_name = "N")]
+    pub keys_per_exchange: Option<u32>,
+    /// Nodes 0..N write [default: 1].
+    #[arg(long, value_name = "N")]
+    pub writers: Option<u32>,
+    /// Writes per writer, 0..=65535 [default: 0].
+    #[arg(long, value_name = "N", value_parser = parse_bounded("writes", 0, crate::protocols::gossip::config::WRITES_MAX))]
+    pub writes: Option<u32>,
+    /// Interval between a writer's writes (fixed, or mean of random gaps) [default: 1s].
+    #[arg(long, value_name = "DUR")]
+    pub write_every: Option<Dur>,
+    /// scheduled | random [default: scheduled].
+    #[arg(long, value_name = "TIMING")]
+    pub write_timing: Option<WriteTiming>,
+    /// correct | invent | older-wins (deliberately broken variants).
+    #[arg(long, value_name = "VARIANT")]
+    pub variant: Option<GossipVariant>,
+}
+
+impl GossipArgs {
+    fn apply(&self, sc: &mut Scenario) -> Result<(), RunError> {
+        let mut cfg = match &sc.protocol {
+            ProtocolConfig::Gossip(c) => c.clone(),
+            // A scenario file without a gossip table: start from the defaults.
+            _ if self.scenario_is_default(sc) => Default::default(),
+            other => {
+                return Err(RunError::Config(crate::scenario::ConfigError(format!(
+                    "the scenario file is for protocol '{}', not gossip",
+                    other.name()
+                ))))
+            }
+        };
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = self.$f { cfg.$f = v; } )* };
+        }
+        set!(
+            mode,
+            direction,
+            fanout,
+            period,
+            timing,
+            jitter,
+            informed,
+            interest_loss,
+            removal,
+            k,
+            backup_period,
+            backup_direction,
+            keys,
+            keys_per_exchange,
+            writers,
+            writes,
+            write_every,
+            write_timing,
+            variant
+        );
+        sc.protocol = ProtocolConfig::Gossip(cfg);
+        Ok(())
+    }
+
+    /// The scenario's protocol table is the global default (no `[protocol]` given).
+    fn scenario_is_default(&self, sc: &Scenario) -> bool {
+        sc.protocol == ProtocolConfig::default()
+    }
+}
+
 #[derive(Args, Debug, Clone, Default)]
 pub struct OutputArgs {
     /// Print the outcome as one JSON object.
@@ -323,7 +473,7 @@ impl CommonArgs {
 impl RaftArgs {
     fn apply(&self, sc: &mut Scenario) -> Result<(), RunError> {
         let mut cfg = match &sc.protocol {
-            ProtocolConfig::Raft(c) => c.clone(),
+            ProtocolConfig::Raft(c) => *c,
             #[allow(unreachable_patterns)]
             other => {
                 return Err(RunError::Config(crate::scenario::ConfigError(format!(
@@ -389,22 +539,42 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
 
 fn execute(cli: Cli, args: &[String]) -> Result<i32, RunError> {
     match cli.cmd {
-        Cmd::Run { proto } => {
-            let ProtoRun::Raft { common, raft, out } = proto;
-            let mut sc = common.scenario()?;
-            raft.apply(&mut sc)?;
-            run_cmd(&sc, &out)
-        }
-        Cmd::Check { proto } => {
-            let ProtoCheck::Raft {
+        Cmd::Run { proto } => match proto {
+            ProtoRun::Raft { common, raft, out } => {
+                let mut sc = common.scenario()?;
+                raft.apply(&mut sc)?;
+                run_cmd(&sc, &out)
+            }
+            ProtoRun::Gossip {
+                common,
+                gossip,
+                out,
+            } => {
+                let mut sc = common.scenario()?;
+                gossip.apply(&mut sc)?;
+                run_cmd(&sc, &out)
+            }
+        },
+        Cmd::Check { proto } => match proto {
+            ProtoCheck::Raft {
                 common,
                 raft,
                 check,
-            } = proto;
-            let mut sc = common.scenario()?;
-            raft.apply(&mut sc)?;
-            check_cmd(&sc, &check, args)
-        }
+            } => {
+                let mut sc = common.scenario()?;
+                raft.apply(&mut sc)?;
+                check_cmd(&sc, &check, args)
+            }
+            ProtoCheck::Gossip {
+                common,
+                gossip,
+                check,
+            } => {
+                let mut sc = common.scenario()?;
+                gossip.apply(&mut sc)?;
+                check_cmd(&sc, &check, args)
+            }
+        },
         Cmd::List => {
             list_cmd();
             Ok(exit::OK)
@@ -610,6 +780,10 @@ fn list_cmd() {
     for line in toml::to_string(&sc).expect("defaults serialise").lines() {
         println!("    {line}");
     }
+    println!(
+        "    # off unless set: faults.heal_at (default time_max/2 when a random process is on),"
+    );
+    println!("    # faults.crash_mttf, faults.crash_max_down, faults.partition_mtbf, faults.leader_crashes");
 }
 
 fn replay_cmd(file: &std::path::Path) -> Result<i32, RunError> {

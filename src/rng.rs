@@ -5,14 +5,22 @@
 //!                               ├─ stream 1: faults (crash and partition processes)
 //!                               ├─ stream 2: workload
 //!                               ├─ stream 3: topology (random graphs)
-//!                               └─ stream 16+i: node i
+//!                               └─ stream 4: node seeds (node i: words 2i, 2i+1)
 //! ```
 //!
 //! Every consumer draws from its own ChaCha stream, so one extra draw in one place
-//! leaves every other consumer's sequence unchanged. ChaCha is a counter-mode
-//! cipher: a node's place in its stream is just a word position (8 bytes), so the
-//! engine keeps one position per node and materialises the generator only for a
-//! callback that actually draws ([`NodeStreams`]).
+//! leaves every other consumer's sequence unchanged.
+//!
+//! **Nodes.** Repositioning a ChaCha8 generator costs about 150 ns (it
+//! regenerates a 256-byte block), against under 2 ns for a sequential draw;
+//! doing that at every callback would dominate the engine's cost per event. So
+//! each node draws from its own 16-byte PCG-64 generator (128-bit MCG, XSL-RR
+//! output: O'Neill's `pcg64_fast`) whose 128-bit state is words `2i` and
+//! `2i+1` of the node-seed ChaCha stream, drawn sequentially for all nodes
+//! when the run starts (about 3 ns per node). A node's sequence thus depends
+//! only on the seed and its id, never on other consumers or on the order in
+//! which nodes draw, and a million nodes cost 16 MB of generator state
+//! ([`NodeStreams`]).
 //!
 //! All sampling methods (bounded integers, unit floats, exponential, log-normal,
 //! Pareto) are written here, on top of raw `u64` draws, so that a dependency
@@ -22,16 +30,16 @@
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
-/// Stream ids of the engine's consumers. Node `i` uses `NODE_BASE + i`.
+/// Stream ids of the engine's consumers.
 pub mod stream {
     pub const NETWORK: u64 = 0;
     pub const FAULTS: u64 = 1;
     pub const WORKLOAD: u64 = 2;
     pub const TOPOLOGY: u64 = 3;
-    pub const NODE_BASE: u64 = 16;
+    pub const NODE_SEEDS: u64 = 4;
 }
 
-/// A seeded random stream with the simulator's own sampling methods.
+/// A seeded ChaCha8 stream (engine consumers: network, faults, workload, topology).
 #[derive(Clone, Debug)]
 pub struct SimRng(ChaCha8Rng);
 
@@ -47,138 +55,164 @@ impl SimRng {
     pub fn next_u64(&mut self) -> u64 {
         self.0.next_u64()
     }
+}
 
-    /// Uniform integer in `0..n` (Lemire's multiply-and-reject; exact, no modulo bias).
-    /// `n == 0` returns 0.
-    #[inline]
-    pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            return 0;
-        }
-        let mut m = (self.next_u64() as u128) * (n as u128);
-        if (m as u64) < n {
-            let threshold = n.wrapping_neg() % n;
-            while (m as u64) < threshold {
-                m = (self.next_u64() as u128) * (n as u128);
-            }
-        }
-        (m >> 64) as u64
-    }
+/// A node's own generator: PCG-64 (128-bit multiplicative congruential state,
+/// XSL-RR output), seeded from the node's ChaCha stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeRng {
+    /// Always odd once seeded; 0 means "not seeded yet".
+    state: u128,
+}
 
-    /// Uniform integer in `lo..=hi`.
-    #[inline]
-    pub fn range_inclusive(&mut self, lo: u64, hi: u64) -> u64 {
-        debug_assert!(lo <= hi);
-        if lo == 0 && hi == u64::MAX {
-            return self.next_u64();
-        }
-        lo + self.below(hi - lo + 1)
-    }
+const PCG_MUL: u128 = 0x2360_ED05_1FC6_5DA4_4385_DF64_9FCC_F645;
 
-    /// Uniform float in `[0, 1)` with 53 random bits.
-    #[inline]
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// Uniform float in `(0, 1]`: safe to take the logarithm of.
-    #[inline]
-    pub fn unit_open0(&mut self) -> f64 {
-        ((self.next_u64() >> 11) + 1) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// True with probability `p` (`p <= 0` never draws true, `p >= 1` always).
-    /// Always consumes exactly one draw, so the stream position does not depend on `p`.
-    #[inline]
-    pub fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-
-    /// Exponential with the given mean (inverse CDF through `libm::log`).
-    #[inline]
-    pub fn exp(&mut self, mean: f64) -> f64 {
-        -mean * libm::log(self.unit_open0())
-    }
-
-    /// Standard normal via Box–Muller (one of the pair; two draws).
-    pub fn std_normal(&mut self) -> f64 {
-        let u1 = self.unit_open0();
-        let u2 = self.unit();
-        libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(2.0 * std::f64::consts::PI * u2)
-    }
-
-    /// Log-normal with the given median (`e^mu`) and shape `sigma`.
-    pub fn lognormal(&mut self, median: f64, sigma: f64) -> f64 {
-        median * libm::exp(sigma * self.std_normal())
-    }
-
-    /// Pareto (type I) with minimum `xm` and tail index `alpha`.
-    pub fn pareto(&mut self, xm: f64, alpha: f64) -> f64 {
-        xm / libm::pow(self.unit_open0(), 1.0 / alpha)
-    }
-
-    /// Uniformly chosen element index of a slice of length `len`.
-    #[inline]
-    pub fn index(&mut self, len: usize) -> usize {
-        self.below(len as u64) as usize
-    }
-
-    /// Fisher–Yates shuffle.
-    pub fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = self.below(i as u64 + 1) as usize;
-            v.swap(i, j);
+impl NodeRng {
+    /// A generator from 128 bits of seed material.
+    pub fn from_words(hi: u64, lo: u64) -> NodeRng {
+        NodeRng {
+            state: (((hi as u128) << 64) | lo as u128) | 1,
         }
     }
 
-    pub(crate) fn word_pos(&self) -> u64 {
-        self.0.get_word_pos() as u64
+    /// The generator of node `node` for `seed`, as [`NodeStreams`] builds it.
+    pub fn for_node(seed: u64, node: u32) -> NodeRng {
+        let mut c = ChaCha8Rng::seed_from_u64(seed);
+        c.set_stream(stream::NODE_SEEDS);
+        c.set_word_pos(4 * node as u128); // two u64 = four 32-bit words per node
+        NodeRng::from_words(c.next_u64(), c.next_u64())
     }
 
-    pub(crate) fn reposition(&mut self, stream: u64, word_pos: u64) {
-        self.0.set_stream(stream);
-        self.0.set_word_pos(word_pos as u128);
+    #[inline]
+    pub fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_mul(PCG_MUL);
+        let s = self.state;
+        let rot = (s >> 122) as u32;
+        (((s >> 64) as u64) ^ (s as u64)).rotate_right(rot)
     }
 }
 
-/// Per-node stream positions: 8 bytes per node instead of a ~300-byte generator.
-///
-/// The engine calls [`NodeStreams::enter`] before a node's callback and
-/// [`NodeStreams::leave`] after it; the generator is repositioned only if the
-/// callback asked for it (lazily, through the node context).
+/// The sampling methods, written once for both generator types.
+macro_rules! sampling_methods {
+    ($t:ty) => {
+        impl $t {
+            /// Uniform integer in `0..n` (Lemire's multiply-and-reject; exact, no modulo bias).
+            /// `n == 0` returns 0.
+            #[inline]
+            pub fn below(&mut self, n: u64) -> u64 {
+                if n == 0 {
+                    return 0;
+                }
+                let mut m = (self.next_u64() as u128) * (n as u128);
+                if (m as u64) < n {
+                    let threshold = n.wrapping_neg() % n;
+                    while (m as u64) < threshold {
+                        m = (self.next_u64() as u128) * (n as u128);
+                    }
+                }
+                (m >> 64) as u64
+            }
+
+            /// Uniform integer in `lo..=hi`.
+            #[inline]
+            pub fn range_inclusive(&mut self, lo: u64, hi: u64) -> u64 {
+                debug_assert!(lo <= hi);
+                if lo == 0 && hi == u64::MAX {
+                    return self.next_u64();
+                }
+                lo + self.below(hi - lo + 1)
+            }
+
+            /// Uniform float in `[0, 1)` with 53 random bits.
+            #[inline]
+            pub fn unit(&mut self) -> f64 {
+                (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+            }
+
+            /// Uniform float in `(0, 1]`: safe to take the logarithm of.
+            #[inline]
+            pub fn unit_open0(&mut self) -> f64 {
+                ((self.next_u64() >> 11) + 1) as f64 * (1.0 / (1u64 << 53) as f64)
+            }
+
+            /// True with probability `p` (`p <= 0` never draws true, `p >= 1` always).
+            /// Always consumes exactly one draw, so the stream position does not depend on `p`.
+            #[inline]
+            pub fn chance(&mut self, p: f64) -> bool {
+                self.unit() < p
+            }
+
+            /// Exponential with the given mean (inverse CDF through `libm::log`).
+            #[inline]
+            pub fn exp(&mut self, mean: f64) -> f64 {
+                -mean * libm::log(self.unit_open0())
+            }
+
+            /// Standard normal via Box–Muller (one of the pair; two draws).
+            pub fn std_normal(&mut self) -> f64 {
+                let u1 = self.unit_open0();
+                let u2 = self.unit();
+                libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(2.0 * std::f64::consts::PI * u2)
+            }
+
+            /// Log-normal with the given median (`e^mu`) and shape `sigma`.
+            pub fn lognormal(&mut self, median: f64, sigma: f64) -> f64 {
+                median * libm::exp(sigma * self.std_normal())
+            }
+
+            /// Pareto (type I) with minimum `xm` and tail index `alpha`.
+            pub fn pareto(&mut self, xm: f64, alpha: f64) -> f64 {
+                xm / libm::pow(self.unit_open0(), 1.0 / alpha)
+            }
+
+            /// Uniformly chosen element index of a slice of length `len`.
+            #[inline]
+            pub fn index(&mut self, len: usize) -> usize {
+                self.below(len as u64) as usize
+            }
+
+            /// Fisher–Yates shuffle.
+            pub fn shuffle<T>(&mut self, v: &mut [T]) {
+                for i in (1..v.len()).rev() {
+                    let j = self.below(i as u64 + 1) as usize;
+                    v.swap(i, j);
+                }
+            }
+        }
+    };
+}
+
+sampling_methods!(SimRng);
+sampling_methods!(NodeRng);
+
+/// Every node's generator (16 bytes per node), seeded in one sequential pass.
 #[derive(Clone, Debug)]
 pub struct NodeStreams {
-    scratch: SimRng,
-    pos: Vec<u64>,
+    rngs: Vec<NodeRng>,
 }
 
 impl NodeStreams {
     pub fn new(seed: u64, nodes: usize) -> Self {
-        NodeStreams {
-            scratch: SimRng::new(seed, stream::NODE_BASE),
-            pos: vec![0; nodes],
-        }
+        let mut c = SimRng::new(seed, stream::NODE_SEEDS);
+        let rngs = (0..nodes)
+            .map(|_| {
+                let hi = c.next_u64();
+                NodeRng::from_words(hi, c.next_u64())
+            })
+            .collect();
+        NodeStreams { rngs }
     }
 
-    /// The generator of `node`, positioned where that node left off.
+    /// Where `node`'s generator lives (for prefetching).
     #[inline]
-    pub fn materialize(&mut self, node: u32) -> &mut SimRng {
-        let pos = self.pos[node as usize];
-        self.scratch
-            .reposition(stream::NODE_BASE + node as u64, pos);
-        &mut self.scratch
+    pub fn slot_ptr(&self, node: usize) -> *const NodeRng {
+        self.rngs.as_ptr().wrapping_add(node)
     }
 
-    /// The generator last materialised.
+    /// The generator of `node`.
     #[inline]
-    pub fn current(&mut self) -> &mut SimRng {
-        &mut self.scratch
-    }
-
-    /// Records where `node`'s stream now stands (after [`Self::materialize`]).
-    #[inline]
-    pub fn save(&mut self, node: u32) {
-        self.pos[node as usize] = self.scratch.word_pos();
+    pub fn get(&mut self, node: u32) -> &mut NodeRng {
+        &mut self.rngs[node as usize]
     }
 }
 
@@ -207,33 +241,50 @@ mod tests {
     }
 
     #[test]
-    fn node_streams_resume_exactly_and_are_independent() {
+    fn node_streams_are_independent_of_access_order() {
+        // Interleaved access with varying draw counts gives every node the same
+        // sequence as drawing it straight through.
         let mut ns = NodeStreams::new(9, 3);
-        // Reference: each node's stream drawn straight through.
-        let mut refs: Vec<SimRng> = (0..3)
-            .map(|i| SimRng::new(9, stream::NODE_BASE + i))
-            .collect();
-        let mut got = vec![Vec::new(); 3];
-        let mut want = vec![Vec::new(); 3];
-        // Interleaved access with varying draw counts, including odd counts.
+        let mut refs: Vec<NodeRng> = (0..3).map(|i| NodeRng::for_node(9, i)).collect();
         for round in 0..50u64 {
             for node in 0..3u32 {
                 let k = ((round * 7 + node as u64 * 3) % 5) as usize;
-                let r = ns.materialize(node);
-                got[node as usize].extend(take(r, k));
-                ns.save(node);
-                want[node as usize].extend(take(&mut refs[node as usize], k));
+                for _ in 0..k {
+                    assert_eq!(ns.get(node).next_u64(), refs[node as usize].next_u64());
+                }
             }
         }
-        assert_eq!(got, want);
         // Extra draws on node 0 do not move node 1.
-        let mut ns2 = ns.clone();
-        let r = ns2.materialize(0);
-        take(r, 13);
-        ns2.save(0);
-        let a = take(ns.materialize(1), 5);
-        let b = take(ns2.materialize(1), 5);
-        assert_eq!(a, b);
+        let mut a = ns.clone();
+        for _ in 0..13 {
+            a.get(0).next_u64();
+        }
+        assert_eq!(a.get(1).next_u64(), ns.get(1).next_u64());
+        // Nodes and seeds give different sequences.
+        assert_ne!(
+            NodeRng::for_node(9, 0).next_u64(),
+            NodeRng::for_node(9, 1).next_u64()
+        );
+        assert_ne!(
+            NodeRng::for_node(9, 0).next_u64(),
+            NodeRng::for_node(10, 0).next_u64()
+        );
+    }
+
+    #[test]
+    fn node_rng_is_uniform_in_every_bit() {
+        let mut r = NodeRng::for_node(1, 0);
+        let n = 100_000;
+        let mut ones = [0u32; 64];
+        for _ in 0..n {
+            let x = r.next_u64();
+            for (b, c) in ones.iter_mut().enumerate() {
+                *c += ((x >> b) & 1) as u32;
+            }
+        }
+        for (b, &c) in ones.iter().enumerate() {
+            assert!((49_000..51_000).contains(&c), "bit {b}: {c}");
+        }
     }
 
     #[test]

@@ -383,6 +383,7 @@ impl Tracer {
     }
 
     #[inline]
+    #[allow(clippy::too_many_arguments)] // private and hot: no struct packing per event
     fn msg_record<M: Message>(
         &mut self,
         ty: &str,

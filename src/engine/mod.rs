@@ -34,7 +34,7 @@ pub mod queue;
 pub mod sim;
 
 use crate::net::topology::{Graph, NodeId, Peers};
-use crate::rng::{NodeStreams, SimRng};
+use crate::rng::{NodeRng, NodeStreams};
 use crate::time::SimTime;
 use serde::Serialize;
 use std::fmt::Debug;
@@ -171,13 +171,10 @@ impl<P: Protocol> Commands<P> {
 }
 
 enum RngSource<'a> {
-    /// Engine-owned per-node stream, materialised on first use.
-    Node {
-        streams: &'a mut NodeStreams,
-        used: bool,
-    },
+    /// The engine's per-node generators.
+    Node(&'a mut NodeStreams),
     /// A generator owned by the caller (unit tests).
-    Owned(&'a mut SimRng),
+    Owned(&'a mut NodeRng),
 }
 
 /// A node's only window on the world during a callback.
@@ -204,10 +201,7 @@ impl<'a, P: Protocol> Ctx<'a, P> {
             now,
             nodes,
             graph,
-            rng: RngSource::Node {
-                streams,
-                used: false,
-            },
+            rng: RngSource::Node(streams),
             out,
         }
     }
@@ -218,7 +212,7 @@ impl<'a, P: Protocol> Ctx<'a, P> {
         now: SimTime,
         nodes: u32,
         graph: &'a Graph,
-        rng: &'a mut SimRng,
+        rng: &'a mut NodeRng,
         out: &'a mut Commands<P>,
     ) -> Self {
         Ctx {
@@ -251,7 +245,8 @@ impl<'a, P: Protocol> Ctx<'a, P> {
     pub fn peers(&self) -> Peers<'a> {
         self.graph.peers(self.id)
     }
-    /// Sends `msg` to `to` (which must be a neighbour; otherwise it is dropped as `no_route`).
+    /// Sends `msg` to `to`, which must be a neighbour (otherwise it is dropped as
+    /// `no_route`) or this node itself (loopback, through the link model like any message).
     #[inline]
     pub fn send(&mut self, to: NodeId, msg: P::Msg) {
         self.out.list.push(Command::Send(to, msg));
@@ -283,21 +278,10 @@ impl<'a, P: Protocol> Ctx<'a, P> {
     }
     /// This node's own random stream.
     #[inline]
-    pub fn rng(&mut self) -> &mut SimRng {
+    pub fn rng(&mut self) -> &mut NodeRng {
         match &mut self.rng {
-            RngSource::Node { streams, used } => {
-                if !*used {
-                    *used = true;
-                    streams.materialize(self.id);
-                }
-                streams.current()
-            }
+            RngSource::Node(streams) => streams.get(self.id),
             RngSource::Owned(r) => r,
         }
-    }
-
-    /// Whether the callback drew from the node stream (the engine then saves its position).
-    pub(crate) fn rng_used(&self) -> bool {
-        matches!(self.rng, RngSource::Node { used: true, .. })
     }
 }

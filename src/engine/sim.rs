@@ -126,7 +126,8 @@ pub struct Simulation<P: Protocol, M: Monitor<P>> {
     drift_ppm: Vec<i32>,
     streams: NodeStreams,
     net_rng: SimRng,
-    fault_rng: SimRng,
+    /// Created on first use: most runs draw nothing from it.
+    fault_rng: Option<SimRng>,
     graph: Graph,
     parts: Partitions,
     in_flight: HashMap<(NodeId, NodeId), u32>,
@@ -156,10 +157,11 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         let nodes = (0..n)
             .map(|i| P::init(i, n, &cfg, &durable[i as usize]))
             .collect();
-        let mut fault_rng = SimRng::new(sc.seed, stream::FAULTS);
+        let mut fault_rng = None;
         let mut drift_ppm = Vec::new();
         if sc.faults.drift_ppm_max > 0 || !sc.faults.drift.is_empty() {
             let m = sc.faults.drift_ppm_max as i64;
+            let fault_rng = fault_rng.get_or_insert_with(|| SimRng::new(sc.seed, stream::FAULTS));
             drift_ppm = (0..n)
                 .map(|_| {
                     if m > 0 {
@@ -214,6 +216,12 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         }
     }
 
+    fn fault_rng(&mut self) -> &mut SimRng {
+        let seed = self.seed;
+        self.fault_rng
+            .get_or_insert_with(|| SimRng::new(seed, stream::FAULTS))
+    }
+
     fn schedule_initial(&mut self) {
         for i in 0..self.n {
             self.queue.push(0, Event::Start(i));
@@ -225,23 +233,23 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         if let Some(heal) = self.heal_time {
             if let Some(mttf) = self.faults.crash_mttf {
                 for i in 0..self.n {
-                    let at = self.fault_rng.exp(mttf.0 as f64) as u64;
+                    let at = self.fault_rng().exp(mttf.0 as f64) as u64;
                     if at < heal {
                         self.queue.push(at, Event::Fault(FaultEv::ProcCrash(i)));
                     }
                 }
             }
             if let Some(mtbf) = self.faults.partition_mtbf {
-                let at = self.fault_rng.exp(mtbf.0 as f64) as u64;
+                let at = self.fault_rng().exp(mtbf.0 as f64) as u64;
                 if at < heal {
                     self.queue.push(at, Event::Fault(FaultEv::PartStart));
                 }
             }
             self.queue.push(heal, Event::Fault(FaultEv::HealAll));
         }
-        if let Some(lc) = &self.faults.leader_crashes {
+        if let Some(lc) = self.faults.leader_crashes.clone() {
             if lc.count > 0 {
-                let at = lc.first.0 + self.fault_rng.range_inclusive(0, lc.jitter.0);
+                let at = lc.first.0 + self.fault_rng().range_inclusive(0, lc.jitter.0);
                 self.queue.push(at, Event::Fault(FaultEv::LeaderCrash(0)));
             }
         }
@@ -269,6 +277,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
             }
             self.now = ev.time;
             self.seq = ev.seq;
+            self.prefetch_next();
             self.handle(ev.event);
             if !self.violations.is_empty() {
                 break StopReason::Violation;
@@ -307,6 +316,30 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
             hash: format!("{:016x}", self.tracer.hash()),
         };
         (report, self.tracer)
+    }
+
+    /// Starts loading the state the next event will touch (its node, generator,
+    /// timer slots, liveness) while this one is handled: at a million nodes every
+    /// event lands on a random node, and these loads would otherwise be
+    /// back-to-back cache misses.
+    #[inline]
+    fn prefetch_next(&mut self) {
+        let node = match self.queue.peek() {
+            Some(next) => match &next.event {
+                Event::Deliver { to, .. } => *to,
+                Event::Timer { node, .. } => *node,
+                _ => return,
+            },
+            None => return,
+        } as usize;
+        prefetch(self.nodes.as_ptr().wrapping_add(node));
+        prefetch(self.streams.slot_ptr(node));
+        prefetch(self.alive.as_ptr().wrapping_add(node));
+        prefetch(
+            self.timer_gen
+                .as_ptr()
+                .wrapping_add(node * P::Timer::NAMES.len()),
+        );
     }
 
     #[inline]
@@ -358,7 +391,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
     #[inline]
     fn dispatch(&mut self, node: NodeId, f: impl FnOnce(&mut P, &mut Ctx<'_, P>)) {
         let mut out = std::mem::take(&mut self.out);
-        let used = {
+        {
             let mut ctx = Ctx::new(
                 node,
                 self.now,
@@ -368,10 +401,6 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 &mut out,
             );
             f(&mut self.nodes[node as usize], &mut ctx);
-            ctx.rng_used()
-        };
-        if used {
-            self.streams.save(node);
         }
         for cmd in out.list.drain(..) {
             self.apply(node, cmd);
@@ -429,7 +458,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         self.counts.sent += 1;
         self.by_kind[msg.kind()] += 1;
         self.tracer.send(self.now, self.seq, id, from, to, &msg);
-        if !self.graph.has_edge(from, to) {
+        if to != from && !self.graph.has_edge(from, to) {
             return self.drop_msg(id, from, to, &msg, DropReason::NoRoute);
         }
         if self.parts.blocked(from, to) {
@@ -625,12 +654,13 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 let max_down = self.faults.crash_max_down.unwrap_or(u32::MAX);
                 if self.alive[n as usize] && self.down < max_down {
                     self.crash(n, "process");
-                    let d = self.fault_rng.exp(self.faults.crash_mttr.0 as f64) as u64;
+                    let mttr = self.faults.crash_mttr.0 as f64;
+                    let d = self.fault_rng().exp(mttr) as u64;
                     self.queue
                         .push(self.now + d, Event::Fault(FaultEv::ProcRecover(n)));
                 } else {
                     let mttf = self.faults.crash_mttf.map_or(0, |d| d.0);
-                    let d = self.fault_rng.exp(mttf as f64) as u64;
+                    let d = self.fault_rng().exp(mttf as f64) as u64;
                     self.queue
                         .push(self.now + d, Event::Fault(FaultEv::ProcCrash(n)));
                 }
@@ -639,7 +669,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 self.recover(n);
                 if self.before_heal() {
                     let mttf = self.faults.crash_mttf.map_or(0, |d| d.0);
-                    let d = self.fault_rng.exp(mttf as f64) as u64;
+                    let d = self.fault_rng().exp(mttf as f64) as u64;
                     self.queue
                         .push(self.now + d, Event::Fault(FaultEv::ProcCrash(n)));
                 }
@@ -649,14 +679,16 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                     return;
                 }
                 let mut all: Vec<NodeId> = (0..self.n).collect();
-                self.fault_rng.shuffle(&mut all);
-                let k = 1 + self.fault_rng.below((self.n as u64 / 2).max(1)) as usize;
+                self.fault_rng().shuffle(&mut all);
+                let half = (self.n as u64 / 2).max(1);
+                let k = 1 + self.fault_rng().below(half) as usize;
                 let mut minority = all[..k.min(all.len())].to_vec();
                 minority.sort_unstable();
                 self.parts.split(self.n, &[minority.clone()]);
                 let list: Vec<String> = minority.iter().map(|x| x.to_string()).collect();
                 self.net_change(&format!("partition:{}|rest", list.join(",")));
-                let d = self.fault_rng.exp(self.faults.partition_mttr.0 as f64) as u64;
+                let mttr = self.faults.partition_mttr.0 as f64;
+                let d = self.fault_rng().exp(mttr) as u64;
                 self.queue
                     .push(self.now + d, Event::Fault(FaultEv::PartEnd));
             }
@@ -665,7 +697,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 self.net_change("heal");
                 if self.before_heal() {
                     let mtbf = self.faults.partition_mtbf.map_or(0, |d| d.0);
-                    let d = self.fault_rng.exp(mtbf as f64) as u64;
+                    let d = self.fault_rng().exp(mtbf as f64) as u64;
                     self.queue
                         .push(self.now + d, Event::Fault(FaultEv::PartStart));
                 }
@@ -684,7 +716,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 if k + 1 < lc.count {
                     let at = lc.first.0
                         + (k as u64 + 1) * lc.every.0
-                        + self.fault_rng.range_inclusive(0, lc.jitter.0);
+                        + self.fault_rng().range_inclusive(0, lc.jitter.0);
                     self.queue
                         .push(at.max(self.now), Event::Fault(FaultEv::LeaderCrash(k + 1)));
                 }
@@ -730,4 +762,17 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
     fn net_change(&mut self, change: &str) {
         self.tracer.net_change(self.now, self.seq, change);
     }
+}
+
+/// A hint to the CPU to start loading `p`'s cache line; never dereferences it.
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is only a hint; it never faults, even on an
+    // address outside any allocation, and reads nothing.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }

@@ -1181,7 +1181,9 @@ mod tests {
                 "5 12ms..24ms"
             ]
         );
-        let ProtocolConfig::Raft(r) = &e.configs[1].scenario.protocol;
+        let ProtocolConfig::Raft(r) = &e.configs[1].scenario.protocol else {
+            panic!("a raft experiment")
+        };
         assert_eq!(r.heartbeat, Dur::from_ms(6));
         assert_eq!(e.runs(), 40);
         assert_eq!(e.run_at(13), (1, 3));

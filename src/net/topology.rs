@@ -157,12 +157,10 @@ impl Topology {
     /// Checks the parameters against the node count.
     pub fn validate(&self, n: u32) -> Result<(), String> {
         match *self {
-            Topology::RandomRegular { k } => {
-                if k == 0 || k >= n || (k as u64 * n as u64) % 2 == 1 {
-                    return Err(format!(
-                        "topology random-regular k={k} out of range for {n} nodes (accepted: 1..{n}, with k*n even)"
-                    ));
-                }
+            Topology::RandomRegular { k } if k == 0 || k >= n || (k as u64 * n as u64) % 2 == 1 => {
+                return Err(format!(
+                    "topology random-regular k={k} out of range for {n} nodes (accepted: 1..{n}, with k*n even)"
+                ));
             }
             Topology::ErdosRenyi { p } if !(0.0..=1.0).contains(&p) => {
                 return Err(format!(
@@ -195,13 +193,16 @@ impl Topology {
 
     /// Builds the graph for `n` nodes; random graphs draw from the topology stream of `seed`.
     pub fn build(&self, n: u32, seed: u64) -> Graph {
+        if *self == Topology::Complete {
+            return Graph::Complete { n };
+        }
         let mut rng = SimRng::new(seed, stream::TOPOLOGY);
         let mut g: UnGraphMap<NodeId, ()> = UnGraphMap::with_capacity(n as usize, 0);
         for i in 0..n {
             g.add_node(i);
         }
         match *self {
-            Topology::Complete => return Graph::Complete { n },
+            Topology::Complete => unreachable!("handled above"),
             Topology::Ring => {
                 for i in 0..n {
                     if n > 1 {

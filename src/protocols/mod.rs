@@ -2,6 +2,8 @@
 //! properties and metrics. [`ProtocolConfig`] selects one in a scenario
 //! (`[protocol] name = "raft"`), and [`run_protocol`] runs it.
 
+pub mod gossip;
+pub mod phold;
 pub mod quorum;
 pub mod raft;
 
@@ -16,6 +18,7 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "name", rename_all = "kebab-case")]
 pub enum ProtocolConfig {
     Raft(raft::RaftConfig),
+    Gossip(gossip::GossipConfig),
 }
 
 impl Default for ProtocolConfig {
@@ -33,29 +36,43 @@ pub struct ProtocolInfo {
     pub defaults: fn() -> ProtocolConfig,
 }
 
-pub const PROTOCOLS: &[ProtocolInfo] = &[ProtocolInfo {
-    name: "raft",
-    summary: "Raft leader election (Figure 2, §5.2, §5.4.1) with Pre-Vote and CheckQuorum",
-    properties: <raft::RaftMonitor as Monitor<raft::Raft>>::properties,
-    defaults: || ProtocolConfig::Raft(raft::RaftConfig::default()),
-}];
+pub const PROTOCOLS: &[ProtocolInfo] = &[
+    ProtocolInfo {
+        name: "raft",
+        summary: "Raft leader election (Figure 2, §5.2, §5.4.1) with Pre-Vote and CheckQuorum",
+        properties: <raft::RaftMonitor as Monitor<raft::Raft>>::properties,
+        defaults: || ProtocolConfig::Raft(raft::RaftConfig::default()),
+    },
+    ProtocolInfo {
+        name: "gossip",
+        summary:
+            "Gossip: push, pull and push-pull rumor mongering and anti-entropy (Demers et al. 1987)",
+        properties: <gossip::GossipMonitor as Monitor<gossip::Gossip>>::properties,
+        defaults: || ProtocolConfig::Gossip(gossip::GossipConfig::default()),
+    },
+];
 
 impl ProtocolConfig {
     pub fn name(&self) -> &'static str {
         match self {
             ProtocolConfig::Raft(_) => "raft",
+            ProtocolConfig::Gossip(_) => "gossip",
         }
     }
 
-    pub fn validate(&self, _nodes: u32) -> Result<(), String> {
+    pub fn validate(&self, nodes: u32) -> Result<(), String> {
         match self {
             ProtocolConfig::Raft(c) => c.validate(),
+            ProtocolConfig::Gossip(c) => c.validate(nodes),
         }
     }
 
     pub fn properties(&self) -> &'static [Property] {
         match self {
             ProtocolConfig::Raft(_) => <raft::RaftMonitor as Monitor<raft::Raft>>::properties(),
+            ProtocolConfig::Gossip(_) => {
+                <gossip::GossipMonitor as Monitor<gossip::Gossip>>::properties()
+            }
         }
     }
 }
@@ -64,7 +81,14 @@ impl ProtocolConfig {
 pub fn run_protocol(sc: &Scenario, tracer: Tracer) -> (RunReport, Tracer) {
     match &sc.protocol {
         ProtocolConfig::Raft(c) => {
-            Simulation::<raft::Raft, raft::RaftMonitor>::new(sc, c.clone(), tracer).run()
+            Simulation::<raft::Raft, raft::RaftMonitor>::new(sc, *c, tracer).run()
+        }
+        ProtocolConfig::Gossip(c) => {
+            let cfg = std::sync::Arc::new(c.clone());
+            let (mut report, tracer) =
+                Simulation::<gossip::Gossip, gossip::GossipMonitor>::new(sc, cfg, tracer).run();
+            gossip::add_traffic_metrics(&mut report, sc.nodes);
+            (report, tracer)
         }
     }
 }

@@ -275,3 +275,24 @@ fn every_fault_flag_is_accepted() {
         crate::common::stderr(&out)
     );
 }
+
+#[test]
+fn shipped_example_scenario_runs_and_flags_override_it() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/scenarios/raft-faults.toml"
+    );
+    let out = agentsim(&["run", "raft", "--scenario", path]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).starts_with("seed 7\n"));
+    let out = agentsim(&["run", "raft", "--scenario", path, "--seed", "8", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["seed"], 8);
+    assert!(v["counts"]["crashes"].as_u64().unwrap() >= 1);
+}

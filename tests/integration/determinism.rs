@@ -152,8 +152,8 @@ fn golden_hashes() {
 }
 
 const GOLDEN: [&str; 4] = [
-    "c45bd5fd1a1b77f6",
-    "8d928b7d4e304cc7",
-    "e00a92372e1c003c",
-    "d9de0a8a63c1835d",
+    "6d5b1aa8955d2241",
+    "6da77b639e9720e0",
+    "55490bbf893f81a4",
+    "a70b387f327a2724",
 ];

@@ -74,7 +74,7 @@ impl std::str::FromStr for RaftVariant {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RaftConfig {
     /// Election timeout, drawn uniformly from this range at every reset.
@@ -501,7 +501,7 @@ impl Protocol for Raft {
             _ => d.voted_for,
         };
         Raft {
-            cfg: cfg.clone(),
+            cfg: *cfg,
             n: nodes,
             term: d.current_term,
             voted_for,

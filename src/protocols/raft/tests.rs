@@ -3,14 +3,14 @@
 use super::*;
 use crate::engine::{Command, Commands};
 use crate::net::topology::Graph;
-use crate::rng::SimRng;
+use crate::rng::NodeRng;
 use crate::time::MS;
 
 const N: u32 = 5;
 
 struct Step {
     graph: Graph,
-    rng: SimRng,
+    rng: NodeRng,
     out: Commands<Raft>,
 }
 
@@ -18,7 +18,7 @@ impl Step {
     fn new() -> Step {
         Step {
             graph: Graph::Complete { n: N },
-            rng: SimRng::new(1, 99),
+            rng: NodeRng::for_node(1, 99),
             out: Commands::default(),
         }
     }

@@ -1,0 +1,826 @@
+//! Single-step tests: feed one event to one node, assert the exact commands.
+//!
+//! The counting rules are those of Demers et al. 1987, §1.4 ("Complex
+//! epidemics"): *feedback vs blind* decides which contacts count (only those
+//! with a node that already knew, or all), *counter vs coin* how interest is
+//! lost (after `k` counted contacts, or with probability `1/k` at each).
+
+use super::*;
+use crate::engine::{Command, Commands};
+use crate::net::topology::Graph;
+use crate::rng::NodeRng;
+use crate::time::{Dur, MS};
+
+const N: u32 = 10;
+const P: u64 = 100 * MS;
+
+struct Step {
+    graph: Graph,
+    rng: NodeRng,
+    out: Commands<Gossip>,
+}
+
+impl Step {
+    fn new() -> Step {
+        Step {
+            graph: Graph::Complete { n: N },
+            rng: NodeRng::for_node(7, 0),
+            out: Commands::default(),
+        }
+    }
+
+    /// Runs `f` on `node` as node `id` at time `now`; returns the commands.
+    fn run(
+        &mut self,
+        node: &mut Gossip,
+        id: NodeId,
+        now: u64,
+        f: impl FnOnce(&mut Gossip, &mut Ctx<'_, Gossip>),
+    ) -> Vec<Command<Gossip>> {
+        self.out.clear();
+        let mut ctx = Ctx::detached(id, now, N, &self.graph, &mut self.rng, &mut self.out);
+        f(node, &mut ctx);
+        std::mem::take(&mut self.out.list)
+    }
+
+    fn tick(&mut self, node: &mut Gossip, id: NodeId, now: u64) -> Vec<Command<Gossip>> {
+        self.run(node, id, now, |n, c| n.on_timer(c, GossipTimer::Round))
+    }
+
+    fn recv(
+        &mut self,
+        node: &mut Gossip,
+        id: NodeId,
+        now: u64,
+        from: NodeId,
+        m: GossipMsg,
+    ) -> Vec<Command<Gossip>> {
+        self.run(node, id, now, |n, c| n.on_message(c, from, m))
+    }
+}
+
+fn cfg(f: impl FnOnce(&mut GossipConfig)) -> Arc<GossipConfig> {
+    let mut c = GossipConfig::default();
+    f(&mut c);
+    c.validate(N).expect("test config is valid");
+    Arc::new(c)
+}
+
+/// Node `id` at first boot (nodes `0..informed` start infective with `Entry::FIRST`).
+fn boot(cfg: &Arc<GossipConfig>, id: NodeId) -> Gossip {
+    Gossip::init(id, N, cfg, &Store::default())
+}
+
+fn rumor_mongering(loss: InterestLoss, removal: Removal, k: u32) -> Arc<GossipConfig> {
+    cfg(|c| {
+        c.interest_loss = loss;
+        c.removal = removal;
+        c.k = k;
+        c.informed = 2;
+    })
+}
+
+/// The peer a single-send command went to.
+fn sent_to(cmds: &[Command<Gossip>]) -> NodeId {
+    let to: Vec<NodeId> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            Command::Send(to, _) => Some(*to),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(to.len(), 1, "{cmds:?}");
+    to[0]
+}
+
+fn fb(knew: bool) -> GossipMsg {
+    GossipMsg::Feedback { version: 1, knew }
+}
+
+fn learned(e: Entry, hot: bool) -> Command<Gossip> {
+    Command::Note(GossipNote::Learned {
+        key: 0,
+        version: e.version,
+        value: e.value,
+        hot,
+    })
+}
+
+#[test]
+fn infective_push_round_sends_one_rumor_and_rearms() {
+    let c = rumor_mongering(InterestLoss::Feedback, Removal::Counter, 2);
+    let mut s = Step::new();
+    let mut a = boot(&c, 0);
+    assert_eq!(a.status(), Status::Infective);
+    let cmds = s.tick(&mut a, 0, 0);
+    let to = sent_to(&cmds);
+    assert_ne!(to, 0, "a node never picks itself");
+    assert_eq!(
+        cmds,
+        vec![
+            Command::Send(
+                to,
+                GossipMsg::Rumor {
+                    entry: Entry::FIRST,
+                    reply: false
+                }
+            ),
+            Command::SetTimer(GossipTimer::Round, P),
+        ]
+    );
+}
+
+#[test]
+fn feedback_counter_stops_after_k_consecutive_unnecessary_contacts() {
+    // Reference: §1.4, "Counter vs. coin": "we lose interest only after k unnecessary
+    // contacts"; with feedback a contact is unnecessary when the recipient already
+    // knew. The count restarts on a necessary contact: the traffic bound of §1.4
+    // ("each unnecessary message was sent by a site that, within the last k cycles,
+    // sent a necessary message, or newly discovered the update") rests on it.
+    let c = rumor_mongering(InterestLoss::Feedback, Removal::Counter, 2);
+    let mut s = Step::new();
+    let mut a = boot(&c, 0);
+    assert_eq!(s.recv(&mut a, 0, 5 * MS, 3, fb(true)), vec![]);
+    assert_eq!((a.status(), a.count()), (Status::Infective, 1));
+    // A necessary contact: the count starts again.
+    assert_eq!(s.recv(&mut a, 0, 105 * MS, 4, fb(false)), vec![]);
+    assert_eq!((a.status(), a.count()), (Status::Infective, 0));
+    s.recv(&mut a, 0, 205 * MS, 5, fb(true));
+    assert_eq!((a.status(), a.count()), (Status::Infective, 1));
+    // The second consecutive node that already knew: interest lost (k = 2).
+    assert_eq!(s.recv(&mut a, 0, 305 * MS, 6, fb(true)), vec![]);
+    assert_eq!(a.status(), Status::Removing);
+    // Feedback for a stale version does not count.
+    let mut b = boot(&c, 1);
+    s.recv(
+        &mut b,
+        1,
+        5 * MS,
+        3,
+        GossipMsg::Feedback {
+            version: 9,
+            knew: true,
+        },
+    );
+    assert_eq!(b.count(), 0);
+    // At the next tick it announces the removal and pushes no more.
+    assert_eq!(
+        s.tick(&mut a, 0, 400 * MS),
+        vec![Command::Note(GossipNote::Removed { version: 1 })]
+    );
+    assert_eq!(a.status(), Status::Removed);
+    assert_eq!(
+        s.tick(&mut a, 0, 500 * MS),
+        vec![],
+        "the push timer stopped"
+    );
+}
+
+#[test]
+fn blind_counter_stops_after_k_contacts_whatever_the_recipient_knew() {
+    // Reference: §1.4, "Blind vs. feedback": a blind node loses interest regardless
+    // of the recipient; with a counter, after k contacts.
+    let c = rumor_mongering(InterestLoss::Blind, Removal::Counter, 2);
+    let mut s = Step::new();
+    let mut a = boot(&c, 0);
+    let first = s.tick(&mut a, 0, 0);
+    assert_eq!(first.len(), 2, "{first:?}");
+    assert_eq!((a.status(), a.count()), (Status::Infective, 1));
+    s.tick(&mut a, 0, P);
+    assert_eq!(a.status(), Status::Removing, "k = 2 contacts made");
+    assert_eq!(
+        s.tick(&mut a, 0, 2 * P),
+        vec![Command::Note(GossipNote::Removed { version: 1 })]
+    );
+    // Blind senders ask for no feedback: the recipient stays silent even if it knew.
+    let mut b = boot(&c, 1);
+    let cmds = s.recv(
+        &mut b,
+        1,
+        5 * MS,
+        0,
+        GossipMsg::Rumor {
+            entry: Entry::FIRST,
+            reply: false,
+        },
+    );
+    assert_eq!(cmds, vec![]);
+}
+
+#[test]
+fn coin_with_k_1_always_loses_interest_at_the_first_counted_contact() {
+    // Reference: §1.4: "loses interest with probability 1/k"; k = 1 is certain.
+    let blind = rumor_mongering(InterestLoss::Blind, Removal::Coin, 1);
+    let mut s = Step::new();
+    let mut a = boot(&blind, 0);
+    s.tick(&mut a, 0, 0);
+    assert_eq!(a.status(), Status::Removing);
+    let fbk = rumor_mongering(InterestLoss::Feedback, Removal::Coin, 1);
+    let mut b = boot(&fbk, 0);
+    s.tick(&mut b, 0, 0);
+    assert_eq!(
+        b.status(),
+        Status::Infective,
+        "pushing is not an unnecessary contact"
+    );
+    s.recv(&mut b, 0, 5 * MS, 3, fb(true));
+    assert_eq!(b.status(), Status::Removing);
+}
+
+#[test]
+fn coin_loses_interest_about_once_in_k_counted_contacts() {
+    let c = rumor_mongering(InterestLoss::Feedback, Removal::Coin, 4);
+    let mut s = Step::new();
+    let trials = 4000;
+    let mut lost = 0;
+    for _ in 0..trials {
+        let mut a = boot(&c, 0);
+        s.recv(&mut a, 0, 5 * MS, 3, fb(true));
+        lost += (a.status() == Status::Removing) as u32;
+    }
+    // Binomial(4000, 1/4): mean 1000, sd 27.
+    assert!((880..1120).contains(&lost), "{lost} of {trials}");
+}
+
+#[test]
+fn a_pushed_rumor_infects_a_susceptible_which_answers_for_the_counter() {
+    let c = rumor_mongering(InterestLoss::Feedback, Removal::Counter, 2);
+    let mut s = Step::new();
+    let mut b = boot(&c, 5);
+    assert_eq!(b.status(), Status::Susceptible);
+    let now = 1234 * MS;
+    let cmds = s.recv(
+        &mut b,
+        5,
+        now,
+        0,
+        GossipMsg::Rumor {
+            entry: Entry::FIRST,
+            reply: false,
+        },
+    );
+    let mut store = Slot {
+        entry: Entry::FIRST,
+        status: Status::Fresh,
+        ..Slot::default()
+    };
+    assert_eq!(
+        cmds,
+        vec![
+            Command::Persist(Store::One(store)),
+            learned(Entry::FIRST, true),
+            // Synchronous rounds: first push at the next round boundary (1.3 s).
+            Command::SetTimer(GossipTimer::Round, 66 * MS),
+            // The counter needs to hear of necessary contacts too.
+            Command::Send(0, fb(false)),
+        ]
+    );
+    // Learned during this round: another push in the same round is still necessary
+    // (rounds see the state at their start) ...
+    assert_eq!(
+        s.recv(
+            &mut b,
+            5,
+            now + MS,
+            2,
+            GossipMsg::Rumor {
+                entry: Entry::FIRST,
+                reply: false
+            }
+        ),
+        vec![Command::Send(2, fb(false))]
+    );
+    // ... and from its first tick on it is infective and knew.
+    let tick = s.tick(&mut b, 5, 1300 * MS);
+    assert_eq!(tick.len(), 2, "{tick:?}");
+    store.status = Status::Infective;
+    assert_eq!(b.store(), &Store::One(store));
+    assert_eq!(
+        s.recv(
+            &mut b,
+            5,
+            1305 * MS,
+            2,
+            GossipMsg::Rumor {
+                entry: Entry::FIRST,
+                reply: false
+            }
+        ),
+        vec![Command::Send(2, fb(true))]
+    );
+}
+
+#[test]
+fn coin_feedback_answers_only_unnecessary_contacts() {
+    let c = rumor_mongering(InterestLoss::Feedback, Removal::Coin, 3);
+    let mut s = Step::new();
+    let mut b = boot(&c, 5);
+    let cmds = s.recv(
+        &mut b,
+        5,
+        10 * MS,
+        0,
+        GossipMsg::Rumor {
+            entry: Entry::FIRST,
+            reply: false,
+        },
+    );
+    assert!(
+        !cmds.iter().any(|c| matches!(c, Command::Send(..))),
+        "{cmds:?}"
+    );
+}
+
+#[test]
+fn pull_responder_counts_requesters_that_knew_and_answers_the_others() {
+    // Reference: §1.4, "Push vs. pull": the pull variant of rumor mongering; the
+    // responder learns from the request's digest whether the requester knew.
+    let c = cfg(|c| {
+        c.direction = Direction::Pull;
+        c.removal = Removal::Counter;
+        c.k = 2;
+    });
+    let mut s = Step::new();
+    let mut a = boot(&c, 0);
+    // Every node pulls every round, informed or not.
+    let cmds = s.tick(&mut a, 0, 0);
+    let to = sent_to(&cmds);
+    assert_eq!(
+        cmds[0],
+        Command::Send(
+            to,
+            GossipMsg::PullRequest {
+                entry: Entry::FIRST,
+                push: false
+            }
+        )
+    );
+    let knows = GossipMsg::PullRequest {
+        entry: Entry::FIRST,
+        push: false,
+    };
+    let lacks = GossipMsg::PullRequest {
+        entry: Entry::EMPTY,
+        push: false,
+    };
+    assert_eq!(s.recv(&mut a, 0, 5 * MS, 3, knows.clone()), vec![]);
+    assert_eq!(a.count(), 1);
+    assert_eq!(
+        s.recv(&mut a, 0, 6 * MS, 4, lacks.clone()),
+        vec![Command::Send(
+            4,
+            GossipMsg::Rumor {
+                entry: Entry::FIRST,
+                reply: true
+            }
+        )]
+    );
+    assert_eq!(a.count(), 0, "a necessary contact restarts the counter");
+    s.recv(&mut a, 0, 7 * MS, 5, knows.clone());
+    s.recv(&mut a, 0, 8 * MS, 6, knows);
+    assert_eq!(a.status(), Status::Removing);
+    // Interest is lost at the end of the round: it still serves this round's pulls.
+    assert_eq!(
+        s.recv(&mut a, 0, 9 * MS, 7, lacks.clone()),
+        vec![Command::Send(
+            7,
+            GossipMsg::Rumor {
+                entry: Entry::FIRST,
+                reply: true
+            }
+        )]
+    );
+    // A susceptible node answers nothing.
+    let mut z = boot(&c, 8);
+    assert_eq!(s.recv(&mut z, 8, 9 * MS, 7, lacks), vec![]);
+    // A pulled reply infects the requester (no feedback: the responder already counted).
+    let cmds = s.recv(
+        &mut z,
+        8,
+        10 * MS,
+        0,
+        GossipMsg::Rumor {
+            entry: Entry::FIRST,
+            reply: true,
+        },
+    );
+    assert_eq!(cmds[1], learned(Entry::FIRST, true));
+    assert!(
+        !cmds.iter().any(|c| matches!(c, Command::Send(..))),
+        "{cmds:?}"
+    );
+}
+
+#[test]
+fn blind_pull_counts_every_request() {
+    let c = cfg(|c| {
+        c.direction = Direction::Pull;
+        c.interest_loss = InterestLoss::Blind;
+        c.removal = Removal::Counter;
+        c.k = 2;
+    });
+    let mut s = Step::new();
+    let mut a = boot(&c, 0);
+    s.recv(
+        &mut a,
+        0,
+        5 * MS,
+        3,
+        GossipMsg::PullRequest {
+            entry: Entry::EMPTY,
+            push: false,
+        },
+    );
+    s.recv(
+        &mut a,
+        0,
+        6 * MS,
+        4,
+        GossipMsg::PullRequest {
+            entry: Entry::EMPTY,
+            push: false,
+        },
+    );
+    assert_eq!(a.status(), Status::Removing);
+}
+
+#[test]
+fn push_pull_exchanges_both_ways_in_one_contact() {
+    let c = cfg(|c| {
+        c.direction = Direction::PushPull;
+        c.removal = Removal::Counter;
+        c.k = 3;
+        c.informed = 2;
+    });
+    let mut s = Step::new();
+    let mut a = boot(&c, 0);
+    let cmds = s.tick(&mut a, 0, 0);
+    let to = sent_to(&cmds);
+    assert_eq!(
+        cmds[0],
+        Command::Send(
+            to,
+            GossipMsg::PullRequest {
+                entry: Entry::FIRST,
+                push: true
+            }
+        )
+    );
+    // A susceptible callee takes the pushed update and tells the caller it was necessary.
+    let mut b = boot(&c, 4);
+    let cmds = s.recv(
+        &mut b,
+        4,
+        5 * MS,
+        0,
+        GossipMsg::PullRequest {
+            entry: Entry::FIRST,
+            push: true,
+        },
+    );
+    assert_eq!(cmds[1], learned(Entry::FIRST, true));
+    assert_eq!(cmds.last(), Some(&Command::Send(0, fb(false))));
+    // An infective callee answers a caller that lacks the update.
+    let mut a2 = boot(&c, 1);
+    let cmds = s.recv(
+        &mut a2,
+        1,
+        5 * MS,
+        9,
+        GossipMsg::PullRequest {
+            entry: Entry::EMPTY,
+            push: false,
+        },
+    );
+    assert_eq!(
+        cmds,
+        vec![Command::Send(
+            9,
+            GossipMsg::Rumor {
+                entry: Entry::FIRST,
+                reply: true
+            }
+        )]
+    );
+}
+
+#[test]
+fn removal_never_keeps_spreading_and_asks_no_feedback() {
+    // Rumor spreading in Pittel's and Karp et al.'s sense: infective forever.
+    let c = cfg(|c| c.informed = 2);
+    let mut s = Step::new();
+    let mut a = boot(&c, 0);
+    for r in 0..50 {
+        assert_eq!(s.tick(&mut a, 0, r * P).len(), 2);
+    }
+    assert_eq!(a.status(), Status::Infective);
+    let mut b = boot(&c, 1);
+    assert_eq!(
+        s.recv(
+            &mut b,
+            1,
+            5 * MS,
+            0,
+            GossipMsg::Rumor {
+                entry: Entry::FIRST,
+                reply: false
+            }
+        ),
+        vec![]
+    );
+}
+
+#[test]
+fn async_rounds_start_at_a_random_phase_and_jitter() {
+    let c = cfg(|c| {
+        c.timing = Timing::Async;
+        c.jitter = Dur::from_ms(10);
+    });
+    let mut s = Step::new();
+    let mut firsts = Vec::new();
+    for _ in 0..200 {
+        let mut a = boot(&c, 0);
+        let cmds = s.run(&mut a, 0, 0, |n, c| n.on_start(c));
+        let d = cmds
+            .iter()
+            .find_map(|c| match c {
+                Command::SetTimer(GossipTimer::Round, d) => Some(*d),
+                _ => None,
+            })
+            .expect("an informed pusher arms its round");
+        assert!(d < P);
+        firsts.push(d);
+        let next = s.tick(&mut a, 0, d);
+        let Some(Command::SetTimer(GossipTimer::Round, d2)) = next.last() else {
+            panic!("{next:?}")
+        };
+        assert!((90 * MS..=110 * MS).contains(d2), "{d2}");
+    }
+    firsts.sort_unstable();
+    firsts.dedup();
+    assert!(firsts.len() > 150, "phases are spread");
+}
+
+#[test]
+fn a_recovered_node_keeps_its_store_but_no_hot_rumor() {
+    let c = rumor_mongering(InterestLoss::Feedback, Removal::Counter, 2);
+    let durable = Store::One(Slot {
+        entry: Entry {
+            version: 3,
+            value: 7,
+        },
+        status: Status::Infective,
+        count: 1,
+        writes: 0,
+    });
+    let b = Gossip::init(6, N, &c, &durable);
+    assert_eq!(
+        b.entry(0),
+        Entry {
+            version: 3,
+            value: 7
+        }
+    );
+    assert_eq!((b.status(), b.count()), (Status::Removed, 0));
+    // An initially informed node that recovers with its persisted store is not infective.
+    let a0 = Gossip::init(
+        0,
+        N,
+        &c,
+        &Store::One(Slot {
+            entry: Entry::FIRST,
+            ..Slot::default()
+        }),
+    );
+    assert_eq!(a0.status(), Status::Removed);
+}
+
+fn anti_entropy(keys: u32, dir: Direction) -> Arc<GossipConfig> {
+    cfg(|c| {
+        c.mode = Mode::AntiEntropy;
+        c.keys = keys;
+        c.direction = dir;
+        c.informed = 0;
+    })
+}
+
+fn keyed(key: u16, version: u32, value: u32) -> Keyed {
+    Keyed {
+        key,
+        entry: Entry { version, value },
+    }
+}
+
+#[test]
+fn anti_entropy_push_pull_takes_newer_entries_and_returns_its_own() {
+    // Reference: §1.3 — "resolve differences": the newer version of each key wins.
+    let c = anti_entropy(3, Direction::PushPull);
+    let mut s = Step::new();
+    let mut b = boot(&c, 2);
+    let start = vec![keyed(0, 2, 5), keyed(1, 1, 3)];
+    s.recv(
+        &mut b,
+        2,
+        0,
+        1,
+        GossipMsg::State {
+            reply: false,
+            entries: Box::new(start),
+        },
+    );
+    let offer = vec![keyed(0, 1, 9), keyed(1, 4, 1), keyed(2, 0, 0)];
+    let cmds = s.recv(
+        &mut b,
+        2,
+        MS,
+        7,
+        GossipMsg::State {
+            reply: true,
+            entries: Box::new(offer),
+        },
+    );
+    assert_eq!(
+        b.entry(0),
+        Entry {
+            version: 2,
+            value: 5
+        },
+        "older version ignored"
+    );
+    assert_eq!(
+        b.entry(1),
+        Entry {
+            version: 4,
+            value: 1
+        }
+    );
+    assert_eq!(
+        cmds.last(),
+        Some(&Command::Send(
+            7,
+            GossipMsg::State {
+                reply: false,
+                entries: Box::new(vec![keyed(0, 2, 5)])
+            }
+        ))
+    );
+    // A digest (pull) gets the newer entries and changes nothing here.
+    let digest = vec![keyed(0, 2, 5), keyed(1, 3, 0), keyed(2, 0, 0)];
+    let cmds = s.recv(
+        &mut b,
+        2,
+        2 * MS,
+        8,
+        GossipMsg::Digest {
+            entries: Box::new(digest),
+        },
+    );
+    assert_eq!(
+        cmds,
+        vec![Command::Send(
+            8,
+            GossipMsg::State {
+                reply: false,
+                entries: Box::new(vec![keyed(1, 4, 1)])
+            }
+        )]
+    );
+    // Equal versions written concurrently: the larger value wins everywhere.
+    s.recv(
+        &mut b,
+        2,
+        3 * MS,
+        1,
+        GossipMsg::State {
+            reply: false,
+            entries: Box::new(vec![keyed(0, 2, 6)]),
+        },
+    );
+    assert_eq!(
+        b.entry(0),
+        Entry {
+            version: 2,
+            value: 6
+        }
+    );
+}
+
+#[test]
+fn anti_entropy_exchanges_a_window_of_keys() {
+    let c = cfg(|c| {
+        c.mode = Mode::AntiEntropy;
+        c.keys = 8;
+        c.keys_per_exchange = 3;
+        c.direction = Direction::Pull;
+        c.informed = 0;
+    });
+    let mut s = Step::new();
+    let mut a = boot(&c, 0);
+    let cmds = s.tick(&mut a, 0, 0);
+    let Command::Send(_, GossipMsg::Digest { entries }) = &cmds[0] else {
+        panic!("{cmds:?}")
+    };
+    let keys: Vec<u16> = entries.iter().map(|k| k.key).collect();
+    assert_eq!(keys.len(), 3);
+    assert!(keys.windows(2).all(|w| w[1] == (w[0] + 1) % 8), "{keys:?}");
+}
+
+#[test]
+fn writers_write_newer_versions_on_schedule() {
+    let c = cfg(|c| {
+        c.writers = 2;
+        c.writes = 2;
+        c.write_every = Dur::from_ms(500);
+        c.informed = 0;
+    });
+    let mut s = Step::new();
+    let mut w = boot(&c, 1);
+    let cmds = s.run(&mut w, 1, 0, |n, c| n.on_start(c));
+    assert_eq!(cmds, vec![Command::SetTimer(GossipTimer::Write, 500 * MS)]);
+    let cmds = s.run(&mut w, 1, 500 * MS, |n, c| {
+        n.on_timer(c, GossipTimer::Write)
+    });
+    let e = w.entry(0);
+    assert_eq!(e.version, 1);
+    assert_eq!(e.value % 2, 1, "written values are odd");
+    assert_eq!(w.status(), Status::Infective);
+    assert_eq!(
+        cmds[1..],
+        [
+            Command::Note(GossipNote::Wrote {
+                key: 0,
+                version: 1,
+                value: e.value
+            }),
+            Command::SetTimer(GossipTimer::Round, 0),
+            Command::SetTimer(GossipTimer::Write, 500 * MS),
+        ]
+    );
+    let cmds = s.run(&mut w, 1, 1000 * MS, |n, c| {
+        n.on_timer(c, GossipTimer::Write)
+    });
+    assert_eq!(w.entry(0).version, 2);
+    assert!(
+        !cmds
+            .iter()
+            .any(|c| matches!(c, Command::SetTimer(GossipTimer::Write, _))),
+        "two writes done"
+    );
+    // Non-writers never arm the write timer.
+    let mut r = boot(&c, 5);
+    assert_eq!(s.run(&mut r, 5, 0, |n, c| n.on_start(c)), vec![]);
+}
+
+#[test]
+fn broken_variants_invent_values_and_let_older_versions_win() {
+    let mut s = Step::new();
+    let invent = cfg(|c| c.variant = GossipVariant::Invent);
+    let mut b = boot(&invent, 3);
+    s.recv(
+        &mut b,
+        3,
+        MS,
+        0,
+        GossipMsg::Rumor {
+            entry: Entry::FIRST,
+            reply: false,
+        },
+    );
+    assert_eq!(
+        b.entry(0),
+        Entry {
+            version: 1,
+            value: !1
+        }
+    );
+    let older = cfg(|c| {
+        c.mode = Mode::AntiEntropy;
+        c.variant = GossipVariant::OlderWins;
+    });
+    let mut a = boot(&older, 0);
+    s.recv(
+        &mut a,
+        0,
+        MS,
+        4,
+        GossipMsg::State {
+            reply: false,
+            entries: Box::new(vec![keyed(0, 5, 1)]),
+        },
+    );
+    s.recv(
+        &mut a,
+        0,
+        2 * MS,
+        4,
+        GossipMsg::State {
+            reply: false,
+            entries: Box::new(vec![keyed(0, 2, 1)]),
+        },
+    );
+    assert_eq!(
+        a.entry(0).version,
+        2,
+        "the older version overwrote the newer"
+    );
+}
