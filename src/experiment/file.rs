@@ -222,6 +222,23 @@ pub fn protocol_metrics(protocol: &str) -> Option<&'static [&'static str]> {
             "elections",
             "split_votes",
         ]),
+        "gossip" => Some(&[
+            "time_to_full_ms",
+            "rounds_to_full",
+            "time_to_death_ms",
+            "rounds_to_death",
+            "receipt_round_mean",
+            "receipt_round_last",
+            "residue_ratio",
+            "informed_ratio",
+            "necessary_msgs_per_node",
+            "writes",
+            "converged_ms",
+            "converge_after_heal_ms",
+            "msgs_per_node",
+            "update_msgs_per_node",
+            "unnecessary_msgs_per_node",
+        ]),
         _ => None,
     }
 }

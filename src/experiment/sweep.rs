@@ -758,6 +758,29 @@ mod tests {
     }
 
     #[test]
+    fn gossip_metrics_are_listed() {
+        // Rumor mongering reports every rumor metric; anti-entropy the convergence ones.
+        for mode in ["rumor", "anti-entropy"] {
+            let e = Experiment::parse(
+                &format!("protocol = \"gossip\"\nseeds = \"0..2\"\n[scenario]\nnodes = 50\n[scenario.protocol]\nmode = \"{mode}\"\n"),
+                "g",
+                "g.toml",
+            )
+            .unwrap();
+            let mut sc = e.configs[0].scenario.clone();
+            sc.seed = 1;
+            let r = run_silent(&sc);
+            let listed = protocol_metrics("gossip").unwrap();
+            for m in r.metrics.keys() {
+                assert!(
+                    listed.contains(&m.as_str()),
+                    "gossip reports '{m}': add it to protocol_metrics()"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn partial_rows_round_trip_and_torn_lines_are_ignored() {
         let e = exp();
         let header = partial_header(&e, None);
