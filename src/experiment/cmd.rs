@@ -97,6 +97,13 @@ pub fn sweep_cmd(a: &SweepArgs) -> Result<i32, RunError> {
     };
     let started = Instant::now();
     let r = sweep(&exp, &opts)?;
+    if r.discarded > 0 {
+        eprintln!(
+            "note: {}: {} finished runs there came out different when rerun (another build of agentsim?); ran everything again",
+            out.display(),
+            r.discarded
+        );
+    }
     let secs = started.elapsed().as_secs_f64();
     let shard = a.shard.map(|s| format!(", shard {s}")).unwrap_or_default();
     println!(

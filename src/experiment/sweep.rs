@@ -95,6 +95,9 @@ pub struct SweepReport {
     pub complete: bool,
     /// Runs done so far by stop reason.
     pub stops: BTreeMap<String, u64>,
+    /// Rows found in the folder but thrown away: rerunning a sample gave
+    /// other results (another build of agentsim wrote them).
+    pub discarded: u64,
 }
 
 /// The outcome of one run, as kept in the results.
@@ -497,6 +500,22 @@ pub fn sweep(exp: &Experiment, opts: &SweepOptions) -> Result<SweepReport, Exper
         Err(e) => return Err(ExperimentError::io(&partial, e)),
     }
     done.retain(|&i, _| mine(i));
+    // The fingerprint names the program version, not the build: rerun the
+    // first and last rows found and start over if they come out different
+    // (results of another build of the engine must not be mixed in).
+    let mut discarded = 0;
+    let probes: Vec<u64> = [done.keys().next(), done.keys().next_back()]
+        .into_iter()
+        .flatten()
+        .copied()
+        .collect();
+    for i in probes {
+        if run_one(exp, i) != done[&i] {
+            discarded = done.len() as u64;
+            done.clear();
+            break;
+        }
+    }
     let resumed = done.len() as u64;
 
     // Start the partial file afresh with the rows known so far (this drops a
@@ -535,6 +554,7 @@ pub fn sweep(exp: &Experiment, opts: &SweepOptions) -> Result<SweepReport, Exper
         ran,
         complete,
         stops,
+        discarded,
     })
 }
 
@@ -695,6 +715,15 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<(PathBuf, u64), Exp
         let text = std::fs::read_to_string(&path).map_err(|e| ExperimentError::io(&path, e))?;
         let rows =
             parse_runs_csv(&exp, &text).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+        // One row per shard is rerun: shards of another build must not mix.
+        if let Some((&i, r)) = rows.iter().next() {
+            if run_one(&exp, i) != *r {
+                return Err(bad(format!(
+                    "{}: run {i} comes out different with this build of agentsim (accepted: shards run by the same build; rerun this shard)",
+                    path.display()
+                )));
+            }
+        }
         for (i, r) in rows {
             if let Some(s) = sh {
                 if i % s.count != s.index {

@@ -204,6 +204,37 @@ fn resume_after_a_stop_gives_the_same_files() {
 }
 
 #[test]
+fn rows_of_another_build_are_not_reused() {
+    let t = tempfile::tempdir().unwrap();
+    let exp = small_experiment(t.path(), 10);
+    let (clean, stale) = (t.path().join("clean"), t.path().join("stale"));
+    sweep(&["sweep", s(&exp), "--out", s(&clean)]);
+    sweep(&["sweep", s(&exp), "--out", s(&stale), "--max-runs", "5"]);
+    // Pretend another build wrote the first row: its hash differs.
+    let partial = stale.join(".runs.partial");
+    let text = std::fs::read_to_string(&partial).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let f: Vec<&str> = lines[1].split(',').collect();
+    let mut g: Vec<String> = f.iter().map(|x| x.to_string()).collect();
+    g[2] = "0123456789abcdef".into();
+    lines[1] = g.join(",");
+    std::fs::write(&partial, lines.join("\n") + "\n").unwrap();
+    let out = agentsim(&["sweep", s(&exp), "--out", s(&stale)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("came out different"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("ran 20 (0 already done)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_same_files(&clean, &stale);
+}
+
+#[test]
 fn resume_after_a_kill_gives_the_same_files() {
     let t = tempfile::tempdir().unwrap();
     // Enough runs that the sweep is still going when it is killed.
