@@ -875,7 +875,7 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
         let expr = Expr::parse(s).map_err(|e| format!("computed.{k}: {e}"))?;
         for o in expr.operands() {
             if let Operand::Metric(m) = o {
-                let ok = known.map_or(true, |k| k.contains(&m.as_str()))
+                let ok = known.is_none_or(|k| k.contains(&m.as_str()))
                     || computed.iter().any(|c| c.name == *m);
                 if !ok {
                     return Err(format!(
@@ -917,8 +917,8 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
         ));
     }
     for (i, m) in metrics.iter().enumerate() {
-        let ok = known.map_or(true, |k| k.contains(&m.as_str()))
-            || computed.iter().any(|c| c.name == *m);
+        let ok =
+            known.is_none_or(|k| k.contains(&m.as_str())) || computed.iter().any(|c| c.name == *m);
         if !ok {
             return Err(format!(
                 "metrics: '{m}' unknown (accepted: {})",

@@ -240,7 +240,7 @@ pub fn summary_csv(exp: &Experiment, results: &BTreeMap<u64, RunResult>) -> Stri
                 }
                 None => {
                     rec.push("0".into());
-                    rec.extend(std::iter::repeat(String::new()).take(9));
+                    rec.extend(std::iter::repeat_n(String::new(), 9));
                 }
             }
             rec.push(missing.to_string());
@@ -477,7 +477,7 @@ pub fn sweep(exp: &Experiment, opts: &SweepOptions) -> Result<SweepReport, Exper
     let dir = &opts.out;
     std::fs::create_dir_all(dir).map_err(|e| ExperimentError::io(dir, e))?;
     let shard = opts.shard;
-    let mine = |i: u64| shard.map_or(true, |s| i % s.count == s.index);
+    let mine = |i: u64| shard.is_none_or(|s| i % s.count == s.index);
     let total = (0..exp.runs()).filter(|&i| mine(i)).count() as u64;
 
     // What the folder already holds.

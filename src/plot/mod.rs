@@ -232,7 +232,7 @@ fn select(res: &Results, spec: &PlotSpec) -> Vec<usize> {
         .filter(|c| {
             spec.group
                 .as_ref()
-                .map_or(true, |g| exp.groups[c.group] == *g)
+                .is_none_or(|g| exp.groups[c.group] == *g)
         })
         .filter(|c| {
             spec.filter.iter().all(|(k, want)| {
