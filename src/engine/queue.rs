@@ -270,24 +270,57 @@ impl<E> EventQueue<E> {
     /// (checked in debug builds; in release such an event comes out next).
     #[inline]
     pub fn push(&mut self, time: SimTime, event: E) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.insert(Scheduled { time, seq, event });
+        seq
+    }
+
+    /// Hands out the next seq without scheduling anything: for events the
+    /// caller keeps outside the queue (and merges back by `(time, seq)`), so
+    /// that they still take their place in the one global order.
+    #[inline]
+    pub fn take_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        // Not pending here: counted as if already popped, so `len` holds.
+        self.popped += 1;
+        seq
+    }
+
+    /// Hands out the next `n` seqs at once (see [`EventQueue::take_seq`]).
+    pub fn take_seqs(&mut self, n: u64) {
+        self.next_seq += n;
+        self.popped += n;
+    }
+
+    /// Schedules `event` under a seq handed out earlier by
+    /// [`EventQueue::take_seq`] (or one popped and put back): the caller
+    /// guarantees no pending event has the same `(time, seq)`.
+    pub fn push_with_seq(&mut self, time: SimTime, seq: u64, event: E) {
+        debug_assert!(seq < self.next_seq);
+        self.popped -= 1;
+        self.insert(Scheduled { time, seq, event });
+    }
+
+    #[inline]
+    fn insert(&mut self, e: Scheduled<E>) {
+        let time = e.time;
         debug_assert!(
             time >= self.last_time,
             "EventQueue::push into the past: {time} < {}",
             self.last_time
         );
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let e = Scheduled { time, seq, event };
         if self.small {
             self.overflow.push(MinFirst(e));
             if self.next_seq - self.popped > SMALL_MAX {
                 self.small = false;
                 self.retune();
             }
-            return seq;
+            return;
         }
         let abs = time >> self.shift;
-        if self.next_seq - 1 == self.popped {
+        if self.next_seq - self.popped == 1 {
             // The queue was empty (drained, refilled later?): move the ring
             // so that it starts a quarter of a year before this event.
             self.cur = self.cur.max(abs.saturating_sub((self.mask + 1) / 4));
@@ -302,7 +335,6 @@ impl<E> EventQueue<E> {
         if self.next_seq - self.popped > self.grow_at {
             self.resized();
         }
-        seq
     }
 
     /// Removes and returns the event with the smallest `(time, seq)`.
@@ -377,8 +409,10 @@ impl<E> EventQueue<E> {
         self.next_seq
     }
 
-    /// Push into the current bucket. `seq` is the largest yet, so the event
-    /// goes behind every pending event with a time <= its own.
+    /// Push into the current bucket. `seq` is usually the largest yet, so the
+    /// event goes behind every pending event with a time <= its own; one put
+    /// back under an older seq ([`EventQueue::push_with_seq`]) lands in
+    /// `late`, which orders by the whole key.
     #[inline(never)]
     fn push_current(&mut self, e: Scheduled<E>) {
         let below = |t: SimTime| e.time < t;
@@ -824,6 +858,22 @@ mod tests {
             assert_eq!(self.q.len(), self.m.map.len());
         }
 
+        /// A seq handed out without a push, to be put back later.
+        fn take(&mut self) -> u64 {
+            let seq = self.q.take_seq();
+            assert_eq!(seq, self.next_seq);
+            self.next_seq += 1;
+            assert_eq!(self.q.len(), self.m.map.len());
+            seq
+        }
+
+        fn push_with_seq(&mut self, time: SimTime, seq: u64) {
+            let payload = seq as u32 ^ 0xdead_beef;
+            self.q.push_with_seq(time, seq, payload);
+            self.m.map.insert((time, seq), payload);
+            assert_eq!(self.q.len(), self.m.map.len());
+        }
+
         fn pop(&mut self) -> Option<Scheduled<u32>> {
             let got = self.q.pop();
             let want = self
@@ -1219,6 +1269,13 @@ mod tests {
         NearMax(u64),
         Pop,
         Peek,
+        /// Take a seq without pushing (`take_seq`).
+        Take,
+        /// Push a taken seq, at the last popped time + gap.
+        PutBack(usize, u64),
+        /// Pop, and push the same event back under its seq (a batch
+        /// preempted by an earlier event, in the simulation loop).
+        PopPutBack,
     }
 
     fn gap() -> impl Strategy<Value = u64> {
@@ -1239,12 +1296,16 @@ mod tests {
             1 => (0u64..100).prop_map(Op::NearMax),
             6 => Just(Op::Pop),
             1 => Just(Op::Peek),
+            1 => Just(Op::Take),
+            1 => (any::<usize>(), gap()).prop_map(|(i, g)| Op::PutBack(i, g)),
+            1 => Just(Op::PopPutBack),
         ]
     }
 
     fn run_ops(ops: &[Op], repeat: usize) {
         let mut p = Pair::new();
         let mut pushed: Vec<SimTime> = Vec::new();
+        let mut taken: Vec<u64> = Vec::new();
         for _ in 0..repeat {
             for op in ops {
                 match *op {
@@ -1270,6 +1331,19 @@ mod tests {
                         p.pop();
                     }
                     Op::Peek => p.peek(),
+                    Op::Take => taken.push(p.take()),
+                    Op::PutBack(i, g) => {
+                        if !taken.is_empty() {
+                            let seq = taken.swap_remove(i % taken.len());
+                            let t = p.last.saturating_add(g).min(u64::MAX - 1);
+                            p.push_with_seq(t, seq);
+                        }
+                    }
+                    Op::PopPutBack => {
+                        if let Some(e) = p.pop() {
+                            p.push_with_seq(e.time, e.seq);
+                        }
+                    }
                 }
             }
         }

@@ -12,7 +12,7 @@ use crate::scenario::Scenario;
 use crate::time::SimTime;
 use crate::trace::Tracer;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// What stopped a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -71,9 +71,9 @@ impl RunReport {
     }
 }
 
-/// What can happen at an instant.
+/// What can happen at an instant. (Node starts are not queued: they are the
+/// first `n` seqs at time 0, run in node order before anything else.)
 pub(crate) enum Event<M> {
-    Start(NodeId),
     Deliver {
         id: u64,
         from: NodeId,
@@ -86,7 +86,43 @@ pub(crate) enum Event<M> {
         gen: u32,
     },
     Fault(FaultEv),
+    /// The next timer of [`Batch`] `id` is due.
+    Batch(u32),
 }
+
+/// Timers armed for one instant with one tag, kept out of the event queue in
+/// arming (seq) order: 12 bytes a timer instead of a queue entry of 40 or more.
+/// Synchronous rounds arm a timer per node for the same instant, a million of
+/// them at a million nodes. The queue holds one entry for the batch, keyed by
+/// its next timer's `(time, seq)`; the run loop takes the batch's timers one by
+/// one as long as nothing in the queue comes first, and otherwise puts the batch
+/// back under its next timer's key. The order of events is exactly that of one
+/// queue entry per timer.
+struct Batch {
+    at: SimTime,
+    tag: u16,
+    /// Seq of the first timer; timer seqs are `base + off`.
+    base: u64,
+    /// The timers in chunks of [`BATCH_CHUNK`], oldest first; drained chunks go
+    /// back to the pool at once, so a batch filling while another drains (one
+    /// round's timers arming the next round's) reuses its memory.
+    chunks: VecDeque<Vec<BatchItem>>,
+    /// Index of the next timer due in the front chunk.
+    head: usize,
+}
+
+/// Timers per batch chunk (12 KiB).
+const BATCH_CHUNK: usize = 1024;
+
+#[derive(Clone, Copy)]
+struct BatchItem {
+    off: u32,
+    node: NodeId,
+    gen: u32,
+}
+
+/// Batches open for more timers, at most this many (oldest dropped first).
+const OPEN_BATCHES: usize = 4;
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum FaultEv {
@@ -143,6 +179,18 @@ pub struct Simulation<P: Protocol, M: Monitor<P>> {
     violations: Vec<Violation>,
     counts: Counters,
     by_kind: Vec<u64>,
+
+    batches: Vec<Batch>,
+    free_batches: Vec<u32>,
+    /// Empty batch chunks, for reuse.
+    batch_pool: Vec<Vec<BatchItem>>,
+    /// Batches that more timers may join: `(at, tag, id)`.
+    open_batches: Vec<(SimTime, u16, u32)>,
+    /// `(at, tag)` of the last timer queued on its own: a second one for the
+    /// same instant and tag opens a batch.
+    last_timer: (SimTime, u16),
+    /// The batch being drained, if any.
+    active: Option<u32>,
 }
 
 const TIMERS_MAX: usize = u16::MAX as usize;
@@ -213,6 +261,12 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
             counts: Counters::default(),
             by_kind: vec![0; P::Msg::KINDS.len()],
             cfg,
+            batches: Vec::new(),
+            free_batches: Vec::new(),
+            batch_pool: Vec::new(),
+            open_batches: Vec::new(),
+            last_timer: (SimTime::MAX, u16::MAX),
+            active: None,
         }
     }
 
@@ -223,9 +277,8 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
     }
 
     fn schedule_initial(&mut self) {
-        for i in 0..self.n {
-            self.queue.push(0, Event::Start(i));
-        }
+        // Node starts: seqs 0..n at time 0, run by `run` before the queue.
+        self.queue.take_seqs(self.n as u64);
         for (i, e) in self.faults.schedule.iter().enumerate() {
             self.queue
                 .push(e.at.0, Event::Fault(FaultEv::Scheduled(i as u32)));
@@ -264,28 +317,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
     /// Runs to a stop and reports.
     pub fn run(mut self) -> (RunReport, Tracer) {
         self.schedule_initial();
-        let stop = loop {
-            let Some(ev) = self.queue.pop() else {
-                break StopReason::Quiescent;
-            };
-            if ev.time > self.time_max {
-                self.now = self.time_max;
-                break StopReason::TimeMax;
-            }
-            if self.events >= self.events_max {
-                break StopReason::EventsMax;
-            }
-            self.now = ev.time;
-            self.seq = ev.seq;
-            self.prefetch_next();
-            self.handle(ev.event);
-            if !self.violations.is_empty() {
-                break StopReason::Violation;
-            }
-            if self.stop_when_done && self.quiet && self.monitor.done() {
-                break StopReason::Done;
-            }
-        };
+        let stop = self.run_starts().unwrap_or_else(|| self.run_events());
         let outcome = {
             let w = World {
                 now: self.now,
@@ -318,19 +350,191 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         (report, self.tracer)
     }
 
+    /// Starts every node in node order: the events `(0, 0..n)`, first of all.
+    fn run_starts(&mut self) -> Option<StopReason> {
+        for node in 0..self.n {
+            if self.events >= self.events_max {
+                return Some(StopReason::EventsMax);
+            }
+            self.now = 0;
+            self.seq = node as u64;
+            self.events += 1;
+            self.tracer.start(self.now, self.seq, node);
+            self.dispatch(node, |p, ctx| p.on_start(ctx));
+            if let Some(stop) = self.stop_now() {
+                return Some(stop);
+            }
+        }
+        None
+    }
+
+    /// Runs events until something stops the run.
+    fn run_events(&mut self) -> StopReason {
+        loop {
+            let Some((time, seq, event)) = self.next_event() else {
+                return StopReason::Quiescent;
+            };
+            if time > self.time_max {
+                self.now = self.time_max;
+                return StopReason::TimeMax;
+            }
+            if self.events >= self.events_max {
+                return StopReason::EventsMax;
+            }
+            self.now = time;
+            self.seq = seq;
+            self.prefetch_next();
+            self.handle(event);
+            if let Some(stop) = self.stop_now() {
+                return stop;
+            }
+        }
+    }
+
+    #[inline]
+    fn stop_now(&mut self) -> Option<StopReason> {
+        if !self.violations.is_empty() {
+            return Some(StopReason::Violation);
+        }
+        if self.stop_when_done && self.quiet && self.monitor.done() {
+            return Some(StopReason::Done);
+        }
+        None
+    }
+
+    /// The event with the smallest `(time, seq)`: the queue's, or the active
+    /// batch's next timer.
+    #[inline]
+    fn next_event(&mut self) -> Option<(SimTime, u64, Event<P::Msg>)> {
+        loop {
+            if let Some(id) = self.active {
+                let b = &self.batches[id as usize];
+                let (at, tag, item) = (b.at, b.tag, b.chunks[0][b.head]);
+                let seq = b.base + item.off as u64;
+                let preempted =
+                    matches!(self.queue.peek(), Some(e) if (e.time, e.seq) < (at, seq));
+                if !preempted {
+                    self.batch_advance(id);
+                    let ev = Event::Timer {
+                        node: item.node,
+                        tag,
+                        gen: item.gen,
+                    };
+                    return Some((at, seq, ev));
+                }
+                // An event in the queue comes first: put the batch back
+                // under its next timer's key.
+                self.active = None;
+                self.queue.push_with_seq(at, seq, Event::Batch(id));
+            }
+            let e = self.queue.pop()?;
+            match e.event {
+                Event::Batch(id) => {
+                    // Due now: no more timers join it.
+                    self.open_batches.retain(|o| o.2 != id);
+                    self.active = Some(id);
+                }
+                ev => return Some((e.time, e.seq, ev)),
+            }
+        }
+    }
+
+    /// Steps the active batch past its next timer; drained chunks and batches
+    /// are recycled.
+    #[inline]
+    fn batch_advance(&mut self, id: u32) {
+        let b = &mut self.batches[id as usize];
+        b.head += 1;
+        if b.head == b.chunks[0].len() {
+            let mut chunk = b.chunks.pop_front().expect("a batch has a chunk");
+            b.head = 0;
+            chunk.clear();
+            self.batch_pool.push(chunk);
+            if b.chunks.is_empty() {
+                self.free_batches.push(id);
+                self.active = None;
+            }
+        }
+    }
+
+    /// Appends a timer to batch `id`.
+    #[inline]
+    fn batch_push(&mut self, id: u32, item: BatchItem) {
+        let b = &mut self.batches[id as usize];
+        match b.chunks.back_mut() {
+            Some(last) if last.len() < BATCH_CHUNK => last.push(item),
+            _ => {
+                let mut chunk = self
+                    .batch_pool
+                    .pop()
+                    .unwrap_or_else(|| Vec::with_capacity(BATCH_CHUNK));
+                chunk.push(item);
+                b.chunks.push_back(chunk);
+            }
+        }
+    }
+
+    /// Queues timer `tag` of `node` at `at`: in a batch if one is open for
+    /// that instant and tag, else as its own queue entry.
+    #[inline]
+    fn push_timer(&mut self, at: SimTime, node: NodeId, tag: u16, gen: u32) {
+        if let Some(&(_, _, id)) = self
+            .open_batches
+            .iter()
+            .find(|o| o.0 == at && o.1 == tag)
+        {
+            let seq = self.queue.next_seq();
+            if let Ok(off) = u32::try_from(seq - self.batches[id as usize].base) {
+                self.queue.take_seq();
+                self.batch_push(id, BatchItem { off, node, gen });
+                return;
+            }
+            // Too far from the batch's first seq: start another.
+            self.open_batches.retain(|o| o.2 != id);
+        } else if self.last_timer != (at, tag) {
+            self.last_timer = (at, tag);
+            self.queue.push(at, Event::Timer { node, tag, gen });
+            return;
+        }
+        // A second timer for this instant and tag: open a batch.
+        let id = self.free_batches.pop().unwrap_or_else(|| {
+            self.batches.push(Batch {
+                at,
+                tag,
+                base: 0,
+                chunks: VecDeque::new(),
+                head: 0,
+            });
+            (self.batches.len() - 1) as u32
+        });
+        let base = self.queue.push(at, Event::Batch(id));
+        let b = &mut self.batches[id as usize];
+        (b.at, b.tag, b.base) = (at, tag, base);
+        self.batch_push(id, BatchItem { off: 0, node, gen });
+        if self.open_batches.len() == OPEN_BATCHES {
+            self.open_batches.remove(0);
+        }
+        self.open_batches.push((at, tag, id));
+    }
+
     /// Starts loading the state the next event will touch (its node, generator,
     /// timer slots, liveness) while this one is handled: at a million nodes every
     /// event lands on a random node, and these loads would otherwise be
     /// back-to-back cache misses.
     #[inline]
     fn prefetch_next(&mut self) {
-        let node = match self.queue.peek() {
-            Some(next) => match &next.event {
-                Event::Deliver { to, .. } => *to,
-                Event::Timer { node, .. } => *node,
-                _ => return,
-            },
-            None => return,
+        let node = if let Some(id) = self.active {
+            let b = &self.batches[id as usize];
+            b.chunks[0][b.head].node
+        } else {
+            match self.queue.peek() {
+                Some(next) => match &next.event {
+                    Event::Deliver { to, .. } => *to,
+                    Event::Timer { node, .. } => *node,
+                    _ => return,
+                },
+                None => return,
+            }
         } as usize;
         prefetch(self.nodes.as_ptr().wrapping_add(node));
         prefetch(self.streams.slot_ptr(node));
@@ -375,15 +579,11 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 let timer = P::Timer::from_index(t);
                 self.dispatch(node, |p, ctx| p.on_timer(ctx, timer));
             }
-            Event::Start(node) => {
-                self.events += 1;
-                self.tracer.start(self.now, self.seq, node);
-                self.dispatch(node, |p, ctx| p.on_start(ctx));
-            }
             Event::Fault(f) => {
                 self.events += 1;
                 self.fault(f);
             }
+            Event::Batch(_) => unreachable!("next_event drains batches"),
         }
     }
 
@@ -425,14 +625,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 self.timer_gen[slot] = self.timer_gen[slot].wrapping_add(1);
                 let after = self.local_to_true(node, after);
                 let gen = self.timer_gen[slot];
-                self.queue.push(
-                    self.now.saturating_add(after),
-                    Event::Timer {
-                        node,
-                        tag: t as u16,
-                        gen,
-                    },
-                );
+                self.push_timer(self.now.saturating_add(after), node, t as u16, gen);
             }
             Command::CancelTimer(tag) => {
                 let slot = node as usize * P::Timer::NAMES.len() + tag.index();
@@ -775,4 +968,22 @@ fn prefetch<T>(p: *const T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
+}
+
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn sizes() {
+        use crate::protocols::gossip::GossipMsg;
+        use crate::protocols::raft::RaftMsg;
+        type Q<M> = super::super::queue::Scheduled<super::Event<M>>;
+        eprintln!(
+            "gossip msg {} event {} entry {}; raft msg {} entry {}",
+            std::mem::size_of::<GossipMsg>(),
+            std::mem::size_of::<super::Event<GossipMsg>>(),
+            std::mem::size_of::<Q<GossipMsg>>(),
+            std::mem::size_of::<RaftMsg>(),
+            std::mem::size_of::<Q<RaftMsg>>()
+        );
+    }
 }
