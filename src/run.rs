@@ -185,6 +185,14 @@ pub fn replay(path: &Path) -> Result<Replay, RunError> {
             path.display()
         ))
     })?;
+    if start.schema != SCHEMA_VERSION {
+        return Err(RunError::BadTrace(format!(
+            "{}: trace schema {} but this agentsim writes schema {SCHEMA_VERSION}; replay it with the agentsim that wrote it ({})",
+            path.display(),
+            start.schema,
+            start.program
+        )));
+    }
     start.scenario.validate()?;
     let (_, text) = trace_text(&start.scenario, start.trace_level);
     let program_differs = (start.program != program_version()).then(|| start.program.clone());

@@ -20,7 +20,9 @@
 //!
 //! `t_ns` is virtual time; `seq` is the queue sequence number of the event being
 //! processed (records emitted while handling one event share it). A message's
-//! `id` links its `send` to its `deliver` or `drop`.
+//! `id` links its `send` to its `deliver` or `drop`: it is the seq of the
+//! message's delivery event, handed out at the send even when the network
+//! drops the message there (so a `deliver` record's `id` equals its `seq`).
 //!
 //! # The run hash
 //!
@@ -36,7 +38,10 @@ use serde::Serialize;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// The trace schema. 2: a message's `id` is the seq of its delivery event, and
+/// a `deliver` record adds only the event to the run hash (the message's
+/// content went in with its `send`). 1: ids counted sends from 0.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// How much of a run goes to the trace file.
 #[derive(
@@ -311,9 +316,9 @@ impl Tracer {
 
     #[inline]
     fn hash_head(&mut self, tag: u64, t: u64, seq: u64) {
-        self.hasher.word(tag);
+        // Record tags are small and seqs stay far below 2^56: one word for both.
         self.hasher.word(t);
-        self.hasher.word(seq);
+        self.hasher.word(seq ^ (tag << 56));
     }
 
     pub fn start(&mut self, t: u64, seq: u64, node: u32) {
@@ -419,7 +424,21 @@ impl Tracer {
 
     #[inline]
     pub fn deliver<M: Message>(&mut self, t: u64, seq: u64, id: u64, from: u32, to: u32, msg: &M) {
-        self.msg_record("deliver", tag::DELIVER, t, seq, id, from, to, msg);
+        // The message's content went into the hash with its `send` record
+        // (whose `id` is this event's seq): only the event itself goes in here.
+        self.hash_head(tag::DELIVER, t, seq);
+        self.hasher.word(((from as u64) << 32) | to as u64);
+        if self.on(TraceLevel::Events) {
+            self.head("deliver", t, seq);
+            self.field_num("id", id);
+            self.field_num("from", from as u64);
+            self.field_num("to", to as u64);
+            self.field_ident("kind", M::KINDS[msg.kind()]);
+            if self.level >= TraceLevel::Full {
+                self.field_json("msg", msg);
+            }
+            self.close();
+        }
     }
 
     #[inline]

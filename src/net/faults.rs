@@ -179,6 +179,20 @@ pub struct FaultConfig {
     pub schedule: Vec<FaultEntry>,
 }
 
+impl FaultConfig {
+    /// Whether any fault here can crash a node (and so recover it later).
+    pub fn can_crash(&self) -> bool {
+        self.crash_mttf.is_some()
+            || self.leader_crashes.is_some()
+            || self.schedule.iter().any(|e| {
+                matches!(
+                    e.action,
+                    FaultAction::Crash(_) | FaultAction::CrashLeader { .. }
+                )
+            })
+    }
+}
+
 impl Default for FaultConfig {
     fn default() -> Self {
         FaultConfig {

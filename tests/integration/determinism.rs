@@ -152,8 +152,8 @@ fn golden_hashes() {
 }
 
 const GOLDEN: [&str; 4] = [
-    "6d5b1aa8955d2241",
-    "6da77b639e9720e0",
-    "55490bbf893f81a4",
-    "a70b387f327a2724",
+    "870a25c68ad0ea1c",
+    "ca4e484d0e45c02a",
+    "050816e28b0a3d5a",
+    "540ca1ca4581f109",
 ];

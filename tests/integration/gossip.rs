@@ -220,10 +220,10 @@ fn golden_hashes() {
 }
 
 const GOLDEN: [&str; 4] = [
-    "87a02cbce8c5efb6",
-    "4ae32622756364ec",
-    "f31c3d65fcce5bd1",
-    "2adb6fb75dd9e7b3",
+    "66ce949418209fbd",
+    "33d61ef13db15804",
+    "933dbf3b176a81b7",
+    "5583515bc3cf92b7",
 ];
 
 #[test]
