@@ -10,7 +10,12 @@ use crate::net::topology::NodeId;
 use crate::scenario::Scenario;
 use crate::time::SimTime;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+
+/// A metric's or fact's name: usually a `&'static str` (no allocation per
+/// run), owned when computed.
+pub type Name = Cow<'static, str>;
 
 /// A read-only view of the run for monitors.
 pub struct World<'a> {
@@ -49,9 +54,9 @@ impl Violation {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Outcome {
     /// Numeric metrics (names carry their unit: `first_leader_ms`).
-    pub metrics: BTreeMap<String, f64>,
+    pub metrics: BTreeMap<Name, f64>,
     /// Protocol facts for humans (`leader`, `term`).
-    pub facts: BTreeMap<String, serde_json::Value>,
+    pub facts: BTreeMap<Name, serde_json::Value>,
 }
 
 /// Watches one run of protocol `P`.

@@ -6,7 +6,7 @@ use super::{Command, Commands, Ctx, Message, Note, PropertyKind, Protocol, Timer
 use crate::net::faults::{FaultAction, FaultConfig};
 use crate::net::topology::{Graph, NodeId};
 use crate::net::{DropReason, NetConfig, Partitions};
-use crate::observe::{Counters, Monitor, Outcome, Violation, World};
+use crate::observe::{Counters, Monitor, Name, Outcome, Violation, World};
 use crate::rng::{stream, NodeStreams, SimRng};
 use crate::scenario::Scenario;
 use crate::time::SimTime;
@@ -51,8 +51,8 @@ pub struct RunReport {
     /// Events processed (cancelled timers are not events).
     pub events: u64,
     pub counts: Counters,
-    pub metrics: BTreeMap<String, f64>,
-    pub facts: BTreeMap<String, serde_json::Value>,
+    pub metrics: BTreeMap<Name, f64>,
+    pub facts: BTreeMap<Name, serde_json::Value>,
     pub violations: Vec<Violation>,
     /// The run hash as 16 hex digits (see [`crate::trace`]).
     pub hash: String,

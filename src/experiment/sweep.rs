@@ -132,7 +132,7 @@ pub fn run_one(exp: &Experiment, i: u64) -> RunResult {
         .map(|m| {
             report
                 .metrics
-                .get(m)
+                .get(m.as_str())
                 .copied()
                 .or_else(|| computed.iter().find(|(n, _)| n == m).and_then(|&(_, v)| v))
         })
@@ -776,7 +776,7 @@ mod tests {
         let mut sc = e.configs[0].scenario.clone();
         sc.seed = 1;
         let r = run_silent(&sc);
-        let mut reported: Vec<&str> = r.metrics.keys().map(|s| s.as_str()).collect();
+        let mut reported: Vec<&str> = r.metrics.keys().map(|s| s.as_ref()).collect();
         let mut listed = protocol_metrics("raft").unwrap().to_vec();
         reported.sort_unstable();
         listed.sort_unstable();
@@ -802,7 +802,7 @@ mod tests {
             let listed = protocol_metrics("gossip").unwrap();
             for m in r.metrics.keys() {
                 assert!(
-                    listed.contains(&m.as_str()),
+                    listed.contains(&m.as_ref()),
                     "gossip reports '{m}': add it to protocol_metrics()"
                 );
             }
