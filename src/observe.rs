@@ -65,6 +65,10 @@ pub trait Monitor<P: Protocol>: Sized {
     fn properties() -> &'static [Property];
     fn new(sc: &Scenario, cfg: &P::Config) -> Self;
     fn on_note(&mut self, w: &World, node: NodeId, note: &P::Note, out: &mut Vec<Violation>);
+    /// A hint: an event for `node` comes soon, so its per-node state may be
+    /// worth loading into cache ([`crate::engine::prefetch`]). Changes nothing.
+    #[inline]
+    fn prefetch(&self, _node: NodeId) {}
     fn on_crash(&mut self, _w: &World, _node: NodeId) {}
     fn on_recover(&mut self, _w: &World, _node: NodeId) {}
     /// No fault happens after now: the liveness clock starts.

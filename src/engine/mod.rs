@@ -285,3 +285,16 @@ impl<'a, P: Protocol> Ctx<'a, P> {
         }
     }
 }
+
+/// A hint to the CPU to start loading `p`'s cache line; never dereferences it.
+#[inline(always)]
+pub fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is only a hint; it never faults, even on an
+    // address outside any allocation, and reads nothing.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}

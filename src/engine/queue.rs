@@ -387,6 +387,14 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// An event about `k` places ahead (0: the next one), for prefetching: the
+    /// `k`-th next of the current bucket, ignoring pushes into it that came
+    /// out of order. None if the bucket holds fewer.
+    #[inline]
+    pub fn peek_ahead(&self, k: usize) -> Option<&Scheduled<E>> {
+        self.run.len().checked_sub(k + 1).map(|i| &self.run[i])
+    }
+
     /// Time of the next event, without removing it.
     pub fn peek_time(&mut self) -> Option<SimTime> {
         if self.small {

@@ -2,7 +2,7 @@
 //! `time_max` and `events_max`.
 
 use super::queue::EventQueue;
-use super::{Command, Commands, Ctx, Message, Note, PropertyKind, Protocol, TimerTag};
+use super::{prefetch, Command, Commands, Ctx, Message, Note, PropertyKind, Protocol, TimerTag};
 use crate::net::faults::{FaultAction, FaultConfig};
 use crate::net::topology::{Graph, NodeId};
 use crate::net::{DropReason, NetConfig, Partitions};
@@ -120,6 +120,9 @@ struct BatchItem {
     node: NodeId,
     gen: u32,
 }
+
+/// How many events ahead `prefetch_next` looks.
+const PREFETCH_AHEAD: usize = 4;
 
 /// Batches open for more timers, at most this many (oldest dropped first).
 const OPEN_BATCHES: usize = 4;
@@ -515,17 +518,22 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         self.open_batches.push((at, tag, id));
     }
 
-    /// Starts loading the state the next event will touch (its node, generator,
-    /// timer slots, liveness) while this one is handled: at a million nodes every
-    /// event lands on a random node, and these loads would otherwise be
-    /// back-to-back cache misses.
+    /// Starts loading the state that an event a few places ahead will touch
+    /// (its node, generator, timer slots, liveness) while this one is handled:
+    /// at a million nodes every event lands on a random node, and these loads
+    /// would otherwise be back-to-back cache misses. Looking [`PREFETCH_AHEAD`]
+    /// events ahead rather than one keeps several misses in flight at once.
     #[inline]
     fn prefetch_next(&mut self) {
         let node = if let Some(id) = self.active {
             let b = &self.batches[id as usize];
-            b.chunks[0][b.head].node
+            let chunk = &b.chunks[0];
+            match chunk.get(b.head + PREFETCH_AHEAD) {
+                Some(item) => item.node,
+                None => return,
+            }
         } else {
-            match self.queue.peek() {
+            match self.queue.peek_ahead(PREFETCH_AHEAD) {
                 Some(next) => match &next.event {
                     Event::Deliver { to, .. } => *to,
                     Event::Timer { node, .. } => *node,
@@ -534,6 +542,9 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 None => return,
             }
         } as usize;
+        if node >= self.nodes.len() {
+            return;
+        }
         prefetch(self.nodes.as_ptr().wrapping_add(node));
         prefetch(self.streams.slot_ptr(node));
         prefetch(self.alive.as_ptr().wrapping_add(node));
@@ -542,6 +553,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 .as_ptr()
                 .wrapping_add(node * P::Timer::NAMES.len()),
         );
+        self.monitor.prefetch(node as NodeId);
     }
 
     #[inline]
@@ -965,19 +977,6 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
     fn net_change(&mut self, change: &str) {
         self.tracer.net_change(self.now, self.seq, change);
     }
-}
-
-/// A hint to the CPU to start loading `p`'s cache line; never dereferences it.
-#[inline(always)]
-fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching is only a hint; it never faults, even on an
-    // address outside any allocation, and reads nothing.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 #[cfg(test)]

@@ -331,6 +331,11 @@ impl Monitor<Gossip> for GossipMonitor {
         &PROPERTIES
     }
 
+    #[inline]
+    fn prefetch(&self, node: NodeId) {
+        crate::engine::prefetch(self.held.as_ptr().wrapping_add(self.word(node, 0)));
+    }
+
     fn new(sc: &Scenario, cfg: &Arc<GossipConfig>) -> Self {
         let kind = match (cfg.mode, cfg.removal, cfg.backup_period.0 > 0) {
             (Mode::AntiEntropy, _, _) => Kind::AntiEntropy,
