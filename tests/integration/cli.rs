@@ -296,3 +296,27 @@ fn shipped_example_scenario_runs_and_flags_override_it() {
     assert_eq!(v["seed"], 8);
     assert!(v["counts"]["crashes"].as_u64().unwrap() >= 1);
 }
+
+/// `agentsim list | head -1`: a reader that goes away ends the process
+/// quietly (SIGPIPE, as for other command-line tools), never with a panic.
+#[cfg(unix)]
+#[test]
+fn closed_stdout_is_not_a_panic() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::process::{Command, Stdio};
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe() writes.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors were just opened and are owned here only.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read); // the reader is gone before anything is printed
+    let out = Command::new(env!("CARGO_BIN_EXE_agentsim"))
+        .arg("list")
+        .stdout(Stdio::from(write))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
+}
