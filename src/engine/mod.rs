@@ -179,6 +179,7 @@ enum RngSource<'a> {
 
 /// A node's only window on the world during a callback.
 pub struct Ctx<'a, P: Protocol> {
+    config: &'a P::Config,
     id: NodeId,
     now: SimTime,
     nodes: u32,
@@ -189,6 +190,7 @@ pub struct Ctx<'a, P: Protocol> {
 
 impl<'a, P: Protocol> Ctx<'a, P> {
     pub(crate) fn new(
+        config: &'a P::Config,
         id: NodeId,
         now: SimTime,
         nodes: u32,
@@ -197,6 +199,7 @@ impl<'a, P: Protocol> Ctx<'a, P> {
         out: &'a mut Commands<P>,
     ) -> Self {
         Ctx {
+            config,
             id,
             now,
             nodes,
@@ -208,6 +211,7 @@ impl<'a, P: Protocol> Ctx<'a, P> {
 
     /// A context outside any simulation, for unit-testing one protocol step.
     pub fn detached(
+        config: &'a P::Config,
         id: NodeId,
         now: SimTime,
         nodes: u32,
@@ -216,6 +220,7 @@ impl<'a, P: Protocol> Ctx<'a, P> {
         out: &'a mut Commands<P>,
     ) -> Self {
         Ctx {
+            config,
             id,
             now,
             nodes,
@@ -225,6 +230,12 @@ impl<'a, P: Protocol> Ctx<'a, P> {
         }
     }
 
+    /// The protocol's configuration (shared by every node: a node need not
+    /// keep a copy).
+    #[inline]
+    pub fn config(&self) -> &'a P::Config {
+        self.config
+    }
     /// This node's id.
     #[inline]
     pub fn id(&self) -> NodeId {

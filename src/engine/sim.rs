@@ -604,6 +604,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         let mut out = std::mem::take(&mut self.out);
         {
             let mut ctx = Ctx::new(
+                &self.cfg,
                 node,
                 self.now,
                 self.n,

@@ -255,10 +255,10 @@ impl Default for Store {
     }
 }
 
-/// One gossip node: 24 bytes (the shared configuration and the store).
+/// One gossip node: its store, 16 bytes (the configuration comes with the
+/// context, [`Ctx::config`]).
 #[derive(Clone, Debug)]
 pub struct Gossip {
-    cfg: Arc<GossipConfig>,
     store: Store,
 }
 
@@ -333,8 +333,8 @@ impl Gossip {
     }
 
     /// Whether the Round timer runs: a pushing node with nothing to push keeps none.
-    fn runs_rounds(&self) -> bool {
-        match (self.cfg.mode, self.cfg.direction) {
+    fn runs_rounds(&self, cfg: &GossipConfig) -> bool {
+        match (cfg.mode, cfg.direction) {
             (Mode::Rumor, Direction::Push) => {
                 matches!(
                     self.status(),
@@ -349,7 +349,8 @@ impl Gossip {
     /// Delay to a timer's first firing: the next round boundary (sync) or a
     /// uniform phase in `[0, period)` (async).
     fn first_delay(&self, ctx: &mut Ctx<'_, Self>, period: u64) -> u64 {
-        match self.cfg.timing {
+        let cfg = ctx.config();
+        match cfg.timing {
             Timing::Sync => (period - ctx.now() % period) % period,
             Timing::Async => ctx.rng().below(period),
         }
@@ -357,22 +358,24 @@ impl Gossip {
 
     /// Delay to a timer's next firing: one period (sync) or `period ± jitter` (async).
     fn next_delay(&self, ctx: &mut Ctx<'_, Self>, period: u64) -> u64 {
-        let j = self.cfg.jitter.0;
-        match self.cfg.timing {
+        let cfg = ctx.config();
+        let j = cfg.jitter.0;
+        match cfg.timing {
             Timing::Async if j > 0 => period - j + ctx.rng().range_inclusive(0, 2 * j),
             _ => period,
         }
     }
 
     fn arm_round(&self, ctx: &mut Ctx<'_, Self>) {
-        let d = self.first_delay(ctx, self.cfg.period.0);
+        let cfg = ctx.config();
+        let d = self.first_delay(ctx, cfg.period.0);
         ctx.set_timer(GossipTimer::Round, d);
     }
 
     /// Whether a received entry replaces the local one (the merge rule, or the broken variant's).
     #[inline]
-    fn accepts(&self, mine: Entry, theirs: Entry) -> bool {
-        match self.cfg.variant {
+    fn accepts(&self, cfg: &GossipConfig, mine: Entry, theirs: Entry) -> bool {
+        match cfg.variant {
             GossipVariant::OlderWins => theirs != mine,
             _ => theirs > mine,
         }
@@ -380,7 +383,8 @@ impl Gossip {
 
     /// Stores `entry` for `key`, learned from a peer, and notes it.
     fn learn(&mut self, ctx: &mut Ctx<'_, Self>, key: usize, entry: Entry, hot: bool) {
-        let entry = match self.cfg.variant {
+        let cfg = ctx.config();
+        let entry = match cfg.variant {
             // Written values are odd, so a flipped one was never written.
             GossipVariant::Invent => Entry {
                 version: entry.version,
@@ -388,7 +392,7 @@ impl Gossip {
             },
             _ => entry,
         };
-        let timer_was_running = self.runs_rounds();
+        let timer_was_running = self.runs_rounds(cfg);
         match &mut self.store {
             Store::One(s) => {
                 s.entry = entry;
@@ -404,14 +408,15 @@ impl Gossip {
             value: entry.value,
             hot,
         });
-        if !timer_was_running && self.runs_rounds() {
+        if !timer_was_running && self.runs_rounds(cfg) {
             self.arm_round(ctx);
         }
     }
 
     /// One counted contact of an infective node: maybe lose interest (§1.4).
     fn count_contact(&mut self, ctx: &mut Ctx<'_, Self>) {
-        let (removal, k) = (self.cfg.removal, self.cfg.k);
+        let cfg = ctx.config();
+        let (removal, k) = (cfg.removal, cfg.k);
         if self.status() != Status::Infective || removal == Removal::Never {
             return;
         }
@@ -436,8 +441,8 @@ impl Gossip {
     /// traffic bounds (§1.4) rest on "each unnecessary message was sent by a site
     /// that, within the last k cycles, sent a necessary message, or newly
     /// discovered the update".
-    fn necessary_contact(&mut self) {
-        if self.cfg.removal == Removal::Counter && self.status() == Status::Infective {
+    fn necessary_contact(&mut self, cfg: &GossipConfig) {
+        if cfg.removal == Removal::Counter && self.status() == Status::Infective {
             if let Some(s) = self.slot_mut() {
                 s.count = 0;
             }
@@ -445,15 +450,16 @@ impl Gossip {
     }
 
     /// Whether removal counts feedback (so a pushed rumor is worth answering).
-    fn wants_feedback(&self) -> bool {
-        self.cfg.interest_loss == InterestLoss::Feedback && self.cfg.removal != Removal::Never
+    fn wants_feedback(&self, cfg: &GossipConfig) -> bool {
+        cfg.interest_loss == InterestLoss::Feedback && cfg.removal != Removal::Never
     }
 
     /// Answers a pushed rumor with feedback, if its sender needs it: always for
     /// the counter (which restarts on a necessary contact), only when this node
     /// already knew for the coin.
     fn feedback(&self, ctx: &mut Ctx<'_, Self>, to: NodeId, version: u32, knew: bool) {
-        if self.wants_feedback() && (knew || self.cfg.removal == Removal::Counter) {
+        let cfg = ctx.config();
+        if self.wants_feedback(cfg) && (knew || cfg.removal == Removal::Counter) {
             ctx.send(to, GossipMsg::Feedback { version, knew });
         }
     }
@@ -464,9 +470,10 @@ impl Gossip {
         ctx: &mut Ctx<'_, Self>,
         out: &mut [NodeId; FANOUT_MAX as usize],
     ) -> usize {
+        let cfg = ctx.config();
         let peers = ctx.peers();
         let d = peers.len();
-        let f = self.cfg.fanout as usize;
+        let f = cfg.fanout as usize;
         if f >= d {
             for (i, slot) in out.iter_mut().enumerate().take(d) {
                 *slot = peers.get(i);
@@ -486,6 +493,7 @@ impl Gossip {
 
     /// A rumor-mongering round.
     fn rumor_round(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let cfg = ctx.config();
         if self.status() == Status::Fresh {
             self.set_status(Status::Infective);
         }
@@ -496,7 +504,7 @@ impl Gossip {
             });
         }
         let infective = self.status() == Status::Infective;
-        let dir = self.cfg.direction;
+        let dir = cfg.direction;
         if dir == Direction::Push && !infective {
             return; // nothing to push: the timer stops until the node learns something
         }
@@ -516,19 +524,20 @@ impl Gossip {
             };
             ctx.send(p, msg);
         }
-        if infective && dir.pushes() && self.cfg.interest_loss == InterestLoss::Blind {
+        if infective && dir.pushes() && cfg.interest_loss == InterestLoss::Blind {
             for _ in 0..m {
                 self.count_contact(ctx);
             }
         }
-        let d = self.next_delay(ctx, self.cfg.period.0);
+        let d = self.next_delay(ctx, cfg.period.0);
         ctx.set_timer(GossipTimer::Round, d);
     }
 
     /// The window of keys reconciled by one anti-entropy exchange.
     fn window(&self, ctx: &mut Ctx<'_, Self>) -> (usize, usize) {
+        let cfg = ctx.config();
         let keys = self.keys();
-        let m = self.cfg.keys_per_exchange as usize;
+        let m = cfg.keys_per_exchange as usize;
         if m == 0 || m >= keys {
             (0, keys)
         } else {
@@ -575,6 +584,7 @@ impl Gossip {
 
     /// Merges a batch of entries; returns the entries of those keys held newer here.
     fn merge(&mut self, ctx: &mut Ctx<'_, Self>, entries: &[Keyed], answer: bool) -> Vec<Keyed> {
+        let cfg = ctx.config();
         let mut newer = Vec::new();
         for kd in entries {
             let key = kd.key as usize;
@@ -588,7 +598,7 @@ impl Gossip {
                     entry: mine,
                 });
             }
-            if self.accepts(mine, kd.entry) {
+            if self.accepts(cfg, mine, kd.entry) {
                 self.learn(ctx, key, kd.entry, false);
             }
         }
@@ -596,7 +606,7 @@ impl Gossip {
     }
 
     fn write(&mut self, ctx: &mut Ctx<'_, Self>) {
-        let cfg = &*self.cfg;
+        let cfg = ctx.config();
         let (keys, writes, done) = (cfg.keys as u64, cfg.writes, self.writes_done());
         let key = match cfg.write_timing {
             WriteTiming::Scheduled => {
@@ -608,8 +618,8 @@ impl Gossip {
             version: self.entry(key).version.saturating_add(1),
             value: (ctx.rng().next_u64() as u32) | 1,
         };
-        let timer_was_running = self.runs_rounds();
-        let rumor = self.cfg.mode == Mode::Rumor;
+        let timer_was_running = self.runs_rounds(cfg);
+        let rumor = cfg.mode == Mode::Rumor;
         match &mut self.store {
             Store::One(s) => {
                 s.entry = entry;
@@ -630,7 +640,7 @@ impl Gossip {
             version: entry.version,
             value: entry.value,
         });
-        if !timer_was_running && self.runs_rounds() {
+        if !timer_was_running && self.runs_rounds(cfg) {
             self.arm_round(ctx);
         }
         self.arm_write(ctx);
@@ -638,7 +648,7 @@ impl Gossip {
 
     /// Arms the Write timer for this writer's next write, if any is left.
     fn arm_write(&self, ctx: &mut Ctx<'_, Self>) {
-        let cfg = &*self.cfg;
+        let cfg = ctx.config();
         let done = self.writes_done();
         if ctx.id() >= cfg.writers || done >= cfg.writes {
             return;
@@ -692,20 +702,18 @@ impl Protocol for Gossip {
                 Store::Many(Box::new(ManyKeys { entries, writes: 0 }))
             }
         };
-        Gossip {
-            cfg: cfg.clone(),
-            store,
-        }
+        Gossip { store }
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let cfg = ctx.config();
         if self.has_data() {
             ctx.persist(self.store.clone());
         }
-        if self.runs_rounds() {
+        if self.runs_rounds(cfg) {
             self.arm_round(ctx);
         }
-        let backup = self.cfg.backup_period.0;
+        let backup = cfg.backup_period.0;
         if backup > 0 {
             let d = self.first_delay(ctx, backup);
             ctx.set_timer(GossipTimer::Backup, d);
@@ -714,10 +722,11 @@ impl Protocol for Gossip {
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: GossipMsg) {
+        let cfg = ctx.config();
         match msg {
             GossipMsg::Rumor { entry, reply } => {
                 let mine = self.entry(0);
-                let new = self.accepts(mine, entry);
+                let new = self.accepts(cfg, mine, entry);
                 // Knew it at the start of this round (a node that learned it during
                 // the round did not: the contact counts as necessary).
                 let knew = !new && self.status() != Status::Fresh;
@@ -747,14 +756,14 @@ impl Protocol for Gossip {
                             },
                         );
                     }
-                    match self.cfg.interest_loss {
+                    match cfg.interest_loss {
                         InterestLoss::Blind => self.count_contact(ctx),
                         InterestLoss::Feedback if knew => self.count_contact(ctx),
-                        InterestLoss::Feedback => self.necessary_contact(),
+                        InterestLoss::Feedback => self.necessary_contact(cfg),
                     }
                 }
                 if push {
-                    let new = self.accepts(mine, theirs);
+                    let new = self.accepts(cfg, mine, theirs);
                     let knew = !new && self.status() != Status::Fresh;
                     if new {
                         self.learn(ctx, 0, theirs, true);
@@ -767,7 +776,7 @@ impl Protocol for Gossip {
                     if knew {
                         self.count_contact(ctx);
                     } else {
-                        self.necessary_contact();
+                        self.necessary_contact(cfg);
                     }
                 }
             }
@@ -809,24 +818,25 @@ impl Protocol for Gossip {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: GossipTimer) {
+        let cfg = ctx.config();
         match timer {
-            GossipTimer::Round => match self.cfg.mode {
+            GossipTimer::Round => match cfg.mode {
                 Mode::Rumor => self.rumor_round(ctx),
                 Mode::AntiEntropy => {
-                    if !self.runs_rounds() {
+                    if !self.runs_rounds(cfg) {
                         return;
                     }
-                    self.anti_entropy_round(ctx, self.cfg.direction);
-                    let d = self.next_delay(ctx, self.cfg.period.0);
+                    self.anti_entropy_round(ctx, cfg.direction);
+                    let d = self.next_delay(ctx, cfg.period.0);
                     ctx.set_timer(GossipTimer::Round, d);
                 }
             },
             GossipTimer::Backup => {
-                let p = self.cfg.backup_period;
+                let p = cfg.backup_period;
                 if p.0 == 0 {
                     return;
                 }
-                self.anti_entropy_round(ctx, self.cfg.backup_direction);
+                self.anti_entropy_round(ctx, cfg.backup_direction);
                 let d = self.next_delay(ctx, p.0);
                 ctx.set_timer(GossipTimer::Backup, d);
             }

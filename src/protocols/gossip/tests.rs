@@ -15,14 +15,17 @@ const N: u32 = 10;
 const P: u64 = 100 * MS;
 
 struct Step {
+    /// The configuration the context hands the node.
+    cfg: Arc<GossipConfig>,
     graph: Graph,
     rng: NodeRng,
     out: Commands<Gossip>,
 }
 
 impl Step {
-    fn new() -> Step {
+    fn new(cfg: &Arc<GossipConfig>) -> Step {
         Step {
+            cfg: cfg.clone(),
             graph: Graph::Complete { n: N },
             rng: NodeRng::for_node(7, 0),
             out: Commands::default(),
@@ -38,7 +41,15 @@ impl Step {
         f: impl FnOnce(&mut Gossip, &mut Ctx<'_, Gossip>),
     ) -> Vec<Command<Gossip>> {
         self.out.clear();
-        let mut ctx = Ctx::detached(id, now, N, &self.graph, &mut self.rng, &mut self.out);
+        let mut ctx = Ctx::detached(
+            &self.cfg,
+            id,
+            now,
+            N,
+            &self.graph,
+            &mut self.rng,
+            &mut self.out,
+        );
         f(node, &mut ctx);
         std::mem::take(&mut self.out.list)
     }
@@ -109,7 +120,7 @@ fn learned(e: Entry, hot: bool) -> Command<Gossip> {
 #[test]
 fn infective_push_round_sends_one_rumor_and_rearms() {
     let c = rumor_mongering(InterestLoss::Feedback, Removal::Counter, 2);
-    let mut s = Step::new();
+    let mut s = Step::new(&c);
     let mut a = boot(&c, 0);
     assert_eq!(a.status(), Status::Infective);
     let cmds = s.tick(&mut a, 0, 0);
@@ -138,7 +149,7 @@ fn feedback_counter_stops_after_k_consecutive_unnecessary_contacts() {
     // ("each unnecessary message was sent by a site that, within the last k cycles,
     // sent a necessary message, or newly discovered the update") rests on it.
     let c = rumor_mongering(InterestLoss::Feedback, Removal::Counter, 2);
-    let mut s = Step::new();
+    let mut s = Step::new(&c);
     let mut a = boot(&c, 0);
     assert_eq!(s.recv(&mut a, 0, 5 * MS, 3, fb(true)), vec![]);
     assert_eq!((a.status(), a.count()), (Status::Infective, 1));
@@ -181,7 +192,7 @@ fn blind_counter_stops_after_k_contacts_whatever_the_recipient_knew() {
     // Reference: §1.4, "Blind vs. feedback": a blind node loses interest regardless
     // of the recipient; with a counter, after k contacts.
     let c = rumor_mongering(InterestLoss::Blind, Removal::Counter, 2);
-    let mut s = Step::new();
+    let mut s = Step::new(&c);
     let mut a = boot(&c, 0);
     let first = s.tick(&mut a, 0, 0);
     assert_eq!(first.len(), 2, "{first:?}");
@@ -211,11 +222,12 @@ fn blind_counter_stops_after_k_contacts_whatever_the_recipient_knew() {
 fn coin_with_k_1_always_loses_interest_at_the_first_counted_contact() {
     // Reference: §1.4: "loses interest with probability 1/k"; k = 1 is certain.
     let blind = rumor_mongering(InterestLoss::Blind, Removal::Coin, 1);
-    let mut s = Step::new();
+    let mut s = Step::new(&blind);
     let mut a = boot(&blind, 0);
     s.tick(&mut a, 0, 0);
     assert_eq!(a.status(), Status::Removing);
     let fbk = rumor_mongering(InterestLoss::Feedback, Removal::Coin, 1);
+    s.cfg = fbk.clone();
     let mut b = boot(&fbk, 0);
     s.tick(&mut b, 0, 0);
     assert_eq!(
@@ -230,7 +242,7 @@ fn coin_with_k_1_always_loses_interest_at_the_first_counted_contact() {
 #[test]
 fn coin_loses_interest_about_once_in_k_counted_contacts() {
     let c = rumor_mongering(InterestLoss::Feedback, Removal::Coin, 4);
-    let mut s = Step::new();
+    let mut s = Step::new(&c);
     let trials = 4000;
     let mut lost = 0;
     for _ in 0..trials {
@@ -245,7 +257,7 @@ fn coin_loses_interest_about_once_in_k_counted_contacts() {
 #[test]
 fn a_pushed_rumor_infects_a_susceptible_which_answers_for_the_counter() {
     let c = rumor_mongering(InterestLoss::Feedback, Removal::Counter, 2);
-    let mut s = Step::new();
+    let mut s = Step::new(&c);
     let mut b = boot(&c, 5);
     assert_eq!(b.status(), Status::Susceptible);
     let now = 1234 * MS;
@@ -313,7 +325,7 @@ fn a_pushed_rumor_infects_a_susceptible_which_answers_for_the_counter() {
 #[test]
 fn coin_feedback_answers_only_unnecessary_contacts() {
     let c = rumor_mongering(InterestLoss::Feedback, Removal::Coin, 3);
-    let mut s = Step::new();
+    let mut s = Step::new(&c);
     let mut b = boot(&c, 5);
     let cmds = s.recv(
         &mut b,
@@ -340,7 +352,7 @@ fn pull_responder_counts_requesters_that_knew_and_answers_the_others() {
         c.removal = Removal::Counter;
         c.k = 2;
     });
-    let mut s = Step::new();
+    let mut s = Step::new(&c);
     let mut a = boot(&c, 0);
     // Every node pulls every round, informed or not.
     let cmds = s.tick(&mut a, 0, 0);
@@ -419,7 +431,7 @@ fn blind_pull_counts_every_request() {
         c.removal = Removal::Counter;
         c.k = 2;
     });
-    let mut s = Step::new();
+    let mut s = Step::new(&c);
     let mut a = boot(&c, 0);
     s.recv(
         &mut a,
@@ -452,7 +464,7 @@ fn push_pull_exchanges_both_ways_in_one_contact() {
         c.k = 3;
         c.informed = 2;
     });
-    let mut s = Step::new();
+    let mut s = Step::new(&c);
     let mut a = boot(&c, 0);
     let cmds = s.tick(&mut a, 0, 0);
     let to = sent_to(&cmds);
@@ -508,7 +520,7 @@ fn push_pull_exchanges_both_ways_in_one_contact() {
 fn removal_never_keeps_spreading_and_asks_no_feedback() {
     // Rumor spreading in Pittel's and Karp et al.'s sense: infective forever.
     let c = cfg(|c| c.informed = 2);
-    let mut s = Step::new();
+    let mut s = Step::new(&c);
     let mut a = boot(&c, 0);
     for r in 0..50 {
         assert_eq!(s.tick(&mut a, 0, r * P).len(), 2);
@@ -536,7 +548,7 @@ fn async_rounds_start_at_a_random_phase_and_jitter() {
         c.timing = Timing::Async;
         c.jitter = Dur::from_ms(10);
     });
-    let mut s = Step::new();
+    let mut s = Step::new(&c);
     let mut firsts = Vec::new();
     for _ in 0..200 {
         let mut a = boot(&c, 0);
@@ -615,7 +627,7 @@ fn keyed(key: u16, version: u32, value: u32) -> Keyed {
 fn anti_entropy_push_pull_takes_newer_entries_and_returns_its_own() {
     // Reference: §1.3 — "resolve differences": the newer version of each key wins.
     let c = anti_entropy(3, Direction::PushPull);
-    let mut s = Step::new();
+    let mut s = Step::new(&c);
     let mut b = boot(&c, 2);
     let start = vec![keyed(0, 2, 5), keyed(1, 1, 3)];
     s.recv(
@@ -714,7 +726,7 @@ fn anti_entropy_exchanges_a_window_of_keys() {
         c.direction = Direction::Pull;
         c.informed = 0;
     });
-    let mut s = Step::new();
+    let mut s = Step::new(&c);
     let mut a = boot(&c, 0);
     let cmds = s.tick(&mut a, 0, 0);
     let Command::Send(_, GossipMsg::Digest { entries }) = &cmds[0] else {
@@ -733,7 +745,7 @@ fn writers_write_newer_versions_on_schedule() {
         c.write_every = Dur::from_ms(500);
         c.informed = 0;
     });
-    let mut s = Step::new();
+    let mut s = Step::new(&c);
     let mut w = boot(&c, 1);
     let cmds = s.run(&mut w, 1, 0, |n, c| n.on_start(c));
     assert_eq!(cmds, vec![Command::SetTimer(GossipTimer::Write, 500 * MS)]);
@@ -773,8 +785,8 @@ fn writers_write_newer_versions_on_schedule() {
 
 #[test]
 fn broken_variants_invent_values_and_let_older_versions_win() {
-    let mut s = Step::new();
     let invent = cfg(|c| c.variant = GossipVariant::Invent);
+    let mut s = Step::new(&invent);
     let mut b = boot(&invent, 3);
     s.recv(
         &mut b,
@@ -797,6 +809,7 @@ fn broken_variants_invent_values_and_let_older_versions_win() {
         c.mode = Mode::AntiEntropy;
         c.variant = GossipVariant::OlderWins;
     });
+    s.cfg = older.clone();
     let mut a = boot(&older, 0);
     s.recv(
         &mut a,

@@ -9,6 +9,8 @@ use crate::time::MS;
 const N: u32 = 5;
 
 struct Step {
+    /// Raft nodes keep their own configuration; the context's is not read.
+    cfg: RaftConfig,
     graph: Graph,
     rng: NodeRng,
     out: Commands<Raft>,
@@ -17,6 +19,7 @@ struct Step {
 impl Step {
     fn new() -> Step {
         Step {
+            cfg: RaftConfig::default(),
             graph: Graph::Complete { n: N },
             rng: NodeRng::for_node(1, 99),
             out: Commands::default(),
@@ -31,7 +34,15 @@ impl Step {
         f: impl FnOnce(&mut Raft, &mut Ctx<'_, Raft>),
     ) -> &[Command<Raft>] {
         self.out.clear();
-        let mut ctx = Ctx::detached(id, now, N, &self.graph, &mut self.rng, &mut self.out);
+        let mut ctx = Ctx::detached(
+            &self.cfg,
+            id,
+            now,
+            N,
+            &self.graph,
+            &mut self.rng,
+            &mut self.out,
+        );
         f(node, &mut ctx);
         self.out.as_slice()
     }
