@@ -43,6 +43,20 @@ use std::io::Write;
 /// content went in with its `send`). 1: ids counted sends from 0.
 pub const SCHEMA_VERSION: u32 = 2;
 
+/// The start of an event record of type `$ty`, as one literal.
+macro_rules! head_of {
+    ($ty:literal) => {
+        concat!("{\"type\":\"", $ty, "\",\"data\":{\"t_ns\":")
+    };
+}
+
+/// A field's `,"name":`, as one literal.
+macro_rules! key {
+    ($name:literal) => {
+        concat!(",\"", $name, "\":")
+    };
+}
+
 /// How much of a run goes to the trace file.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, Default,
@@ -264,11 +278,11 @@ impl Tracer {
     }
 
     #[inline]
-    fn head(&mut self, ty: &str, t: u64, seq: u64) {
+    /// Starts an event record; `prefix` is `{"type":"TY","data":{"t_ns":`
+    /// ([`head_of!`]): formatting cost is mostly the number of copies.
+    fn head(&mut self, prefix: &'static str, t: u64, seq: u64) {
         self.line.clear();
-        self.line.extend_from_slice(b"{\"type\":\"");
-        self.line.extend_from_slice(ty.as_bytes());
-        self.line.extend_from_slice(b"\",\"data\":{\"t_ns\":");
+        self.line.extend_from_slice(prefix.as_bytes());
         self.num(t);
         self.line.extend_from_slice(b",\"seq\":");
         self.num(seq);
@@ -280,31 +294,24 @@ impl Tracer {
         self.line.extend_from_slice(b.format(v).as_bytes());
     }
 
+    /// A number field; `key` is `,"name":` ([`key!`]), one copy.
     #[inline]
-    fn field_num(&mut self, name: &str, v: u64) {
-        self.line.push(b',');
-        self.line.push(b'"');
-        self.line.extend_from_slice(name.as_bytes());
-        self.line.extend_from_slice(b"\":");
+    fn field_num(&mut self, key: &'static str, v: u64) {
+        self.line.extend_from_slice(key.as_bytes());
         self.num(v);
     }
 
     /// A string field whose value is a plain identifier (no escaping needed).
     #[inline]
-    fn field_ident(&mut self, name: &str, v: &str) {
-        self.line.push(b',');
+    fn field_ident(&mut self, key: &'static str, v: &str) {
+        self.line.extend_from_slice(key.as_bytes());
         self.line.push(b'"');
-        self.line.extend_from_slice(name.as_bytes());
-        self.line.extend_from_slice(b"\":\"");
         self.line.extend_from_slice(v.as_bytes());
         self.line.push(b'"');
     }
 
-    fn field_json<T: Serialize + ?Sized>(&mut self, name: &str, v: &T) {
-        self.line.push(b',');
-        self.line.push(b'"');
-        self.line.extend_from_slice(name.as_bytes());
-        self.line.extend_from_slice(b"\":");
+    fn field_json<T: Serialize + ?Sized>(&mut self, key: &'static str, v: &T) {
+        self.line.extend_from_slice(key.as_bytes());
         serde_json::to_writer(&mut self.line, v).expect("serialising a trace field");
     }
 
@@ -325,8 +332,8 @@ impl Tracer {
         self.hash_head(tag::START, t, seq);
         self.hasher.word(node as u64);
         if self.on(TraceLevel::Notes) {
-            self.head("start", t, seq);
-            self.field_num("node", node as u64);
+            self.head(head_of!("start"), t, seq);
+            self.field_num(key!("node"), node as u64);
             self.close();
         }
     }
@@ -335,9 +342,9 @@ impl Tracer {
         self.hash_head(tag::CRASH, t, seq);
         self.hasher.word(node as u64);
         if self.on(TraceLevel::Notes) {
-            self.head("crash", t, seq);
-            self.field_num("node", node as u64);
-            self.field_ident("cause", cause);
+            self.head(head_of!("crash"), t, seq);
+            self.field_num(key!("node"), node as u64);
+            self.field_ident(key!("cause"), cause);
             self.close();
         }
     }
@@ -346,8 +353,8 @@ impl Tracer {
         self.hash_head(tag::RECOVER, t, seq);
         self.hasher.word(node as u64);
         if self.on(TraceLevel::Notes) {
-            self.head("recover", t, seq);
-            self.field_num("node", node as u64);
+            self.head(head_of!("recover"), t, seq);
+            self.field_num(key!("node"), node as u64);
             self.close();
         }
     }
@@ -356,8 +363,8 @@ impl Tracer {
         self.hash_head(tag::NET, t, seq);
         change.hash(&mut self.hasher);
         if self.on(TraceLevel::Notes) {
-            self.head("net_change", t, seq);
-            self.field_json("change", change);
+            self.head(head_of!("net_change"), t, seq);
+            self.field_json(key!("change"), change);
             self.close();
         }
     }
@@ -367,9 +374,9 @@ impl Tracer {
         self.hasher.word(node as u64);
         note.hash(&mut self.hasher);
         if self.on(TraceLevel::Notes) {
-            self.head("note", t, seq);
-            self.field_num("node", node as u64);
-            self.field_json("note", note);
+            self.head(head_of!("note"), t, seq);
+            self.field_num(key!("node"), node as u64);
+            self.field_json(key!("note"), note);
             self.close();
         }
     }
@@ -379,10 +386,10 @@ impl Tracer {
         property.hash(&mut self.hasher);
         detail.hash(&mut self.hasher);
         if self.on(TraceLevel::Notes) {
-            self.head("violation", t, seq);
-            self.field_json("property", property);
-            self.field_ident("kind", kind);
-            self.field_json("detail", detail);
+            self.head(head_of!("violation"), t, seq);
+            self.field_json(key!("property"), property);
+            self.field_ident(key!("kind"), kind);
+            self.field_json(key!("detail"), detail);
             self.close();
         }
     }
@@ -391,7 +398,7 @@ impl Tracer {
     #[allow(clippy::too_many_arguments)] // private and hot: no struct packing per event
     fn msg_record<M: Message>(
         &mut self,
-        ty: &str,
+        head: &'static str,
         tg: u64,
         t: u64,
         seq: u64,
@@ -405,13 +412,13 @@ impl Tracer {
         self.hasher.word(((from as u64) << 32) | to as u64);
         msg.hash(&mut self.hasher);
         if self.on(TraceLevel::Events) {
-            self.head(ty, t, seq);
-            self.field_num("id", id);
-            self.field_num("from", from as u64);
-            self.field_num("to", to as u64);
-            self.field_ident("kind", M::KINDS[msg.kind()]);
+            self.head(head, t, seq);
+            self.field_num(key!("id"), id);
+            self.field_num(key!("from"), from as u64);
+            self.field_num(key!("to"), to as u64);
+            self.field_ident(key!("kind"), M::KINDS[msg.kind()]);
             if self.level >= TraceLevel::Full {
-                self.field_json("msg", msg);
+                self.field_json(key!("msg"), msg);
             }
             self.close();
         }
@@ -419,7 +426,7 @@ impl Tracer {
 
     #[inline]
     pub fn send<M: Message>(&mut self, t: u64, seq: u64, id: u64, from: u32, to: u32, msg: &M) {
-        self.msg_record("send", tag::SEND, t, seq, id, from, to, msg);
+        self.msg_record(head_of!("send"), tag::SEND, t, seq, id, from, to, msg);
     }
 
     #[inline]
@@ -429,13 +436,13 @@ impl Tracer {
         self.hash_head(tag::DELIVER, t, seq);
         self.hasher.word(((from as u64) << 32) | to as u64);
         if self.on(TraceLevel::Events) {
-            self.head("deliver", t, seq);
-            self.field_num("id", id);
-            self.field_num("from", from as u64);
-            self.field_num("to", to as u64);
-            self.field_ident("kind", M::KINDS[msg.kind()]);
+            self.head(head_of!("deliver"), t, seq);
+            self.field_num(key!("id"), id);
+            self.field_num(key!("from"), from as u64);
+            self.field_num(key!("to"), to as u64);
+            self.field_ident(key!("kind"), M::KINDS[msg.kind()]);
             if self.level >= TraceLevel::Full {
-                self.field_json("msg", msg);
+                self.field_json(key!("msg"), msg);
             }
             self.close();
         }
@@ -458,12 +465,12 @@ impl Tracer {
         self.hasher.word(((from as u64) << 32) | to as u64);
         reason.hash(&mut self.hasher);
         if self.on(TraceLevel::Events) {
-            self.head("drop", t, seq);
-            self.field_num("id", id);
-            self.field_num("from", from as u64);
-            self.field_num("to", to as u64);
-            self.field_ident("kind", M::KINDS[msg.kind()]);
-            self.field_ident("reason", reason);
+            self.head(head_of!("drop"), t, seq);
+            self.field_num(key!("id"), id);
+            self.field_num(key!("from"), from as u64);
+            self.field_num(key!("to"), to as u64);
+            self.field_ident(key!("kind"), M::KINDS[msg.kind()]);
+            self.field_ident(key!("reason"), reason);
             self.close();
         }
     }
@@ -475,11 +482,11 @@ impl Tracer {
         self.hasher.word(of);
         self.hasher.word(((from as u64) << 32) | to as u64);
         if self.on(TraceLevel::Events) {
-            self.head("duplicate", t, seq);
-            self.field_num("id", id);
-            self.field_num("of", of);
-            self.field_num("from", from as u64);
-            self.field_num("to", to as u64);
+            self.head(head_of!("duplicate"), t, seq);
+            self.field_num(key!("id"), id);
+            self.field_num(key!("of"), of);
+            self.field_num(key!("from"), from as u64);
+            self.field_num(key!("to"), to as u64);
             self.close();
         }
     }
@@ -489,9 +496,9 @@ impl Tracer {
         self.hash_head(tag::TIMER, t, seq);
         self.hasher.word(((node as u64) << 32) | index as u64);
         if self.on(TraceLevel::Events) {
-            self.head("timer", t, seq);
-            self.field_num("node", node as u64);
-            self.field_ident("timer", name);
+            self.head(head_of!("timer"), t, seq);
+            self.field_num(key!("node"), node as u64);
+            self.field_ident(key!("timer"), name);
             self.close();
         }
     }
