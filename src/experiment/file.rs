@@ -27,8 +27,6 @@ pub struct Experiment {
     pub source: String,
     pub description: String,
     pub protocol: String,
-    /// Trials per configuration: the seeds `A..B`.
-    pub seeds: Range<u64>,
     /// Metrics kept in the results, in column order (protocol metrics and computed ones).
     pub metrics: Vec<String>,
     pub computed: Vec<Computed>,
@@ -39,6 +37,8 @@ pub struct Experiment {
     pub configs: Vec<Config>,
     pub labels: Labels,
     pub plots: Vec<PlotSpec>,
+    /// Run index of each configuration's first run, then the number of runs.
+    first_run: Vec<u64>,
 }
 
 /// One configuration: a point of the cartesian product of one sweep group.
@@ -48,29 +48,55 @@ pub struct Config {
     pub group: usize,
     /// The value of each swept parameter (same order as [`Experiment::params`]), as written.
     pub values: Vec<String>,
+    /// Its trials: one run per seed `A..B` (its group's `seeds`, else the top-level one).
+    pub seeds: Range<u64>,
     /// The validated scenario (its seed is set per run).
     pub scenario: Scenario,
 }
 
 impl Experiment {
-    /// Number of runs: configurations × seeds.
+    /// Number of runs: the seeds of every configuration.
     pub fn runs(&self) -> u64 {
-        self.configs.len() as u64 * self.trials()
+        self.first_run.last().copied().unwrap_or(0)
     }
 
-    pub fn trials(&self) -> u64 {
-        self.seeds.end - self.seeds.start
+    /// Trials (seeds) of configuration `config`.
+    pub fn trials(&self, config: usize) -> u64 {
+        let s = &self.configs[config].seeds;
+        s.end - s.start
+    }
+
+    /// The run indices of configuration `config` (one per seed, in seed order).
+    pub fn runs_of(&self, config: usize) -> Range<u64> {
+        self.first_run[config]..self.first_run[config + 1]
     }
 
     /// The configuration and seed of run `i` (configuration-major order).
     pub fn run_at(&self, i: u64) -> (usize, u64) {
-        let t = self.trials();
-        ((i / t) as usize, self.seeds.start + i % t)
+        let c = self.first_run.partition_point(|&f| f <= i) - 1;
+        (c, self.configs[c].seeds.start + (i - self.first_run[c]))
     }
 
     /// The run index of `(config, seed)`.
     pub fn run_index(&self, config: usize, seed: u64) -> u64 {
-        config as u64 * self.trials() + (seed - self.seeds.start)
+        self.first_run[config] + (seed - self.configs[config].seeds.start)
+    }
+
+    /// The seeds as `A..B`, or per group (`small 0..200, big 0..6`) when they differ.
+    pub fn seeds_text(&self) -> String {
+        let range = |r: &Range<u64>| format!("{}..{}", r.start, r.end);
+        let first = self.configs.first().map(|c| &c.seeds);
+        if self.configs.iter().all(|c| Some(&c.seeds) == first) {
+            return first.map(range).unwrap_or_default();
+        }
+        let mut parts: Vec<String> = Vec::new();
+        for c in &self.configs {
+            let p = format!("{} {}", self.groups[c.group], range(&c.seeds));
+            if !parts.contains(&p) {
+                parts.push(p);
+            }
+        }
+        parts.join(", ")
     }
 
     /// Whether results carry a `group` column (more than one sweep group).
@@ -498,7 +524,7 @@ struct Raw {
     #[serde(default)]
     description: String,
     protocol: String,
-    seeds: String,
+    seeds: Option<String>,
     metrics: Option<Vec<String>>,
     #[serde(default)]
     computed: toml::Table,
@@ -580,6 +606,13 @@ fn get_path<'a>(table: &'a toml::Table, path: &str) -> Option<&'a toml::Value> {
 
 /// One swept key and its values, in the order written.
 type SweptKey = (String, Vec<toml::Value>);
+
+/// One sweep group: its name, its seeds and its swept keys.
+struct Group {
+    name: String,
+    seeds: Range<u64>,
+    keys: Vec<SweptKey>,
+}
 
 const RANGE_KEYS: [&str; 5] = ["from", "to", "step", "count", "scale"];
 
@@ -823,7 +856,7 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
             accepted_protocols()
         ));
     }
-    let seeds = parse_seeds(&raw.seeds)?;
+    let seeds = raw.seeds.as_deref().map(parse_seeds).transpose()?;
 
     // The base scenario: the [scenario] table plus the protocol's name.
     let mut base = raw.scenario.clone();
@@ -931,7 +964,7 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
     }
 
     // Sweep groups.
-    let mut groups: Vec<(String, Vec<SweptKey>)> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     let group_tables: Vec<toml::Table> = match &raw.sweep {
         None => vec![toml::Table::new()],
         Some(toml::Value::Table(t)) => vec![t.clone()],
@@ -958,23 +991,53 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
             Some(toml::Value::String(s)) => s,
             Some(other) => return Err(format!("sweep group = {other} must be a text")),
         };
-        if groups.iter().any(|(n, _)| *n == gname) {
+        if groups.iter().any(|g| g.name == gname) {
             return Err(format!("sweep group '{gname}' appears twice"));
         }
+        let named = |k: &str| {
+            if gname.is_empty() {
+                format!("sweep {k}")
+            } else {
+                format!("sweep group '{gname}': {k}")
+            }
+        };
+        let gseeds = match t.remove("seeds") {
+            None => seeds.clone().ok_or_else(|| {
+                format!(
+                    "{} (accepted: seeds = \"A..B\" at the top, or in every sweep group)",
+                    named("no seeds")
+                )
+            })?,
+            Some(toml::Value::String(s)) => {
+                parse_seeds(&s).map_err(|e| named(&e))?
+            }
+            Some(other) => {
+                return Err(named(&format!(
+                    "seeds = {other} is not a seed range (accepted: \"A..B\" with A < B, e.g. \"0..1000\")"
+                )))
+            }
+        };
         let mut keys = Vec::new();
         flatten_sweep("", &t, &mut keys)?;
         for (i, (k, _)) in keys.iter().enumerate() {
             if k == "seed" {
-                return Err("sweep 'seed': seeds come from the top-level 'seeds' range".into());
+                return Err(
+                    "sweep 'seed': seeds come from 'seeds' (accepted: seeds = \"A..B\" at the top or in a sweep group)"
+                        .into(),
+                );
             }
             if keys[..i].iter().any(|(p, _)| p == k) {
                 return Err(format!("sweep '{k}' appears twice"));
             }
         }
-        groups.push((gname, keys));
+        groups.push(Group {
+            name: gname,
+            seeds: gseeds,
+            keys,
+        });
     }
     let mut params: Vec<String> = Vec::new();
-    for (_, keys) in &groups {
+    for Group { keys, .. } in &groups {
         for (k, _) in keys {
             if !params.contains(k) {
                 params.push(k.clone());
@@ -984,7 +1047,8 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
 
     // Expand every group's cartesian product (last key varies fastest).
     let mut configs = Vec::new();
-    for (gi, (gname, keys)) in groups.iter().enumerate() {
+    for (gi, g) in groups.iter().enumerate() {
+        let (gname, keys) = (&g.name, &g.keys);
         let total: usize = keys
             .iter()
             .try_fold(1usize, |acc, (_, v)| acc.checked_mul(v.len()))
@@ -1050,6 +1114,7 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
                 index: configs.len(),
                 group: gi,
                 values,
+                seeds: g.seeds.clone(),
                 scenario: sc,
             });
             // Odometer: the last key turns fastest.
@@ -1066,7 +1131,15 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
     let mut labels = Labels::default();
     flatten_labels("", &raw.labels, &mut labels.entries)?;
 
-    let group_names: Vec<String> = groups.iter().map(|(n, _)| n.clone()).collect();
+    let mut first_run = Vec::with_capacity(configs.len() + 1);
+    let mut runs = 0u64;
+    for c in &configs {
+        first_run.push(runs);
+        runs += c.seeds.end - c.seeds.start;
+    }
+    first_run.push(runs);
+
+    let group_names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
     for (i, p) in raw.plot.iter().enumerate() {
         let at = |m: String| format!("plot[{i}] ({}): {m}", p.stem());
         if !metrics.contains(&p.metric) {
@@ -1144,7 +1217,6 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
         source: text.to_string(),
         description: raw.description,
         protocol: raw.protocol,
-        seeds,
         metrics,
         computed,
         params,
@@ -1152,6 +1224,7 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
         configs,
         labels,
         plots: raw.plot,
+        first_run,
     })
 }
 
@@ -1239,6 +1312,46 @@ mod tests {
         assert_eq!(sc.faults.schedule[0].to_string(), "crash:4@0s");
         // 0.1 of the default 150ms range.
         assert_eq!(sc.net.latency.to_string(), "15ms");
+    }
+
+    #[test]
+    fn a_group_may_have_its_own_seeds() {
+        let e = parse_ok(
+            "protocol = \"raft\"\nseeds = \"0..10\"\n[[sweep]]\ngroup = \"small\"\nnodes = [3, 5]\n[[sweep]]\ngroup = \"big\"\nseeds = \"100..103\"\nnodes = 9\n",
+        );
+        assert_eq!(e.configs[1].seeds, 0..10);
+        assert_eq!(e.configs[2].seeds, 100..103);
+        assert_eq!(e.runs(), 23);
+        assert_eq!((e.trials(0), e.trials(2)), (10, 3));
+        assert_eq!(e.runs_of(2), 20..23);
+        assert_eq!(e.run_at(19), (1, 9));
+        assert_eq!(e.run_at(20), (2, 100));
+        assert_eq!(e.run_at(22), (2, 102));
+        for i in 0..e.runs() {
+            let (c, seed) = e.run_at(i);
+            assert_eq!(e.run_index(c, seed), i);
+        }
+        assert_eq!(e.seeds_text(), "small 0..10, big 100..103");
+        // Without a top-level range, every group states its own.
+        let e = parse_ok(
+            "protocol = \"raft\"\n[[sweep]]\ngroup = \"a\"\nseeds = \"0..2\"\nnodes = 3\n[[sweep]]\ngroup = \"b\"\nseeds = \"0..2\"\nnodes = 5\n",
+        );
+        assert_eq!((e.runs(), e.seeds_text().as_str()), (4, "0..2"));
+        let err = parse_err(
+            "protocol = \"raft\"\n[[sweep]]\ngroup = \"a\"\nseeds = \"0..2\"\nnodes = 3\n[[sweep]]\ngroup = \"b\"\nnodes = 5\n",
+        );
+        assert!(
+            err.contains("group 'b'") && err.contains("no seeds") && err.contains("A..B"),
+            "{err}"
+        );
+        let err = parse_err(&format!(
+            "{BASE}[[sweep]]\ngroup = \"a\"\nseeds = \"5..1\"\nnodes = 3\n"
+        ));
+        assert!(err.contains("group 'a'") && err.contains("A < B"), "{err}");
+        let err = parse_err(&format!(
+            "{BASE}[[sweep]]\ngroup = \"a\"\nseeds = 7\nnodes = 3\n"
+        ));
+        assert!(err.contains("seeds = 7") && err.contains("A..B"), "{err}");
     }
 
     #[test]

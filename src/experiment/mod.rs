@@ -51,7 +51,9 @@
 //! Several `[[sweep]]` tables instead of one `[sweep]` give several groups
 //! (`group = "name"` in each); the configurations are the groups' products one
 //! after the other, and results gain a `group` column. The configurations of
-//! a group vary the last key fastest. Every configuration is validated like a
+//! a group vary the last key fastest. A group may have its own
+//! `seeds = "A..B"` (many trials where runs are cheap, few where they are
+//! not); the top-level `seeds` may then be left out if every group has one. Every configuration is validated like a
 //! scenario file; an error names the file, the key and the accepted values.
 //!
 //! # The results folder

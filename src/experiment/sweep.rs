@@ -216,10 +216,8 @@ pub fn summary_csv(exp: &Experiment, results: &BTreeMap<u64, RunResult>) -> Stri
     header.push("metric".into());
     header.extend(SUMMARY_STATS.iter().map(|s| s.to_string()));
     push_record(&mut out, &header);
-    let t = exp.trials();
     for c in 0..exp.configs.len() {
-        let first = exp.run_index(c, exp.seeds.start);
-        let rows: Vec<&RunResult> = (first..first + t).filter_map(|i| results.get(&i)).collect();
+        let rows: Vec<&RunResult> = exp.runs_of(c).filter_map(|i| results.get(&i)).collect();
         for (mi, m) in exp.metrics.iter().enumerate() {
             let values: Vec<f64> = rows.iter().filter_map(|r| r.metrics[mi]).collect();
             let missing = rows.len() - values.len();
@@ -283,7 +281,7 @@ pub fn parse_runs_csv(exp: &Experiment, text: &str) -> Result<BTreeMap<u64, RunR
         let seed: u64 = rec[nk]
             .parse()
             .ok()
-            .filter(|s| exp.seeds.contains(s))
+            .filter(|s| exp.configs[config].seeds.contains(s))
             .ok_or_else(|| format!("line {line}: seed '{}' out of range", rec[nk]))?;
         let metrics = rec[nk + 2..nk + 2 + exp.metrics.len()]
             .iter()
@@ -338,10 +336,7 @@ fn manifest_text(exp: &Experiment, shard: Option<Shard>, runs: u64) -> String {
     s.push_str(&format!("experiment = {}\n", q(&exp.name)));
     s.push_str(&format!("fingerprint = {}\n", q(&fingerprint(exp))));
     s.push_str(&format!("configurations = {}\n", exp.configs.len()));
-    s.push_str(&format!(
-        "seeds = {}\n",
-        q(&format!("{}..{}", exp.seeds.start, exp.seeds.end))
-    ));
+    s.push_str(&format!("seeds = {}\n", q(&exp.seeds_text())));
     s.push_str(&format!("runs = {runs}\n"));
     if let Some(sh) = shard {
         s.push_str(&format!("shard = {}\n", q(&sh.to_string())));

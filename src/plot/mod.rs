@@ -118,12 +118,24 @@ impl Results {
     /// The metric's values in the runs of configuration `c` (present ones) and the number of runs.
     fn values(&self, c: usize, metric: &str) -> (Vec<f64>, usize) {
         let mi = self.metric_index(metric);
-        let first = self.exp.run_index(c, self.exp.seeds.start);
-        let rows: Vec<&RunResult> = (first..first + self.exp.trials())
+        let rows: Vec<&RunResult> = self
+            .exp
+            .runs_of(c)
             .filter_map(|i| self.runs.get(&i))
             .collect();
         let v = rows.iter().filter_map(|r| r.metrics[mi]).collect();
         (v, rows.len())
+    }
+
+    /// `200 trials`, or `1–200 trials` when the configurations differ.
+    fn trials_text(&self, configs: &[usize]) -> String {
+        let t = configs.iter().map(|&c| self.exp.trials(c));
+        let (lo, hi) = (t.clone().min().unwrap_or(0), t.max().unwrap_or(0));
+        if lo == hi {
+            format!("{lo} trials")
+        } else {
+            format!("{lo}–{hi} trials")
+        }
     }
 
     fn stat(&self, c: usize, metric: &str, col: &str) -> Option<f64> {
@@ -405,11 +417,11 @@ fn cdf(res: &Results, spec: &PlotSpec, configs: &[usize]) -> Figure {
             Key::Line { color, dashed },
         ));
     }
-    let trials = res.exp.trials();
+    let trials = res.trials_text(configs);
     Figure {
         title: spec.title.clone().unwrap_or_else(|| {
             format!(
-                "{}: cumulative distribution, {trials} trials per configuration",
+                "{}: cumulative distribution, {trials} per configuration",
                 crate::experiment::file::metric_words(&spec.metric).0
             )
         }),
@@ -523,9 +535,9 @@ fn histogram(res: &Results, spec: &PlotSpec, configs: &[usize]) -> Figure {
     Figure {
         title: spec.title.clone().unwrap_or_else(|| {
             format!(
-                "{}: histogram, {} trials per configuration",
+                "{}: histogram, {} per configuration",
                 crate::experiment::file::metric_words(&spec.metric).0,
-                res.exp.trials()
+                res.trials_text(configs)
             )
         }),
         x_label: metric_axis(res, spec),
@@ -678,9 +690,9 @@ fn versus(res: &Results, spec: &PlotSpec, configs: &[usize]) -> Result<Figure, E
     Ok(Figure {
         title: spec.title.clone().unwrap_or_else(|| {
             format!(
-                "{} against {x_name}, {} trials per point",
+                "{} against {x_name}, {} per point",
                 crate::experiment::file::metric_words(&spec.metric).0,
-                exp.trials()
+                res.trials_text(configs)
             )
         }),
         x_label,
