@@ -29,6 +29,8 @@ pub struct Experiment {
     pub protocol: String,
     /// Metrics kept in the results, in column order (protocol metrics and computed ones).
     pub metrics: Vec<String>,
+    /// Series facts kept per run (`series.csv`), in the order listed.
+    pub series: Vec<String>,
     pub computed: Vec<Computed>,
     /// Swept parameter paths, in the order first written (the parameter columns).
     pub params: Vec<String>,
@@ -266,6 +268,15 @@ pub fn protocol_metrics(protocol: &str) -> Option<&'static [&'static str]> {
             "unnecessary_msgs_per_node",
         ]),
         _ => None,
+    }
+}
+
+/// The series facts each protocol reports: a fact holding an array of
+/// numbers per run (kept in step with its monitor; a test checks gossip's).
+pub fn protocol_series(protocol: &str) -> &'static [&'static str] {
+    match protocol {
+        "gossip" => &["coverage"],
+        _ => &[],
     }
 }
 
@@ -526,6 +537,8 @@ struct Raw {
     protocol: String,
     seeds: Option<String>,
     metrics: Option<Vec<String>>,
+    #[serde(default)]
+    series: Vec<String>,
     #[serde(default)]
     computed: toml::Table,
     #[serde(default)]
@@ -963,6 +976,21 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
         }
     }
 
+    let known_series = protocol_series(&raw.protocol);
+    for (i, name) in raw.series.iter().enumerate() {
+        if !known_series.contains(&name.as_str()) {
+            let accepted = if known_series.is_empty() {
+                format!("none: {} reports no series", raw.protocol)
+            } else {
+                known_series.join(", ")
+            };
+            return Err(format!("series: '{name}' unknown (accepted: {accepted})"));
+        }
+        if raw.series[..i].contains(name) {
+            return Err(format!("series: '{name}' listed twice"));
+        }
+    }
+
     // Sweep groups.
     let mut groups: Vec<Group> = Vec::new();
     let group_tables: Vec<toml::Table> = match &raw.sweep {
@@ -1218,6 +1246,7 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
         description: raw.description,
         protocol: raw.protocol,
         metrics,
+        series: raw.series,
         computed,
         params,
         groups: group_names,

@@ -4,7 +4,7 @@
 //! ```text
 //!  experiments/NAME.toml ──parse──► configurations (cartesian product of [sweep])
 //!                                      × seeds A..B
-//!            agentsim sweep ──────────► results/NAME/ runs.csv  summary.csv
+//!            agentsim sweep ──────────► results/NAME/ runs.csv  summary.csv  (series.csv)
 //!            (parallel, resumable,                    experiment.toml  manifest.toml
 //!             shardable: --shard K/N;
 //!             agentsim merge joins shards)
@@ -18,6 +18,7 @@
 //! protocol = "raft"                 # accepted: `agentsim list`
 //! seeds = "0..1000"                 # trials per configuration, one seed each
 //! metrics = ["downtime_ms", "split_votes", "split"]  # columns kept (default: all)
+//! series = ["coverage"]             # per-run series facts kept (series.csv), e.g. gossip's
 //!
 //! [computed]                        # per-run metrics from others: "A OP B"
 //! split = "split_votes > 0"         # OP: + - * / > >= < <= == != (comparisons give 1 or 0)
@@ -61,6 +62,13 @@
 //! - `runs.csv`: one row per run: `config`, (`group`), each swept parameter as
 //!   written, `seed`, `stop` (reason), each kept metric, `hash` (of the run's
 //!   trace). Rows in configuration-major, seed-minor order.
+//! - `series.csv` (when the file lists `series`): the kept series facts in
+//!   long form, one row per value: `config`, (`group`), each swept parameter,
+//!   `seed`, `series` (the fact's name), `index` (0, 1, ... within the run),
+//!   `value`. Rows in run order, then series order, then index. A series
+//!   fact is an array of numbers a run reports at its end (gossip's
+//!   `coverage`: the fraction informed after each round);
+//!   [`protocol_series`](file::protocol_series) lists them.
 //! - `summary.csv`: per configuration and metric: `count`, `mean`, `sd`,
 //!   `min`, `median`, `p90`, `p99`, `max`, `ci95_lo`, `ci95_hi`, `missing`
 //!   (runs that did not report the metric); methods in [`stats`].

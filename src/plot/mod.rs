@@ -35,7 +35,7 @@ use crate::experiment::file::{
     display_value, Experiment, Format, LegendPlace, Missing, PlotKind, PlotSpec, Scale, Stat,
 };
 use crate::experiment::sweep::{
-    parse_runs_csv, read_manifest, write_atomic, RunResult, EXPERIMENT_COPY, RUNS_CSV, SUMMARY_CSV,
+    read_manifest, read_results, write_atomic, RunResult, EXPERIMENT_COPY, SUMMARY_CSV,
     SUMMARY_STATS,
 };
 use crate::experiment::{csv, ExperimentError};
@@ -99,8 +99,7 @@ impl Results {
             &manifest.experiment,
             &dir.join(EXPERIMENT_COPY).display().to_string(),
         )?;
-        let runs = parse_runs_csv(&exp, &read(RUNS_CSV)?)
-            .map_err(|e| bad(format!("{}: {e}", dir.join(RUNS_CSV).display())))?;
+        let runs = read_results(&exp, dir)?;
         let summary_path = dir.join(SUMMARY_CSV);
         let summary = parse_summary(&exp, &read(SUMMARY_CSV)?)
             .map_err(|e| bad(format!("{}: {e}", summary_path.display())))?;
