@@ -1384,6 +1384,37 @@ mod tests {
     }
 
     #[test]
+    fn a_partition_that_heals() {
+        let e = parse_ok(
+            "protocol = \"gossip\"\nseeds = \"0..2\"\n[scenario]\nnodes = 6\n[sweep]\n\"derive.partition\" = { nodes = \"0..3\", at = \"500ms\", heal = \"3s\" }\n",
+        );
+        let s: Vec<String> = e.configs[0]
+            .scenario
+            .faults
+            .schedule
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+        assert_eq!(s, ["partition:0,1,2@500ms", "heal@3s"]);
+        for (bad, mention) in [
+            ("nodes = \"0..7\", at = \"1s\", heal = \"2s\"", "B <= 6"),
+            ("nodes = \"3..3\", at = \"1s\", heal = \"2s\"", "A < B"),
+            (
+                "nodes = \"0..3\", at = \"2s\", heal = \"1s\"",
+                "after at = 2s",
+            ),
+        ] {
+            let err = parse_err(&format!(
+                "protocol = \"gossip\"\nseeds = \"0..2\"\n[scenario]\nnodes = 6\n[derive]\npartition = {{ {bad} }}\n"
+            ));
+            assert!(
+                err.contains("derive.partition") && err.contains(mention),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
     fn errors_name_the_key_and_accepted_values() {
         let e = parse_err("protocol = \"raft\"\nseeds = \"0..10\"\nsweeps = 1\n");
         assert!(
