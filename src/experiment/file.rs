@@ -6,6 +6,7 @@
 
 use super::derive::Derive;
 use super::ExperimentError;
+use crate::plot::formula::Formula;
 use crate::protocols::PROTOCOLS;
 use crate::scenario::{one_line_toml_error, Scenario};
 use crate::time::Dur;
@@ -298,7 +299,11 @@ impl Labels {
     /// The name of a parameter (`timeout`), from `[labels]` or its path.
     pub fn param_name(&self, path: &str) -> String {
         if let Some(l) = self.get(path) {
-            return l.replace("{}", "").trim().to_string();
+            let name = l.replace("{}", "").trim().to_string();
+            // A label of the value alone ("{}") names nothing.
+            if !name.is_empty() {
+                return name;
+            }
         }
         default_param_name(path)
     }
@@ -314,6 +319,13 @@ impl Labels {
             Some(l) => format!("{l} {shown}"),
             None => format!("{} {shown}", default_param_name(path)),
         }
+    }
+
+    /// A value alone, as a category on an axis: `[labels]` `path.value`, else as written.
+    pub fn value_text(&self, path: &str, value: &str) -> String {
+        self.get(&format!("{path}.{value}"))
+            .map(str::to_string)
+            .unwrap_or_else(|| human_value(value))
     }
 
     /// A metric's axis label with its unit: `time without a leader (ms)`.
@@ -387,6 +399,24 @@ pub enum PlotKind {
     Versus,
     /// Histogram of a metric, one outline per configuration.
     Histogram,
+    /// A kept series against its index: the mean over each configuration's runs.
+    Series,
+}
+
+/// A reference drawn dashed beside the data of a `versus` or `series` plot:
+/// a formula in `x`, or a table of points (a paper's figures).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reference {
+    /// The legend entry.
+    pub label: String,
+    /// `formula = "log2(x) + ln(x)"` (see [`crate::plot::formula`]).
+    pub formula: Option<String>,
+    /// `points = [[1, 0.18], [2, 0.037]]`: `[x, y]` pairs, joined in order.
+    pub points: Option<Vec<[f64; 2]>>,
+    /// The parsed formula (set when the file is validated).
+    #[serde(skip)]
+    pub curve: Option<Formula>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -395,6 +425,8 @@ pub enum Scale {
     #[default]
     Linear,
     Log,
+    /// `versus` x only: the values as categories, evenly spaced in sweep order.
+    Category,
 }
 
 /// How `cdf` and `histogram` plots count runs that did not report the metric.
@@ -475,8 +507,19 @@ impl std::str::FromStr for Format {
 #[serde(deny_unknown_fields)]
 pub struct PlotSpec {
     pub kind: PlotKind,
+    /// `cdf`, `versus`, `histogram`: the metric drawn (empty for `series`).
+    #[serde(default)]
     pub metric: String,
-    /// Output file stem (default: `KIND-METRIC`).
+    /// `series`: the kept series drawn.
+    pub series: Option<String>,
+    /// `series`: draw 1 − value (say, the fraction not yet informed).
+    #[serde(default)]
+    pub complement: bool,
+    /// `versus`, `series`: reference curves and tables, drawn dashed
+    /// (`[[plot.reference]]`).
+    #[serde(default)]
+    pub reference: Vec<Reference>,
+    /// Output file stem (default: `KIND-METRIC`, `series-SERIES`).
     pub name: Option<String>,
     pub title: Option<String>,
     /// Only configurations of this sweep group.
@@ -484,7 +527,7 @@ pub struct PlotSpec {
     /// Only configurations whose parameters have these values (`{ "nodes" = [5, 7] }`).
     #[serde(default, rename = "where")]
     pub filter: toml::Table,
-    /// `versus`: the swept parameter on the x axis.
+    /// `versus`: the swept parameter on the x axis, or `group` (the sweep groups, as categories).
     pub x: Option<String>,
     #[serde(default)]
     pub stat: Stat,
@@ -514,12 +557,12 @@ pub struct PlotSpec {
 impl PlotSpec {
     pub fn stem(&self) -> String {
         self.name.clone().unwrap_or_else(|| {
-            let kind = match self.kind {
-                PlotKind::Cdf => "cdf",
-                PlotKind::Versus => "versus",
-                PlotKind::Histogram => "histogram",
-            };
+            let kind = kind_name(self.kind);
             match &self.x {
+                _ if self.kind == PlotKind::Series => match &self.series {
+                    Some(series) => format!("{kind}-{series}"),
+                    None => kind.to_string(),
+                },
                 Some(x) if self.kind == PlotKind::Versus => {
                     format!("{kind}-{}-{}", self.metric, x.replace('.', "-"))
                 }
@@ -1168,14 +1211,59 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
     first_run.push(runs);
 
     let group_names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
-    for (i, p) in raw.plot.iter().enumerate() {
+    let mut plots = raw.plot;
+    for i in 0..plots.len() {
+        let p = &plots[i];
         let at = |m: String| format!("plot[{i}] ({}): {m}", p.stem());
-        if !metrics.contains(&p.metric) {
-            return Err(at(format!(
-                "metric = '{}' is not kept (accepted: {})",
-                p.metric,
-                metrics.join(", ")
-            )));
+        let kind = format!("kind = \"{}\"", kind_name(p.kind));
+        if p.kind == PlotKind::Series {
+            let kept = || {
+                if raw.series.is_empty() {
+                    "none: keep one with series = [\"NAME\"] at the top".to_string()
+                } else {
+                    raw.series.join(", ")
+                }
+            };
+            if !p.metric.is_empty() {
+                return Err(at(format!(
+                    "metric: {kind} draws a series (accepted: series = \"NAME\", one of: {})",
+                    kept()
+                )));
+            }
+            match &p.series {
+                None => return Err(at(format!("{kind} needs series (accepted: {})", kept()))),
+                Some(n) if !raw.series.contains(n) => {
+                    return Err(at(format!(
+                        "series = '{n}' is not kept (accepted: {})",
+                        kept()
+                    )))
+                }
+                Some(_) => {}
+            }
+        } else {
+            if p.metric.is_empty() {
+                return Err(at(format!(
+                    "{kind} needs metric (accepted: {})",
+                    metrics.join(", ")
+                )));
+            }
+            if !metrics.contains(&p.metric) {
+                return Err(at(format!(
+                    "metric = '{}' is not kept (accepted: {})",
+                    p.metric,
+                    metrics.join(", ")
+                )));
+            }
+            if p.series.is_some() || p.complement {
+                let k = if p.series.is_some() {
+                    "series"
+                } else {
+                    "complement"
+                };
+                return Err(at(format!(
+                    "{k} applies to kind = \"series\" only (this plot is {kind})"
+                )));
+            }
         }
         if let Some(g) = &p.group {
             if !group_names.contains(g) {
@@ -1193,20 +1281,88 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
                 )));
             }
         }
+        let x_accepted = || {
+            let mut a = params.clone();
+            if group_names.len() > 1 {
+                a.push("group".into());
+            }
+            a.join(", ")
+        };
+        let by_group = p.kind == PlotKind::Versus && p.x.as_deref() == Some("group");
         match (&p.x, p.kind) {
-            (Some(x), PlotKind::Versus) if !params.contains(x) => {
+            (Some(x), PlotKind::Versus) if x == "group" && group_names.len() < 2 => {
+                return Err(at(format!(
+                    "x = \"group\" needs several [[sweep]] groups (accepted: {})",
+                    x_accepted()
+                )))
+            }
+            (Some(x), PlotKind::Versus) if x != "group" && !params.contains(x) => {
                 return Err(at(format!(
                     "x = '{x}' is not a swept parameter (accepted: {})",
-                    params.join(", ")
+                    x_accepted()
                 )))
             }
             (None, PlotKind::Versus) => {
                 return Err(at(format!(
                     "kind = \"versus\" needs x (accepted: {})",
-                    params.join(", ")
+                    x_accepted()
                 )))
             }
             _ => {}
+        }
+        if p.y_scale == Scale::Category {
+            return Err(at(
+                "y_scale = \"category\" (accepted: \"linear\", \"log\")".into()
+            ));
+        }
+        if p.x_scale == Scale::Category && p.kind != PlotKind::Versus {
+            return Err(at(
+                "x_scale = \"category\" applies to kind = \"versus\" only (accepted here: \"linear\", \"log\")"
+                    .into(),
+            ));
+        }
+        if by_group && p.x_scale == Scale::Log {
+            return Err(at(
+                "x = \"group\" is a category axis (accepted: x_scale = \"category\" or none)"
+                    .into(),
+            ));
+        }
+        let categorical = by_group || p.x_scale == Scale::Category;
+        let mut curves = Vec::with_capacity(p.reference.len());
+        for (j, r) in p.reference.iter().enumerate() {
+            let at = |m: String| at(format!("reference[{j}] ({}): {m}", r.label));
+            if !matches!(p.kind, PlotKind::Versus | PlotKind::Series) {
+                return Err(at(format!(
+                    "references apply to kind = \"versus\" or \"series\" (this plot is {kind})"
+                )));
+            }
+            if categorical {
+                return Err(at(
+                    "a reference needs a numeric x axis (accepted: x_scale = \"linear\" or \"log\")"
+                        .into(),
+                ));
+            }
+            if r.label.trim().is_empty() {
+                return Err(at("label is empty (accepted: the legend text)".into()));
+            }
+            match (&r.formula, &r.points) {
+                (Some(f), None) => curves.push(Some(Formula::parse(f).map_err(at)?)),
+                (None, Some(pts)) => {
+                    if pts.is_empty() || pts.iter().flatten().any(|v| !v.is_finite()) {
+                        return Err(at(
+                            "points (accepted: a non-empty list of [x, y] pairs of finite numbers)"
+                                .into(),
+                        ));
+                    }
+                    curves.push(None);
+                }
+                _ => {
+                    return Err(at(
+                        "give exactly one of formula and points (accepted: formula = \"log2(x) + ln(x)\" or points = [[1, 0.18], [2, 0.037]])"
+                            .into(),
+                    ))
+                }
+            }
         }
         for (k, r) in [("x_range", p.x_range), ("y_range", p.y_range)] {
             if let Some([a, b]) = r {
@@ -1231,11 +1387,14 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
                 return Err(at(format!("bins = {b} out of range (accepted: 1..=10000)")));
             }
         }
-        let stems: Vec<String> = raw.plot[..i].iter().map(|q| q.stem()).collect();
+        let stems: Vec<String> = plots[..i].iter().map(|q| q.stem()).collect();
         if stems.contains(&p.stem()) {
             return Err(at(
                 "two plots have this name (accepted: set name = \"...\")".into(),
             ));
+        }
+        for (r, c) in plots[i].reference.iter_mut().zip(curves) {
+            r.curve = c;
         }
     }
 
@@ -1252,9 +1411,18 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
         groups: group_names,
         configs,
         labels,
-        plots: raw.plot,
+        plots,
         first_run,
     })
+}
+
+fn kind_name(k: PlotKind) -> &'static str {
+    match k {
+        PlotKind::Cdf => "cdf",
+        PlotKind::Versus => "versus",
+        PlotKind::Histogram => "histogram",
+        PlotKind::Series => "series",
+    }
 }
 
 fn metric_list(known: Option<&[&str]>, computed: &[Computed]) -> String {
@@ -1489,5 +1657,8 @@ mod tests {
         );
         assert_eq!(l.metric_axis("downtime_ms"), "time without a leader (ms)");
         assert_eq!(l.metric_axis("downtime_ms_max"), "downtime max (ms)");
+        let e = parse_ok(&format!("{BASE}[labels]\nnodes = \"{{}}\"\n"));
+        assert_eq!(e.labels.param_value("nodes", "5"), "5");
+        assert_eq!(e.labels.param_name("nodes"), "nodes");
     }
 }

@@ -44,10 +44,25 @@
 //! downtime_ms = "time without a leader"           # → axis "time without a leader (ms)"
 //!
 //! [[plot]]
-//! kind = "cdf"                      # cdf | versus | histogram
+//! kind = "cdf"                      # cdf | versus | histogram | series
 //! metric = "downtime_ms"
-//! x_scale = "log"                   # linear | log (also y_scale)
+//! x_scale = "log"                   # linear | log (also y_scale); versus x: category
+//!
+//! [[plot]]
+//! kind = "versus"
+//! metric = "rounds_to_full"
+//! x = "nodes"                       # a swept parameter, or "group" (groups side by side)
+//! [[plot.reference]]                # dashed, in the legend: a formula in x or points
+//! label = "log2 n + ln n (Pittel)"
+//! formula = "log2(x) + ln(x)"       # or points = [[1, 0.18], [2, 0.037]]
+//!
+//! [[plot]]
+//! kind = "series"                   # a kept series against its index, mean per configuration
+//! series = "coverage"
+//! complement = true                 # draw 1 − value
 //! ```
+//!
+//! The plot keys and kinds are described in [`crate::plot`].
 //!
 //! Several `[[sweep]]` tables instead of one `[sweep]` give several groups
 //! (`group = "name"` in each); the configurations are the groups' products one

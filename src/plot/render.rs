@@ -101,6 +101,8 @@ pub struct Figure {
     pub y_range: (f64, f64),
     pub x_log: bool,
     pub y_log: bool,
+    /// Tick labels for integer x positions (a category axis), if any.
+    pub x_categories: Option<Vec<String>>,
     /// Tick labels for integer y positions (a category axis), if any.
     pub y_categories: Option<Vec<String>>,
     pub shapes: Vec<Shape>,
@@ -222,17 +224,22 @@ where
         .build_cartesian_2d(x_spec, y_spec)
         .map_err(e)?;
 
-    let x_fmt = |v: &f64| if fig.x_log { log_tick(*v) } else { tick(*v) };
-    let cats = fig.y_categories.clone();
-    let y_fmt = move |v: &f64| match &cats {
-        Some(c) => {
-            let r = v.round();
-            if (v - r).abs() < 1e-6 && r >= 0.0 && (r as usize) < c.len() {
-                c[r as usize].clone()
-            } else {
-                String::new()
-            }
+    // A category axis labels its integer positions only.
+    let category = |c: &[String], v: f64| {
+        let r = v.round();
+        if (v - r).abs() < 1e-6 && r >= 0.0 && (r as usize) < c.len() {
+            c[r as usize].clone()
+        } else {
+            String::new()
         }
+    };
+    let x_fmt = |v: &f64| match &fig.x_categories {
+        Some(c) => category(c, *v),
+        None if fig.x_log => log_tick(*v),
+        None => tick(*v),
+    };
+    let y_fmt = |v: &f64| match &fig.y_categories {
+        Some(c) => category(c, *v),
         None if fig.y_log => log_tick(*v),
         None => tick(*v),
     };
@@ -258,6 +265,9 @@ where
     }
     if let Some(c) = &fig.y_categories {
         mesh.y_labels(c.len() * 2 + 2).disable_y_mesh();
+    }
+    if let Some(c) = &fig.x_categories {
+        mesh.x_labels(c.len() * 2 + 2).disable_x_mesh();
     }
     mesh.draw().map_err(e)?;
 

@@ -86,8 +86,53 @@ nodes = 60
 
 [labels]
 "protocol.direction" = "{}"
+group = "size"
 rounds_to_full = "rounds to full coverage"
 coverage = "fraction informed"
+
+[[plot]]
+name = "rounds"
+kind = "versus"
+metric = "rounds_to_full"
+x = "nodes"
+x_scale = "log"
+formats = ["png", "svg"]
+
+[[plot.reference]]
+label = "log2 n + ln n"
+formula = "log2(x) + ln(x)"
+
+[[plot.reference]]
+label = "a table"
+points = [[30, 9], [60, 11]]
+
+[[plot]]
+name = "rounds-by-group"
+kind = "versus"
+metric = "msgs_per_node"
+x = "group"
+
+[[plot]]
+name = "rounds-by-direction"
+kind = "versus"
+metric = "rounds_to_full"
+x = "protocol.direction"
+x_scale = "category"
+
+[[plot]]
+name = "coverage"
+kind = "series"
+series = "coverage"
+group = "small"
+x_label = "round"
+formats = ["png", "svg"]
+
+[[plot]]
+name = "uninformed"
+kind = "series"
+series = "coverage"
+complement = true
+y_scale = "log"
 "#;
     let path = dir.join("gossip.toml");
     std::fs::write(&path, text).unwrap();
@@ -626,6 +671,94 @@ fn bad_experiment_files_get_one_line_and_exit_code_2() {
         &format!("{head}[[plot]]\nkind = \"pie\"\nmetric = \"terms\"\n"),
         &["pie", "cdf", "versus", "histogram"],
     );
+    // Plot tables: series plots, references, category axes.
+    let gossip = "protocol = \"gossip\"\nseeds = \"0..2\"\nmetrics = [\"rounds_to_full\"]\nseries = [\"coverage\"]\n[sweep]\nnodes = [10, 20]\n";
+    for (name, plot, mention) in [
+        (
+            "series-missing.toml",
+            "kind = \"series\"",
+            &["needs series", "accepted: coverage"][..],
+        ),
+        (
+            "series-metric.toml",
+            "kind = \"series\"\nmetric = \"rounds_to_full\"",
+            &["metric", "draws a series"],
+        ),
+        (
+            "series-not-kept.toml",
+            "kind = \"series\"\nseries = \"informed\"",
+            &["series = 'informed' is not kept", "accepted: coverage"],
+        ),
+        (
+            "complement.toml",
+            "kind = \"cdf\"\nmetric = \"rounds_to_full\"\ncomplement = true",
+            &["complement applies to kind = \"series\""],
+        ),
+        (
+            "versus-no-metric.toml",
+            "kind = \"versus\"\nx = \"nodes\"",
+            &["needs metric", "rounds_to_full"],
+        ),
+        (
+            "group-axis.toml",
+            "kind = \"versus\"\nmetric = \"rounds_to_full\"\nx = \"group\"",
+            &["x = \"group\" needs several [[sweep]] groups", "nodes"],
+        ),
+        (
+            "category-cdf.toml",
+            "kind = \"cdf\"\nmetric = \"rounds_to_full\"\nx_scale = \"category\"",
+            &["x_scale = \"category\"", "versus"],
+        ),
+        (
+            "category-y.toml",
+            "kind = \"versus\"\nmetric = \"rounds_to_full\"\nx = \"nodes\"\ny_scale = \"category\"",
+            &["y_scale", "linear", "log"],
+        ),
+        (
+            "scale.toml",
+            "kind = \"versus\"\nmetric = \"rounds_to_full\"\nx = \"nodes\"\nx_scale = \"cubic\"",
+            &["cubic", "linear", "log", "category"],
+        ),
+        (
+            "formula.toml",
+            "kind = \"versus\"\nmetric = \"rounds_to_full\"\nx = \"nodes\"\n[[plot.reference]]\nlabel = \"Pittel\"\nformula = \"log2(n) + ln(n)\"",
+            &["reference[0] (Pittel)", "unknown name 'n'", "accepted: numbers, x"],
+        ),
+        (
+            "reference-both.toml",
+            "kind = \"versus\"\nmetric = \"rounds_to_full\"\nx = \"nodes\"\n[[plot.reference]]\nlabel = \"t\"\nformula = \"x\"\npoints = [[1, 2]]",
+            &["exactly one of formula and points"],
+        ),
+        (
+            "reference-points.toml",
+            "kind = \"versus\"\nmetric = \"rounds_to_full\"\nx = \"nodes\"\n[[plot.reference]]\nlabel = \"t\"\npoints = []",
+            &["points", "non-empty list of [x, y] pairs"],
+        ),
+        (
+            "reference-key.toml",
+            "kind = \"versus\"\nmetric = \"rounds_to_full\"\nx = \"nodes\"\n[[plot.reference]]\nlabel = \"t\"\ncurve = \"x\"",
+            &["curve", "label", "formula", "points"],
+        ),
+        (
+            "reference-cdf.toml",
+            "kind = \"cdf\"\nmetric = \"rounds_to_full\"\n[[plot.reference]]\nlabel = \"t\"\nformula = \"x\"",
+            &["references apply to kind = \"versus\" or \"series\""],
+        ),
+        (
+            "reference-category.toml",
+            "kind = \"versus\"\nmetric = \"rounds_to_full\"\nx = \"nodes\"\nx_scale = \"category\"\n[[plot.reference]]\nlabel = \"t\"\nformula = \"x\"",
+            &["a reference needs a numeric x axis"],
+        ),
+    ] {
+        bad_file(d, name, &format!("{gossip}[[plot]]\n{plot}\n"), mention);
+    }
+    bad_file(
+        d,
+        "partition.toml",
+        "protocol = \"gossip\"\nseeds = \"0..2\"\n[scenario]\nnodes = 10\n[derive]\npartition = { nodes = \"0..20\", at = \"1s\", heal = \"2s\" }\n",
+        &["derive.partition.nodes", "B <= 10"],
+    );
+
     // Flags.
     let exp = small_experiment(d, 2);
     for (args, mention) in [
