@@ -472,6 +472,33 @@ fn group_seeds_and_series_are_the_same_whatever_jobs_shards_or_resumes() {
     );
 }
 
+#[test]
+fn shipped_experiments_parse() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let exp = agentsim::experiment::Experiment::from_file(&path)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(!exp.plots.is_empty(), "{}: no plots", path.display());
+            names.push(exp.name);
+        }
+    }
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "gossip-faults",
+            "gossip-rounds",
+            "gossip-rumor",
+            "raft-election-timeouts",
+            "raft-faults",
+            "raft-split-votes"
+        ]
+    );
+}
+
 /// Two-sided 95% Student t critical value for 4 degrees of freedom (from a table).
 const T_975_DF4: f64 = 2.776445105;
 
