@@ -107,10 +107,10 @@ pub fn sweep_cmd(a: &SweepArgs) -> Result<i32, RunError> {
     let secs = started.elapsed().as_secs_f64();
     let shard = a.shard.map(|s| format!(", shard {s}")).unwrap_or_default();
     println!(
-        "{}: {} configurations × {} seeds{shard}: {} runs in {}",
+        "{}: {} configurations × seeds {}{shard}: {} runs in {}",
         exp.name,
         exp.configs.len(),
-        exp.trials(),
+        exp.seeds_text(),
         r.runs,
         out.display()
     );

@@ -27,6 +27,20 @@ pub struct Derive {
     /// A link that flaps: `node` is cut off from every other node at
     /// `first + k * every` and reconnected `down` later, `count` times.
     pub flapping_partition: Option<Flapping>,
+    /// A partition that heals: the nodes `A..B` are cut off from all others
+    /// at `at` and reconnected at `heal`
+    /// (`{ nodes = "0..100", at = "500ms", heal = "3s" }`).
+    pub partition: Option<Split>,
+}
+
+/// See [`Derive::partition`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Split {
+    /// The nodes on one side, `"A..B"` (B excluded); the others form the other side.
+    pub nodes: String,
+    pub at: Dur,
+    pub heal: Dur,
 }
 
 /// See [`Derive::flapping_partition`].
@@ -115,6 +129,36 @@ impl Derive {
                     action: FaultAction::Crash(sc.nodes - 1 - k),
                 });
             }
+        }
+        if let Some(p) = &self.partition {
+            let bad = || {
+                format!(
+                    "derive.partition.nodes = '{}' (accepted: \"A..B\" with A < B <= {}, the nodes cut off from the others)",
+                    p.nodes, sc.nodes
+                )
+            };
+            let (a, b) = p.nodes.split_once("..").ok_or_else(bad)?;
+            let (a, b): (u32, u32) = (
+                a.trim().parse().map_err(|_| bad())?,
+                b.trim().parse().map_err(|_| bad())?,
+            );
+            if a >= b || b > sc.nodes {
+                return Err(bad());
+            }
+            if p.heal <= p.at {
+                return Err(format!(
+                    "derive.partition.heal = {} out of range (accepted: after at = {})",
+                    p.heal, p.at
+                ));
+            }
+            sc.faults.schedule.push(FaultEntry {
+                at: p.at,
+                action: FaultAction::Partition(vec![(a..b).collect()]),
+            });
+            sc.faults.schedule.push(FaultEntry {
+                at: p.heal,
+                action: FaultAction::Heal,
+            });
         }
         if let Some(f) = &self.flapping_partition {
             if f.node >= sc.nodes {

@@ -6,6 +6,7 @@
 
 use super::derive::Derive;
 use super::ExperimentError;
+use crate::plot::formula::Formula;
 use crate::protocols::PROTOCOLS;
 use crate::scenario::{one_line_toml_error, Scenario};
 use crate::time::Dur;
@@ -27,10 +28,10 @@ pub struct Experiment {
     pub source: String,
     pub description: String,
     pub protocol: String,
-    /// Trials per configuration: the seeds `A..B`.
-    pub seeds: Range<u64>,
     /// Metrics kept in the results, in column order (protocol metrics and computed ones).
     pub metrics: Vec<String>,
+    /// Series facts kept per run (`series.csv`), in the order listed.
+    pub series: Vec<String>,
     pub computed: Vec<Computed>,
     /// Swept parameter paths, in the order first written (the parameter columns).
     pub params: Vec<String>,
@@ -39,6 +40,8 @@ pub struct Experiment {
     pub configs: Vec<Config>,
     pub labels: Labels,
     pub plots: Vec<PlotSpec>,
+    /// Run index of each configuration's first run, then the number of runs.
+    first_run: Vec<u64>,
 }
 
 /// One configuration: a point of the cartesian product of one sweep group.
@@ -48,29 +51,55 @@ pub struct Config {
     pub group: usize,
     /// The value of each swept parameter (same order as [`Experiment::params`]), as written.
     pub values: Vec<String>,
+    /// Its trials: one run per seed `A..B` (its group's `seeds`, else the top-level one).
+    pub seeds: Range<u64>,
     /// The validated scenario (its seed is set per run).
     pub scenario: Scenario,
 }
 
 impl Experiment {
-    /// Number of runs: configurations × seeds.
+    /// Number of runs: the seeds of every configuration.
     pub fn runs(&self) -> u64 {
-        self.configs.len() as u64 * self.trials()
+        self.first_run.last().copied().unwrap_or(0)
     }
 
-    pub fn trials(&self) -> u64 {
-        self.seeds.end - self.seeds.start
+    /// Trials (seeds) of configuration `config`.
+    pub fn trials(&self, config: usize) -> u64 {
+        let s = &self.configs[config].seeds;
+        s.end - s.start
+    }
+
+    /// The run indices of configuration `config` (one per seed, in seed order).
+    pub fn runs_of(&self, config: usize) -> Range<u64> {
+        self.first_run[config]..self.first_run[config + 1]
     }
 
     /// The configuration and seed of run `i` (configuration-major order).
     pub fn run_at(&self, i: u64) -> (usize, u64) {
-        let t = self.trials();
-        ((i / t) as usize, self.seeds.start + i % t)
+        let c = self.first_run.partition_point(|&f| f <= i) - 1;
+        (c, self.configs[c].seeds.start + (i - self.first_run[c]))
     }
 
     /// The run index of `(config, seed)`.
     pub fn run_index(&self, config: usize, seed: u64) -> u64 {
-        config as u64 * self.trials() + (seed - self.seeds.start)
+        self.first_run[config] + (seed - self.configs[config].seeds.start)
+    }
+
+    /// The seeds as `A..B`, or per group (`small 0..200, big 0..6`) when they differ.
+    pub fn seeds_text(&self) -> String {
+        let range = |r: &Range<u64>| format!("{}..{}", r.start, r.end);
+        let first = self.configs.first().map(|c| &c.seeds);
+        if self.configs.iter().all(|c| Some(&c.seeds) == first) {
+            return first.map(range).unwrap_or_default();
+        }
+        let mut parts: Vec<String> = Vec::new();
+        for c in &self.configs {
+            let p = format!("{} {}", self.groups[c.group], range(&c.seeds));
+            if !parts.contains(&p) {
+                parts.push(p);
+            }
+        }
+        parts.join(", ")
     }
 
     /// Whether results carry a `group` column (more than one sweep group).
@@ -243,6 +272,15 @@ pub fn protocol_metrics(protocol: &str) -> Option<&'static [&'static str]> {
     }
 }
 
+/// The series facts each protocol reports: a fact holding an array of
+/// numbers per run (kept in step with its monitor; a test checks gossip's).
+pub fn protocol_series(protocol: &str) -> &'static [&'static str] {
+    match protocol {
+        "gossip" => &["coverage"],
+        _ => &[],
+    }
+}
+
 /// How parameters, values and metrics are named in legends and axes.
 #[derive(Clone, Debug, Default)]
 pub struct Labels {
@@ -261,7 +299,11 @@ impl Labels {
     /// The name of a parameter (`timeout`), from `[labels]` or its path.
     pub fn param_name(&self, path: &str) -> String {
         if let Some(l) = self.get(path) {
-            return l.replace("{}", "").trim().to_string();
+            let name = l.replace("{}", "").trim().to_string();
+            // A label of the value alone ("{}") names nothing.
+            if !name.is_empty() {
+                return name;
+            }
         }
         default_param_name(path)
     }
@@ -277,6 +319,13 @@ impl Labels {
             Some(l) => format!("{l} {shown}"),
             None => format!("{} {shown}", default_param_name(path)),
         }
+    }
+
+    /// A value alone, as a category on an axis: `[labels]` `path.value`, else as written.
+    pub fn value_text(&self, path: &str, value: &str) -> String {
+        self.get(&format!("{path}.{value}"))
+            .map(str::to_string)
+            .unwrap_or_else(|| human_value(value))
     }
 
     /// A metric's axis label with its unit: `time without a leader (ms)`.
@@ -350,6 +399,24 @@ pub enum PlotKind {
     Versus,
     /// Histogram of a metric, one outline per configuration.
     Histogram,
+    /// A kept series against its index: the mean over each configuration's runs.
+    Series,
+}
+
+/// A reference drawn dashed beside the data of a `versus` or `series` plot:
+/// a formula in `x`, or a table of points (a paper's figures).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reference {
+    /// The legend entry.
+    pub label: String,
+    /// `formula = "log2(x) + ln(x)"` (see [`crate::plot::formula`]).
+    pub formula: Option<String>,
+    /// `points = [[1, 0.18], [2, 0.037]]`: `[x, y]` pairs, joined in order.
+    pub points: Option<Vec<[f64; 2]>>,
+    /// The parsed formula (set when the file is validated).
+    #[serde(skip)]
+    pub curve: Option<Formula>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -358,6 +425,8 @@ pub enum Scale {
     #[default]
     Linear,
     Log,
+    /// `versus` x only: the values as categories, evenly spaced in sweep order.
+    Category,
 }
 
 /// How `cdf` and `histogram` plots count runs that did not report the metric.
@@ -438,8 +507,19 @@ impl std::str::FromStr for Format {
 #[serde(deny_unknown_fields)]
 pub struct PlotSpec {
     pub kind: PlotKind,
+    /// `cdf`, `versus`, `histogram`: the metric drawn (empty for `series`).
+    #[serde(default)]
     pub metric: String,
-    /// Output file stem (default: `KIND-METRIC`).
+    /// `series`: the kept series drawn.
+    pub series: Option<String>,
+    /// `series`: draw 1 − value (say, the fraction not yet informed).
+    #[serde(default)]
+    pub complement: bool,
+    /// `versus`, `series`: reference curves and tables, drawn dashed
+    /// (`[[plot.reference]]`).
+    #[serde(default)]
+    pub reference: Vec<Reference>,
+    /// Output file stem (default: `KIND-METRIC`, `series-SERIES`).
     pub name: Option<String>,
     pub title: Option<String>,
     /// Only configurations of this sweep group.
@@ -447,7 +527,7 @@ pub struct PlotSpec {
     /// Only configurations whose parameters have these values (`{ "nodes" = [5, 7] }`).
     #[serde(default, rename = "where")]
     pub filter: toml::Table,
-    /// `versus`: the swept parameter on the x axis.
+    /// `versus`: the swept parameter on the x axis, or `group` (the sweep groups, as categories).
     pub x: Option<String>,
     #[serde(default)]
     pub stat: Stat,
@@ -477,12 +557,12 @@ pub struct PlotSpec {
 impl PlotSpec {
     pub fn stem(&self) -> String {
         self.name.clone().unwrap_or_else(|| {
-            let kind = match self.kind {
-                PlotKind::Cdf => "cdf",
-                PlotKind::Versus => "versus",
-                PlotKind::Histogram => "histogram",
-            };
+            let kind = kind_name(self.kind);
             match &self.x {
+                _ if self.kind == PlotKind::Series => match &self.series {
+                    Some(series) => format!("{kind}-{series}"),
+                    None => kind.to_string(),
+                },
                 Some(x) if self.kind == PlotKind::Versus => {
                     format!("{kind}-{}-{}", self.metric, x.replace('.', "-"))
                 }
@@ -498,8 +578,10 @@ struct Raw {
     #[serde(default)]
     description: String,
     protocol: String,
-    seeds: String,
+    seeds: Option<String>,
     metrics: Option<Vec<String>>,
+    #[serde(default)]
+    series: Vec<String>,
     #[serde(default)]
     computed: toml::Table,
     #[serde(default)]
@@ -580,6 +662,13 @@ fn get_path<'a>(table: &'a toml::Table, path: &str) -> Option<&'a toml::Value> {
 
 /// One swept key and its values, in the order written.
 type SweptKey = (String, Vec<toml::Value>);
+
+/// One sweep group: its name, its seeds and its swept keys.
+struct Group {
+    name: String,
+    seeds: Range<u64>,
+    keys: Vec<SweptKey>,
+}
 
 const RANGE_KEYS: [&str; 5] = ["from", "to", "step", "count", "scale"];
 
@@ -823,7 +912,7 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
             accepted_protocols()
         ));
     }
-    let seeds = parse_seeds(&raw.seeds)?;
+    let seeds = raw.seeds.as_deref().map(parse_seeds).transpose()?;
 
     // The base scenario: the [scenario] table plus the protocol's name.
     let mut base = raw.scenario.clone();
@@ -930,8 +1019,23 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
         }
     }
 
+    let known_series = protocol_series(&raw.protocol);
+    for (i, name) in raw.series.iter().enumerate() {
+        if !known_series.contains(&name.as_str()) {
+            let accepted = if known_series.is_empty() {
+                format!("none: {} reports no series", raw.protocol)
+            } else {
+                known_series.join(", ")
+            };
+            return Err(format!("series: '{name}' unknown (accepted: {accepted})"));
+        }
+        if raw.series[..i].contains(name) {
+            return Err(format!("series: '{name}' listed twice"));
+        }
+    }
+
     // Sweep groups.
-    let mut groups: Vec<(String, Vec<SweptKey>)> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     let group_tables: Vec<toml::Table> = match &raw.sweep {
         None => vec![toml::Table::new()],
         Some(toml::Value::Table(t)) => vec![t.clone()],
@@ -958,23 +1062,53 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
             Some(toml::Value::String(s)) => s,
             Some(other) => return Err(format!("sweep group = {other} must be a text")),
         };
-        if groups.iter().any(|(n, _)| *n == gname) {
+        if groups.iter().any(|g| g.name == gname) {
             return Err(format!("sweep group '{gname}' appears twice"));
         }
+        let named = |k: &str| {
+            if gname.is_empty() {
+                format!("sweep {k}")
+            } else {
+                format!("sweep group '{gname}': {k}")
+            }
+        };
+        let gseeds = match t.remove("seeds") {
+            None => seeds.clone().ok_or_else(|| {
+                format!(
+                    "{} (accepted: seeds = \"A..B\" at the top, or in every sweep group)",
+                    named("no seeds")
+                )
+            })?,
+            Some(toml::Value::String(s)) => {
+                parse_seeds(&s).map_err(|e| named(&e))?
+            }
+            Some(other) => {
+                return Err(named(&format!(
+                    "seeds = {other} is not a seed range (accepted: \"A..B\" with A < B, e.g. \"0..1000\")"
+                )))
+            }
+        };
         let mut keys = Vec::new();
         flatten_sweep("", &t, &mut keys)?;
         for (i, (k, _)) in keys.iter().enumerate() {
             if k == "seed" {
-                return Err("sweep 'seed': seeds come from the top-level 'seeds' range".into());
+                return Err(
+                    "sweep 'seed': seeds come from 'seeds' (accepted: seeds = \"A..B\" at the top or in a sweep group)"
+                        .into(),
+                );
             }
             if keys[..i].iter().any(|(p, _)| p == k) {
                 return Err(format!("sweep '{k}' appears twice"));
             }
         }
-        groups.push((gname, keys));
+        groups.push(Group {
+            name: gname,
+            seeds: gseeds,
+            keys,
+        });
     }
     let mut params: Vec<String> = Vec::new();
-    for (_, keys) in &groups {
+    for Group { keys, .. } in &groups {
         for (k, _) in keys {
             if !params.contains(k) {
                 params.push(k.clone());
@@ -984,7 +1118,8 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
 
     // Expand every group's cartesian product (last key varies fastest).
     let mut configs = Vec::new();
-    for (gi, (gname, keys)) in groups.iter().enumerate() {
+    for (gi, g) in groups.iter().enumerate() {
+        let (gname, keys) = (&g.name, &g.keys);
         let total: usize = keys
             .iter()
             .try_fold(1usize, |acc, (_, v)| acc.checked_mul(v.len()))
@@ -1050,6 +1185,7 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
                 index: configs.len(),
                 group: gi,
                 values,
+                seeds: g.seeds.clone(),
                 scenario: sc,
             });
             // Odometer: the last key turns fastest.
@@ -1066,15 +1202,68 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
     let mut labels = Labels::default();
     flatten_labels("", &raw.labels, &mut labels.entries)?;
 
-    let group_names: Vec<String> = groups.iter().map(|(n, _)| n.clone()).collect();
-    for (i, p) in raw.plot.iter().enumerate() {
+    let mut first_run = Vec::with_capacity(configs.len() + 1);
+    let mut runs = 0u64;
+    for c in &configs {
+        first_run.push(runs);
+        runs += c.seeds.end - c.seeds.start;
+    }
+    first_run.push(runs);
+
+    let group_names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
+    let mut plots = raw.plot;
+    for i in 0..plots.len() {
+        let p = &plots[i];
         let at = |m: String| format!("plot[{i}] ({}): {m}", p.stem());
-        if !metrics.contains(&p.metric) {
-            return Err(at(format!(
-                "metric = '{}' is not kept (accepted: {})",
-                p.metric,
-                metrics.join(", ")
-            )));
+        let kind = format!("kind = \"{}\"", kind_name(p.kind));
+        if p.kind == PlotKind::Series {
+            let kept = || {
+                if raw.series.is_empty() {
+                    "none: keep one with series = [\"NAME\"] at the top".to_string()
+                } else {
+                    raw.series.join(", ")
+                }
+            };
+            if !p.metric.is_empty() {
+                return Err(at(format!(
+                    "metric: {kind} draws a series (accepted: series = \"NAME\", one of: {})",
+                    kept()
+                )));
+            }
+            match &p.series {
+                None => return Err(at(format!("{kind} needs series (accepted: {})", kept()))),
+                Some(n) if !raw.series.contains(n) => {
+                    return Err(at(format!(
+                        "series = '{n}' is not kept (accepted: {})",
+                        kept()
+                    )))
+                }
+                Some(_) => {}
+            }
+        } else {
+            if p.metric.is_empty() {
+                return Err(at(format!(
+                    "{kind} needs metric (accepted: {})",
+                    metrics.join(", ")
+                )));
+            }
+            if !metrics.contains(&p.metric) {
+                return Err(at(format!(
+                    "metric = '{}' is not kept (accepted: {})",
+                    p.metric,
+                    metrics.join(", ")
+                )));
+            }
+            if p.series.is_some() || p.complement {
+                let k = if p.series.is_some() {
+                    "series"
+                } else {
+                    "complement"
+                };
+                return Err(at(format!(
+                    "{k} applies to kind = \"series\" only (this plot is {kind})"
+                )));
+            }
         }
         if let Some(g) = &p.group {
             if !group_names.contains(g) {
@@ -1092,20 +1281,88 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
                 )));
             }
         }
+        let x_accepted = || {
+            let mut a = params.clone();
+            if group_names.len() > 1 {
+                a.push("group".into());
+            }
+            a.join(", ")
+        };
+        let by_group = p.kind == PlotKind::Versus && p.x.as_deref() == Some("group");
         match (&p.x, p.kind) {
-            (Some(x), PlotKind::Versus) if !params.contains(x) => {
+            (Some(x), PlotKind::Versus) if x == "group" && group_names.len() < 2 => {
+                return Err(at(format!(
+                    "x = \"group\" needs several [[sweep]] groups (accepted: {})",
+                    x_accepted()
+                )))
+            }
+            (Some(x), PlotKind::Versus) if x != "group" && !params.contains(x) => {
                 return Err(at(format!(
                     "x = '{x}' is not a swept parameter (accepted: {})",
-                    params.join(", ")
+                    x_accepted()
                 )))
             }
             (None, PlotKind::Versus) => {
                 return Err(at(format!(
                     "kind = \"versus\" needs x (accepted: {})",
-                    params.join(", ")
+                    x_accepted()
                 )))
             }
             _ => {}
+        }
+        if p.y_scale == Scale::Category {
+            return Err(at(
+                "y_scale = \"category\" (accepted: \"linear\", \"log\")".into()
+            ));
+        }
+        if p.x_scale == Scale::Category && p.kind != PlotKind::Versus {
+            return Err(at(
+                "x_scale = \"category\" applies to kind = \"versus\" only (accepted here: \"linear\", \"log\")"
+                    .into(),
+            ));
+        }
+        if by_group && p.x_scale == Scale::Log {
+            return Err(at(
+                "x = \"group\" is a category axis (accepted: x_scale = \"category\" or none)"
+                    .into(),
+            ));
+        }
+        let categorical = by_group || p.x_scale == Scale::Category;
+        let mut curves = Vec::with_capacity(p.reference.len());
+        for (j, r) in p.reference.iter().enumerate() {
+            let at = |m: String| at(format!("reference[{j}] ({}): {m}", r.label));
+            if !matches!(p.kind, PlotKind::Versus | PlotKind::Series) {
+                return Err(at(format!(
+                    "references apply to kind = \"versus\" or \"series\" (this plot is {kind})"
+                )));
+            }
+            if categorical {
+                return Err(at(
+                    "a reference needs a numeric x axis (accepted: x_scale = \"linear\" or \"log\")"
+                        .into(),
+                ));
+            }
+            if r.label.trim().is_empty() {
+                return Err(at("label is empty (accepted: the legend text)".into()));
+            }
+            match (&r.formula, &r.points) {
+                (Some(f), None) => curves.push(Some(Formula::parse(f).map_err(at)?)),
+                (None, Some(pts)) => {
+                    if pts.is_empty() || pts.iter().flatten().any(|v| !v.is_finite()) {
+                        return Err(at(
+                            "points (accepted: a non-empty list of [x, y] pairs of finite numbers)"
+                                .into(),
+                        ));
+                    }
+                    curves.push(None);
+                }
+                _ => {
+                    return Err(at(
+                        "give exactly one of formula and points (accepted: formula = \"log2(x) + ln(x)\" or points = [[1, 0.18], [2, 0.037]])"
+                            .into(),
+                    ))
+                }
+            }
         }
         for (k, r) in [("x_range", p.x_range), ("y_range", p.y_range)] {
             if let Some([a, b]) = r {
@@ -1130,11 +1387,14 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
                 return Err(at(format!("bins = {b} out of range (accepted: 1..=10000)")));
             }
         }
-        let stems: Vec<String> = raw.plot[..i].iter().map(|q| q.stem()).collect();
+        let stems: Vec<String> = plots[..i].iter().map(|q| q.stem()).collect();
         if stems.contains(&p.stem()) {
             return Err(at(
                 "two plots have this name (accepted: set name = \"...\")".into(),
             ));
+        }
+        for (r, c) in plots[i].reference.iter_mut().zip(curves) {
+            r.curve = c;
         }
     }
 
@@ -1144,15 +1404,25 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
         source: text.to_string(),
         description: raw.description,
         protocol: raw.protocol,
-        seeds,
         metrics,
+        series: raw.series,
         computed,
         params,
         groups: group_names,
         configs,
         labels,
-        plots: raw.plot,
+        plots,
+        first_run,
     })
+}
+
+fn kind_name(k: PlotKind) -> &'static str {
+    match k {
+        PlotKind::Cdf => "cdf",
+        PlotKind::Versus => "versus",
+        PlotKind::Histogram => "histogram",
+        PlotKind::Series => "series",
+    }
 }
 
 fn metric_list(known: Option<&[&str]>, computed: &[Computed]) -> String {
@@ -1242,6 +1512,77 @@ mod tests {
     }
 
     #[test]
+    fn a_group_may_have_its_own_seeds() {
+        let e = parse_ok(
+            "protocol = \"raft\"\nseeds = \"0..10\"\n[[sweep]]\ngroup = \"small\"\nnodes = [3, 5]\n[[sweep]]\ngroup = \"big\"\nseeds = \"100..103\"\nnodes = 9\n",
+        );
+        assert_eq!(e.configs[1].seeds, 0..10);
+        assert_eq!(e.configs[2].seeds, 100..103);
+        assert_eq!(e.runs(), 23);
+        assert_eq!((e.trials(0), e.trials(2)), (10, 3));
+        assert_eq!(e.runs_of(2), 20..23);
+        assert_eq!(e.run_at(19), (1, 9));
+        assert_eq!(e.run_at(20), (2, 100));
+        assert_eq!(e.run_at(22), (2, 102));
+        for i in 0..e.runs() {
+            let (c, seed) = e.run_at(i);
+            assert_eq!(e.run_index(c, seed), i);
+        }
+        assert_eq!(e.seeds_text(), "small 0..10, big 100..103");
+        // Without a top-level range, every group states its own.
+        let e = parse_ok(
+            "protocol = \"raft\"\n[[sweep]]\ngroup = \"a\"\nseeds = \"0..2\"\nnodes = 3\n[[sweep]]\ngroup = \"b\"\nseeds = \"0..2\"\nnodes = 5\n",
+        );
+        assert_eq!((e.runs(), e.seeds_text().as_str()), (4, "0..2"));
+        let err = parse_err(
+            "protocol = \"raft\"\n[[sweep]]\ngroup = \"a\"\nseeds = \"0..2\"\nnodes = 3\n[[sweep]]\ngroup = \"b\"\nnodes = 5\n",
+        );
+        assert!(
+            err.contains("group 'b'") && err.contains("no seeds") && err.contains("A..B"),
+            "{err}"
+        );
+        let err = parse_err(&format!(
+            "{BASE}[[sweep]]\ngroup = \"a\"\nseeds = \"5..1\"\nnodes = 3\n"
+        ));
+        assert!(err.contains("group 'a'") && err.contains("A < B"), "{err}");
+        let err = parse_err(&format!(
+            "{BASE}[[sweep]]\ngroup = \"a\"\nseeds = 7\nnodes = 3\n"
+        ));
+        assert!(err.contains("seeds = 7") && err.contains("A..B"), "{err}");
+    }
+
+    #[test]
+    fn a_partition_that_heals() {
+        let e = parse_ok(
+            "protocol = \"gossip\"\nseeds = \"0..2\"\n[scenario]\nnodes = 6\n[sweep]\n\"derive.partition\" = { nodes = \"0..3\", at = \"500ms\", heal = \"3s\" }\n",
+        );
+        let s: Vec<String> = e.configs[0]
+            .scenario
+            .faults
+            .schedule
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+        assert_eq!(s, ["partition:0,1,2@500ms", "heal@3s"]);
+        for (bad, mention) in [
+            ("nodes = \"0..7\", at = \"1s\", heal = \"2s\"", "B <= 6"),
+            ("nodes = \"3..3\", at = \"1s\", heal = \"2s\"", "A < B"),
+            (
+                "nodes = \"0..3\", at = \"2s\", heal = \"1s\"",
+                "after at = 2s",
+            ),
+        ] {
+            let err = parse_err(&format!(
+                "protocol = \"gossip\"\nseeds = \"0..2\"\n[scenario]\nnodes = 6\n[derive]\npartition = {{ {bad} }}\n"
+            ));
+            assert!(
+                err.contains("derive.partition") && err.contains(mention),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
     fn errors_name_the_key_and_accepted_values() {
         let e = parse_err("protocol = \"raft\"\nseeds = \"0..10\"\nsweeps = 1\n");
         assert!(
@@ -1316,5 +1657,8 @@ mod tests {
         );
         assert_eq!(l.metric_axis("downtime_ms"), "time without a leader (ms)");
         assert_eq!(l.metric_axis("downtime_ms_max"), "downtime max (ms)");
+        let e = parse_ok(&format!("{BASE}[labels]\nnodes = \"{{}}\"\n"));
+        assert_eq!(e.labels.param_value("nodes", "5"), "5");
+        assert_eq!(e.labels.param_name("nodes"), "nodes");
     }
 }

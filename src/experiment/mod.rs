@@ -4,7 +4,7 @@
 //! ```text
 //!  experiments/NAME.toml ──parse──► configurations (cartesian product of [sweep])
 //!                                      × seeds A..B
-//!            agentsim sweep ──────────► results/NAME/ runs.csv  summary.csv
+//!            agentsim sweep ──────────► results/NAME/ runs.csv  summary.csv  (series.csv)
 //!            (parallel, resumable,                    experiment.toml  manifest.toml
 //!             shardable: --shard K/N;
 //!             agentsim merge joins shards)
@@ -18,6 +18,7 @@
 //! protocol = "raft"                 # accepted: `agentsim list`
 //! seeds = "0..1000"                 # trials per configuration, one seed each
 //! metrics = ["downtime_ms", "split_votes", "split"]  # columns kept (default: all)
+//! series = ["coverage"]             # per-run series facts kept (series.csv), e.g. gossip's
 //!
 //! [computed]                        # per-run metrics from others: "A OP B"
 //! split = "split_votes > 0"         # OP: + - * / > >= < <= == != (comparisons give 1 or 0)
@@ -43,15 +44,32 @@
 //! downtime_ms = "time without a leader"           # → axis "time without a leader (ms)"
 //!
 //! [[plot]]
-//! kind = "cdf"                      # cdf | versus | histogram
+//! kind = "cdf"                      # cdf | versus | histogram | series
 //! metric = "downtime_ms"
-//! x_scale = "log"                   # linear | log (also y_scale)
+//! x_scale = "log"                   # linear | log (also y_scale); versus x: category
+//!
+//! [[plot]]
+//! kind = "versus"
+//! metric = "rounds_to_full"
+//! x = "nodes"                       # a swept parameter, or "group" (groups side by side)
+//! [[plot.reference]]                # dashed, in the legend: a formula in x or points
+//! label = "log2 n + ln n (Pittel)"
+//! formula = "log2(x) + ln(x)"       # or points = [[1, 0.18], [2, 0.037]]
+//!
+//! [[plot]]
+//! kind = "series"                   # a kept series against its index, mean per configuration
+//! series = "coverage"
+//! complement = true                 # draw 1 − value
 //! ```
+//!
+//! The plot keys and kinds are described in [`crate::plot`].
 //!
 //! Several `[[sweep]]` tables instead of one `[sweep]` give several groups
 //! (`group = "name"` in each); the configurations are the groups' products one
 //! after the other, and results gain a `group` column. The configurations of
-//! a group vary the last key fastest. Every configuration is validated like a
+//! a group vary the last key fastest. A group may have its own
+//! `seeds = "A..B"` (many trials where runs are cheap, few where they are
+//! not); the top-level `seeds` may then be left out if every group has one. Every configuration is validated like a
 //! scenario file; an error names the file, the key and the accepted values.
 //!
 //! # The results folder
@@ -59,6 +77,13 @@
 //! - `runs.csv`: one row per run: `config`, (`group`), each swept parameter as
 //!   written, `seed`, `stop` (reason), each kept metric, `hash` (of the run's
 //!   trace). Rows in configuration-major, seed-minor order.
+//! - `series.csv` (when the file lists `series`): the kept series facts in
+//!   long form, one row per value: `config`, (`group`), each swept parameter,
+//!   `seed`, `series` (the fact's name), `index` (0, 1, ... within the run),
+//!   `value`. Rows in run order, then series order, then index. A series
+//!   fact is an array of numbers a run reports at its end (gossip's
+//!   `coverage`: the fraction informed after each round);
+//!   [`protocol_series`](file::protocol_series) lists them.
 //! - `summary.csv`: per configuration and metric: `count`, `mean`, `sd`,
 //!   `min`, `median`, `p90`, `p99`, `max`, `ci95_lo`, `ci95_hi`, `missing`
 //!   (runs that did not report the metric); methods in [`stats`].

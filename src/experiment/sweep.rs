@@ -32,6 +32,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub const RUNS_CSV: &str = "runs.csv";
+/// The kept series facts, one row per value (only when the experiment keeps some).
+pub const SERIES_CSV: &str = "series.csv";
 pub const SUMMARY_CSV: &str = "summary.csv";
 pub const EXPERIMENT_COPY: &str = "experiment.toml";
 pub const MANIFEST: &str = "manifest.toml";
@@ -107,6 +109,18 @@ pub struct RunResult {
     pub hash: String,
     /// One per kept metric (`None`: the run did not report it).
     pub metrics: Vec<Option<f64>>,
+    /// One per kept series: the numbers of the fact (empty: the run did not report it).
+    pub series: Vec<Vec<f64>>,
+}
+
+/// The numbers of a series fact: an array of numbers (other entries are
+/// skipped), or a single number.
+fn series_values(v: Option<&serde_json::Value>) -> Vec<f64> {
+    match v {
+        Some(serde_json::Value::Array(a)) => a.iter().filter_map(|x| x.as_f64()).collect(),
+        Some(v) => v.as_f64().into_iter().collect(),
+        None => Vec::new(),
+    }
 }
 
 /// Runs run `i` of the experiment (single-threaded, deterministic).
@@ -137,10 +151,16 @@ pub fn run_one(exp: &Experiment, i: u64) -> RunResult {
                 .or_else(|| computed.iter().find(|(n, _)| n == m).and_then(|&(_, v)| v))
         })
         .collect();
+    let series = exp
+        .series
+        .iter()
+        .map(|name| series_values(report.facts.get(name)))
+        .collect();
     RunResult {
         stop: report.stop.as_str().to_string(),
         hash: report.hash,
         metrics,
+        series,
     }
 }
 
@@ -216,10 +236,8 @@ pub fn summary_csv(exp: &Experiment, results: &BTreeMap<u64, RunResult>) -> Stri
     header.push("metric".into());
     header.extend(SUMMARY_STATS.iter().map(|s| s.to_string()));
     push_record(&mut out, &header);
-    let t = exp.trials();
     for c in 0..exp.configs.len() {
-        let first = exp.run_index(c, exp.seeds.start);
-        let rows: Vec<&RunResult> = (first..first + t).filter_map(|i| results.get(&i)).collect();
+        let rows: Vec<&RunResult> = exp.runs_of(c).filter_map(|i| results.get(&i)).collect();
         for (mi, m) in exp.metrics.iter().enumerate() {
             let values: Vec<f64> = rows.iter().filter_map(|r| r.metrics[mi]).collect();
             let missing = rows.len() - values.len();
@@ -283,7 +301,7 @@ pub fn parse_runs_csv(exp: &Experiment, text: &str) -> Result<BTreeMap<u64, RunR
         let seed: u64 = rec[nk]
             .parse()
             .ok()
-            .filter(|s| exp.seeds.contains(s))
+            .filter(|s| exp.configs[config].seeds.contains(s))
             .ok_or_else(|| format!("line {line}: seed '{}' out of range", rec[nk]))?;
         let metrics = rec[nk + 2..nk + 2 + exp.metrics.len()]
             .iter()
@@ -301,6 +319,7 @@ pub fn parse_runs_csv(exp: &Experiment, text: &str) -> Result<BTreeMap<u64, RunR
             stop: rec[nk + 1].clone(),
             hash: rec[header.len() - 1].clone(),
             metrics,
+            series: vec![Vec::new(); exp.series.len()],
         };
         let i = exp.run_index(config, seed);
         if run_record(exp, i, &r) != *rec {
@@ -315,6 +334,130 @@ pub fn parse_runs_csv(exp: &Experiment, text: &str) -> Result<BTreeMap<u64, RunR
         }
     }
     Ok(out)
+}
+
+/// The columns of `series.csv`.
+pub fn series_header(exp: &Experiment) -> Vec<String> {
+    let mut h = key_columns(exp);
+    for c in ["seed", "series", "index", "value"] {
+        h.push(c.into());
+    }
+    h
+}
+
+/// `series.csv`: the kept series in long form, one row per value: the
+/// configuration's columns, `seed`, `series` (the fact's name), `index`
+/// (0, 1, ... within the run) and `value`; in run order, then series order.
+pub fn series_csv(exp: &Experiment, results: &BTreeMap<u64, RunResult>) -> String {
+    let mut out = String::new();
+    push_record(&mut out, &series_header(exp));
+    for (&i, r) in results {
+        let (c, seed) = exp.run_at(i);
+        let mut rec = key_values(exp, c);
+        rec.push(seed.to_string());
+        let nk = rec.len();
+        for (name, values) in exp.series.iter().zip(&r.series) {
+            for (k, &v) in values.iter().enumerate() {
+                rec.truncate(nk);
+                rec.push(name.clone());
+                rec.push(k.to_string());
+                rec.push(num(v));
+                push_record(&mut out, &rec);
+            }
+        }
+    }
+    out
+}
+
+/// Reads `series.csv` text into the series of `results` (the runs of
+/// `runs.csv`); the file must be exactly what this experiment writes for them.
+pub fn parse_series_csv(
+    exp: &Experiment,
+    text: &str,
+    results: &mut BTreeMap<u64, RunResult>,
+) -> Result<(), String> {
+    let records = csv::parse(text)?;
+    let header = series_header(exp);
+    match records.first() {
+        None => return Err("empty file, no header".into()),
+        Some(h) if *h != header => {
+            return Err(format!(
+                "columns differ from the experiment's (expected: {})",
+                header.join(",")
+            ))
+        }
+        Some(_) => {}
+    }
+    for r in results.values_mut() {
+        r.series = vec![Vec::new(); exp.series.len()];
+    }
+    let nk = key_columns(exp).len();
+    for (li, rec) in records.iter().enumerate().skip(1) {
+        let line = li + 1;
+        if rec.len() != header.len() {
+            return Err(format!(
+                "line {line}: {} fields, expected {}",
+                rec.len(),
+                header.len()
+            ));
+        }
+        let config: usize = rec[0]
+            .parse()
+            .ok()
+            .filter(|&c| c < exp.configs.len())
+            .ok_or_else(|| format!("line {line}: config '{}' out of range", rec[0]))?;
+        let seed: u64 = rec[nk]
+            .parse()
+            .ok()
+            .filter(|s| exp.configs[config].seeds.contains(s))
+            .ok_or_else(|| format!("line {line}: seed '{}' out of range", rec[nk]))?;
+        let si = exp
+            .series
+            .iter()
+            .position(|n| *n == rec[nk + 1])
+            .ok_or_else(|| format!("line {line}: series '{}' not kept", rec[nk + 1]))?;
+        let value: f64 = rec[nk + 3]
+            .parse()
+            .map_err(|_| format!("line {line}: '{}' is not a number", rec[nk + 3]))?;
+        let r = results
+            .get_mut(&exp.run_index(config, seed))
+            .ok_or_else(|| {
+                format!("line {line}: config {config}, seed {seed} is not in runs.csv")
+            })?;
+        let values = &mut r.series[si];
+        if rec[nk + 2] != values.len().to_string() {
+            return Err(format!(
+                "line {line}: index '{}', expected {}",
+                rec[nk + 2],
+                values.len()
+            ));
+        }
+        values.push(value);
+    }
+    if series_csv(exp, results) != text {
+        return Err("differs from what this experiment writes for these runs".into());
+    }
+    Ok(())
+}
+
+/// Reads the runs of a finished folder: `runs.csv`, and `series.csv` when
+/// the experiment keeps series.
+pub fn read_results(
+    exp: &Experiment,
+    dir: &Path,
+) -> Result<BTreeMap<u64, RunResult>, ExperimentError> {
+    let read = |name: &str| {
+        let p = dir.join(name);
+        std::fs::read_to_string(&p).map_err(|e| ExperimentError::io(&p, e))
+    };
+    let at = |name: &str, e: String| {
+        ExperimentError::BadInput(format!("{}: {e}", dir.join(name).display()))
+    };
+    let mut results = parse_runs_csv(exp, &read(RUNS_CSV)?).map_err(|e| at(RUNS_CSV, e))?;
+    if !exp.series.is_empty() {
+        parse_series_csv(exp, &read(SERIES_CSV)?, &mut results).map_err(|e| at(SERIES_CSV, e))?;
+    }
+    Ok(results)
 }
 
 /// What `manifest.toml` records.
@@ -338,10 +481,7 @@ fn manifest_text(exp: &Experiment, shard: Option<Shard>, runs: u64) -> String {
     s.push_str(&format!("experiment = {}\n", q(&exp.name)));
     s.push_str(&format!("fingerprint = {}\n", q(&fingerprint(exp))));
     s.push_str(&format!("configurations = {}\n", exp.configs.len()));
-    s.push_str(&format!(
-        "seeds = {}\n",
-        q(&format!("{}..{}", exp.seeds.start, exp.seeds.end))
-    ));
+    s.push_str(&format!("seeds = {}\n", q(&exp.seeds_text())));
     s.push_str(&format!("runs = {runs}\n"));
     if let Some(sh) = shard {
         s.push_str(&format!("shard = {}\n", q(&sh.to_string())));
@@ -402,6 +542,9 @@ pub fn write_results(
             _ => {}
         }
     }
+    if !exp.series.is_empty() {
+        write_atomic(&dir.join(SERIES_CSV), series_csv(exp, results).as_bytes())?;
+    }
     write_atomic(&dir.join(RUNS_CSV), runs_csv(exp, results).as_bytes())?;
     // Last: a manifest vouches for the files above.
     let manifest = manifest_text(exp, shard, results.len() as u64);
@@ -427,6 +570,16 @@ fn partial_line(out: &mut String, i: u64, r: &RunResult) {
         out.push(',');
         out.push_str(&opt_num(*m));
     }
+    // A series is one field of space-separated numbers.
+    for values in &r.series {
+        out.push(',');
+        for (k, &v) in values.iter().enumerate() {
+            if k > 0 {
+                out.push(' ');
+            }
+            out.push_str(&num(v));
+        }
+    }
     out.push('\n');
 }
 
@@ -442,14 +595,15 @@ fn read_partial(exp: &Experiment, header: &str, text: &str) -> BTreeMap<u64, Run
             break; // torn by an interruption
         };
         let f: Vec<&str> = line.split(',').collect();
-        if f.len() != 3 + exp.metrics.len() {
+        let nm = exp.metrics.len();
+        if f.len() != 3 + nm + exp.series.len() {
             continue;
         }
         let Ok(i) = f[0].parse::<u64>() else { continue };
         if i >= exp.runs() {
             continue;
         }
-        let metrics: Result<Vec<Option<f64>>, _> = f[3..]
+        let metrics: Result<Vec<Option<f64>>, _> = f[3..3 + nm]
             .iter()
             .map(|s| {
                 if s.is_empty() {
@@ -460,12 +614,23 @@ fn read_partial(exp: &Experiment, header: &str, text: &str) -> BTreeMap<u64, Run
             })
             .collect();
         let Ok(metrics) = metrics else { continue };
+        let series: Result<Vec<Vec<f64>>, _> = f[3 + nm..]
+            .iter()
+            .map(|s| {
+                s.split(' ')
+                    .filter(|v| !v.is_empty())
+                    .map(str::parse::<f64>)
+                    .collect()
+            })
+            .collect();
+        let Ok(series) = series else { continue };
         out.insert(
             i,
             RunResult {
                 stop: f[1].to_string(),
                 hash: f[2].to_string(),
                 metrics,
+                series,
             },
         );
     }
@@ -485,10 +650,8 @@ pub fn sweep(exp: &Experiment, opts: &SweepOptions) -> Result<SweepReport, Exper
     if let Ok(Some(m)) = read_manifest(dir) {
         let same_shard = m.shard == shard.map(|s| s.to_string());
         if m.fingerprint == fingerprint(exp) && same_shard {
-            if let Ok(text) = std::fs::read_to_string(dir.join(RUNS_CSV)) {
-                if let Ok(rows) = parse_runs_csv(exp, &text) {
-                    done.extend(rows);
-                }
+            if let Ok(rows) = read_results(exp, dir) {
+                done.extend(rows);
             }
         }
     }
@@ -712,9 +875,7 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<(PathBuf, u64), Exp
     let mut results = BTreeMap::new();
     for (d, sh) in dirs.iter().zip(&shards) {
         let path = d.join(RUNS_CSV);
-        let text = std::fs::read_to_string(&path).map_err(|e| ExperimentError::io(&path, e))?;
-        let rows =
-            parse_runs_csv(&exp, &text).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+        let rows = read_results(&exp, d)?;
         // One row per shard is rerun: shards of another build must not mix.
         if let Some((&i, r)) = rows.iter().next() {
             if run_one(&exp, i) != *r {
@@ -759,7 +920,7 @@ pub fn default_out_dir(name: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::file::protocol_metrics;
+    use crate::experiment::file::{protocol_metrics, protocol_series};
 
     fn exp() -> Experiment {
         Experiment::parse(
@@ -807,6 +968,45 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn gossip_series_are_listed_and_round_trip() {
+        let e = Experiment::parse(
+            "protocol = \"gossip\"\nseeds = \"0..3\"\nmetrics = [\"rounds_to_full\"]\nseries = [\"coverage\"]\n[scenario]\nnodes = 40\n[sweep]\n\"protocol.direction\" = [\"push\", \"pull\"]\n",
+            "g",
+            "g.toml",
+        )
+        .unwrap();
+        let mut sc = e.configs[0].scenario.clone();
+        sc.seed = 1;
+        let report = run_silent(&sc);
+        for name in protocol_series("gossip") {
+            assert!(
+                report.facts.get(*name).is_some_and(|v| v.is_array()),
+                "gossip reports no array '{name}': update protocol_series()"
+            );
+        }
+        let results: BTreeMap<u64, RunResult> =
+            (0..e.runs()).map(|i| (i, run_one(&e, i))).collect();
+        assert!(results.values().all(|r| r.series[0].len() > 2));
+        // series.csv and the partial file give back the same numbers.
+        let mut back = parse_runs_csv(&e, &runs_csv(&e, &results)).unwrap();
+        parse_series_csv(&e, &series_csv(&e, &results), &mut back).unwrap();
+        assert_eq!(back, results);
+        let header = partial_header(&e, None);
+        let mut text = header.clone();
+        let mut line = String::new();
+        for (&i, r) in &results {
+            partial_line(&mut line, i, r);
+            text.push_str(&line);
+        }
+        assert_eq!(read_partial(&e, &header, &text), results);
+        // A series row of a run that is not in runs.csv is refused.
+        let mut fewer = results.clone();
+        fewer.remove(&5);
+        let err = parse_series_csv(&e, &series_csv(&e, &results), &mut fewer).unwrap_err();
+        assert!(err.contains("not in runs.csv"), "{err}");
     }
 
     #[test]

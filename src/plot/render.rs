@@ -101,6 +101,8 @@ pub struct Figure {
     pub y_range: (f64, f64),
     pub x_log: bool,
     pub y_log: bool,
+    /// Tick labels for integer x positions (a category axis), if any.
+    pub x_categories: Option<Vec<String>>,
     /// Tick labels for integer y positions (a category axis), if any.
     pub y_categories: Option<Vec<String>>,
     pub shapes: Vec<Shape>,
@@ -222,17 +224,22 @@ where
         .build_cartesian_2d(x_spec, y_spec)
         .map_err(e)?;
 
-    let x_fmt = |v: &f64| if fig.x_log { log_tick(*v) } else { tick(*v) };
-    let cats = fig.y_categories.clone();
-    let y_fmt = move |v: &f64| match &cats {
-        Some(c) => {
-            let r = v.round();
-            if (v - r).abs() < 1e-6 && r >= 0.0 && (r as usize) < c.len() {
-                c[r as usize].clone()
-            } else {
-                String::new()
-            }
+    // A category axis labels its integer positions only.
+    let category = |c: &[String], v: f64| {
+        let r = v.round();
+        if (v - r).abs() < 1e-6 && r >= 0.0 && (r as usize) < c.len() {
+            c[r as usize].clone()
+        } else {
+            String::new()
         }
+    };
+    let x_fmt = |v: &f64| match &fig.x_categories {
+        Some(c) => category(c, *v),
+        None if fig.x_log => log_tick(*v),
+        None => tick(*v),
+    };
+    let y_fmt = |v: &f64| match &fig.y_categories {
+        Some(c) => category(c, *v),
         None if fig.y_log => log_tick(*v),
         None => tick(*v),
     };
@@ -258,6 +265,9 @@ where
     }
     if let Some(c) = &fig.y_categories {
         mesh.y_labels(c.len() * 2 + 2).disable_y_mesh();
+    }
+    if let Some(c) = &fig.x_categories {
+        mesh.x_labels(c.len() * 2 + 2).disable_x_mesh();
     }
     mesh.draw().map_err(e)?;
 
@@ -298,13 +308,19 @@ where
                 root.draw(&Circle::new(p, 4, color.filled())).map_err(e)?;
             }
             Shape::ErrorBar { x, lo, hi, color } => {
+                let Some((lo, hi, caps)) = error_bar_span(*lo, *hi, fig) else {
+                    continue;
+                };
                 let (a, b) = (
-                    chart.backend_coord(&(*x, *lo)),
-                    chart.backend_coord(&(*x, *hi)),
+                    chart.backend_coord(&(*x, lo)),
+                    chart.backend_coord(&(*x, hi)),
                 );
                 let style = color.stroke_width(2);
                 root.draw(&PathElement::new(vec![a, b], style)).map_err(e)?;
-                for p in [a, b] {
+                for (p, cap) in [(a, caps.0), (b, caps.1)] {
+                    if !cap {
+                        continue;
+                    }
                     root.draw(&PathElement::new(
                         vec![(p.0 - 5, p.1), (p.0 + 5, p.1)],
                         style,
@@ -326,6 +342,21 @@ where
         draw_legend(root, fig, at, (w, h)).map_err(e)?;
     }
     Ok(())
+}
+
+/// The part of an error bar `lo..hi` drawn, and whether each end gets a cap.
+/// On a log axis the bar is clipped to the y range (a low end at or below
+/// zero cannot be drawn) and a clipped end has no cap. Linear axes are not
+/// clipped yet: the committed raft figures' bytes depend on it.
+fn error_bar_span(lo: f64, hi: f64, fig: &Figure) -> Option<(f64, f64, (bool, bool))> {
+    if !fig.y_log {
+        return Some((lo, hi, (true, true)));
+    }
+    let (y0, y1) = fig.y_range;
+    if hi < y0 || lo > y1 {
+        return None;
+    }
+    Some((lo.max(y0), hi.min(y1), (lo >= y0, hi <= y1)))
 }
 
 const LEGEND_FONT: f64 = 15.0;
@@ -423,6 +454,40 @@ fn draw_legend<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_bars_are_clipped_to_a_log_axis() {
+        let mut fig = Figure {
+            title: String::new(),
+            x_label: String::new(),
+            y_label: String::new(),
+            x_range: (0.0, 1.0),
+            y_range: (1e-3, 1.0),
+            x_log: false,
+            y_log: true,
+            x_categories: None,
+            y_categories: None,
+            shapes: Vec::new(),
+            legend: Vec::new(),
+            legend_at: LegendAt::UpperLeft,
+            width: 100,
+            height: 100,
+        };
+        assert_eq!(
+            error_bar_span(1e-9, 0.5, &fig),
+            Some((1e-3, 0.5, (false, true)))
+        );
+        assert_eq!(
+            error_bar_span(0.01, 2.0, &fig),
+            Some((0.01, 1.0, (true, false)))
+        );
+        assert_eq!(error_bar_span(1e-6, 1e-4, &fig), None);
+        fig.y_log = false;
+        assert_eq!(
+            error_bar_span(-0.1, 0.5, &fig),
+            Some((-0.1, 0.5, (true, true)))
+        );
+    }
 
     #[test]
     fn tick_labels_are_short() {

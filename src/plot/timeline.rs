@@ -192,6 +192,7 @@ pub fn timeline(path: &Path, opts: &TimelineOptions) -> Result<Figure, Experimen
         y_range: (-0.6, n as f64 - 0.4),
         x_log: false,
         y_log: false,
+        x_categories: None,
         y_categories: Some(categories),
         shapes,
         legend,

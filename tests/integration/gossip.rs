@@ -165,6 +165,42 @@ write_every = "300ms"
 }
 
 #[test]
+fn anti_entropy_converges_after_every_fault_mix_of_the_gossip_faults_experiment() {
+    // experiments/gossip-faults.toml: loss, crashes, a partition that heals and
+    // all three, on four topologies; every run must converge (stop = done)
+    // without a violation. The first 10 of its 100 seeds of each configuration.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("experiments")
+        .join("gossip-faults.toml");
+    let exp = agentsim::experiment::Experiment::from_file(&path).unwrap();
+    assert_eq!(exp.configs.len(), 20);
+    let cases: Vec<(usize, u64)> = (0..exp.configs.len())
+        .flat_map(|c| (0..10).map(move |seed| (c, seed)))
+        .collect();
+    let bad: Vec<String> = cases
+        .par_iter()
+        .filter_map(|&(c, seed)| {
+            let mut sc = exp.configs[c].scenario.clone();
+            sc.seed = seed;
+            let r = run_silent(&sc);
+            let ok = r.stop == StopReason::Done
+                && r.violations.is_empty()
+                && r.metrics.contains_key("converge_after_heal_ms");
+            (!ok).then(|| {
+                format!(
+                    "group {} {}: seed {seed} stopped {} with {:?}",
+                    exp.groups[exp.configs[c].group],
+                    exp.configs[c].values.join(" "),
+                    r.stop.as_str(),
+                    r.violations
+                )
+            })
+        })
+        .collect();
+    assert!(bad.is_empty(), "did not converge cleanly: {bad:?}");
+}
+
+#[test]
 fn same_seed_same_trace_different_seed_different_hash() {
     let sc = |seed| {
         let mut sc = faulty_anti_entropy("push-pull", "correct", "complete");
@@ -229,16 +265,21 @@ const GOLDEN: [&str; 4] = [
 #[test]
 fn push_takes_log2_n_plus_ln_n_rounds() {
     // Pittel 1987: push rumor spreading on the complete graph informs everyone in
-    // log2(n) + ln(n) + O(1) rounds (fanout 1, synchronous rounds).
-    let n = 10_000u32;
-    let rs = runs(20, |s| gossip(n, s, GossipConfig::default()));
-    let rounds: Vec<f64> = rs.iter().map(|r| metric(r, "rounds_to_full")).collect();
-    let theory = (n as f64).log2() + (n as f64).ln();
-    let m = mean(&rounds);
-    assert!(
-        (m - theory).abs() < 2.0,
-        "mean rounds {m:.2} vs log2 n + ln n = {theory:.2}"
-    );
+    // log2(n) + ln(n) + O(1) rounds (fanout 1, synchronous rounds). The O(1)
+    // term c is positive and small: an idealised round-by-round simulation gives
+    // c ≈ 1.2 at n = 1000 and 1.1 at n = 10^4 (experiments/gossip-rounds runs
+    // the same settings up to 10^6 nodes).
+    for (n, seeds) in [(1_000u32, 200), (10_000, 20)] {
+        let rs = runs(seeds, |s| gossip(n, s, GossipConfig::default()));
+        let rounds: Vec<f64> = rs.iter().map(|r| metric(r, "rounds_to_full")).collect();
+        let theory = (n as f64).log2() + (n as f64).ln();
+        let c = mean(&rounds) - theory;
+        assert!(
+            (0.0..=3.0).contains(&c),
+            "n = {n}: mean rounds {:.2} = log2 n + ln n ({theory:.2}) + {c:.2}, expected + 0..3",
+            mean(&rounds)
+        );
+    }
 }
 
 #[test]
@@ -502,8 +543,8 @@ fn a_hundred_thousand_nodes_reach_full_coverage() {
     let theory = (n as f64).log2() + (n as f64).ln();
     let rounds = metric(&r, "rounds_to_full");
     assert!(
-        (rounds - theory).abs() < 4.0,
-        "{rounds} rounds vs {theory:.1}"
+        (0.0..=3.0).contains(&(rounds - theory)),
+        "{rounds} rounds vs log2 n + ln n = {theory:.1} (Pittel 1987: + O(1))"
     );
     let cov: Vec<f64> = serde_json::from_value(r.facts["coverage"].clone()).unwrap();
     assert!(cov.windows(2).all(|w| w[0] <= w[1]) && *cov.last().unwrap() == 1.0);

@@ -2,7 +2,7 @@
 //! results files and from traces, the same bytes every time.
 
 use crate::common::{agentsim, stderr, stdout};
-use crate::sweep::{small_experiment, sweep};
+use crate::sweep::{gossip_experiment, small_experiment, sweep};
 use std::path::Path;
 
 /// Decodes a PNG fully and returns its size.
@@ -125,6 +125,61 @@ fn plots_are_valid_png_and_svg_of_the_requested_size() {
         std::fs::read(dir.join("cdf-downtime_ms.png")).unwrap(),
         png1
     );
+}
+
+#[test]
+fn series_reference_and_category_plots_are_drawn_the_same_every_time() {
+    let t = tempfile::tempdir().unwrap();
+    let exp = gossip_experiment(t.path());
+    let (a, b) = (t.path().join("a"), t.path().join("b"));
+    sweep(&["sweep", s(&exp), "--jobs", "1", "--out", s(&a)]);
+    sweep(&["sweep", s(&exp), "--jobs", "2", "--out", s(&b)]);
+    let drawn = |dir: &Path| {
+        let out = agentsim(&["plot", s(dir)]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .map(|l| {
+                Path::new(l)
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect::<Vec<_>>()
+    };
+    let names = drawn(&a);
+    assert_eq!(
+        names,
+        [
+            "rounds.png",
+            "rounds.svg",
+            "rounds-by-group.png",
+            "rounds-by-direction.png",
+            "coverage.png",
+            "coverage.svg",
+            "uninformed.png"
+        ]
+    );
+    assert_eq!(drawn(&b), names);
+    for n in &names {
+        let path = a.join(n);
+        let size = if n.ends_with(".png") {
+            png_size(&path)
+        } else {
+            svg_size(&path)
+        };
+        assert_eq!(size, (960, 600), "{n}");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            std::fs::read(b.join(n)).unwrap(),
+            "{n}: the same results draw the same bytes"
+        );
+    }
+    // Drawing again gives the same bytes.
+    let first = std::fs::read(a.join("coverage.svg")).unwrap();
+    drawn(&a);
+    assert_eq!(std::fs::read(a.join("coverage.svg")).unwrap(), first);
 }
 
 #[test]

@@ -60,6 +60,85 @@ bins = 5
     path
 }
 
+/// A small gossip experiment with what the gossip experiments use: groups
+/// with their own seeds, a kept series (`coverage`), a series plot, a
+/// reference curve and a categorical axis.
+pub fn gossip_experiment(dir: &Path) -> PathBuf {
+    let text = r#"# Gossip for tests: rumor spreading on 30 and 60 nodes.
+protocol = "gossip"
+metrics = ["rounds_to_full", "msgs_per_node"]
+series = ["coverage"]
+
+[scenario]
+time_max = "20s"
+
+[[sweep]]
+group = "small"
+seeds = "0..12"
+nodes = 30
+"protocol.direction" = ["push", "pull"]
+
+[[sweep]]
+group = "big"
+seeds = "100..103"
+nodes = 60
+"protocol.direction" = ["push", "pull"]
+
+[labels]
+"protocol.direction" = "{}"
+group = "size"
+rounds_to_full = "rounds to full coverage"
+coverage = "fraction informed"
+
+[[plot]]
+name = "rounds"
+kind = "versus"
+metric = "rounds_to_full"
+x = "nodes"
+x_scale = "log"
+formats = ["png", "svg"]
+
+[[plot.reference]]
+label = "log2 n + ln n"
+formula = "log2(x) + ln(x)"
+
+[[plot.reference]]
+label = "a table"
+points = [[30, 9], [60, 11]]
+
+[[plot]]
+name = "rounds-by-group"
+kind = "versus"
+metric = "msgs_per_node"
+x = "group"
+
+[[plot]]
+name = "rounds-by-direction"
+kind = "versus"
+metric = "rounds_to_full"
+x = "protocol.direction"
+x_scale = "category"
+
+[[plot]]
+name = "coverage"
+kind = "series"
+series = "coverage"
+group = "small"
+x_label = "round"
+formats = ["png", "svg"]
+
+[[plot]]
+name = "uninformed"
+kind = "series"
+series = "coverage"
+complement = true
+y_scale = "log"
+"#;
+    let path = dir.join("gossip.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 pub fn sweep(args: &[&str]) {
     let out = agentsim(args);
     assert_eq!(
@@ -78,7 +157,8 @@ const FILES: [&str; 4] = [
 ];
 
 fn assert_same_files(a: &Path, b: &Path) {
-    for f in FILES {
+    let series = a.join("series.csv").exists().then_some("series.csv");
+    for f in FILES.into_iter().chain(series) {
         let (x, y) = (
             std::fs::read(a.join(f)).unwrap_or_else(|e| panic!("{}: {e}", a.join(f).display())),
             std::fs::read(b.join(f)).unwrap_or_else(|e| panic!("{}: {e}", b.join(f).display())),
@@ -271,6 +351,154 @@ fn resume_after_a_kill_gives_the_same_files() {
     assert_same_files(&clean, &killed);
 }
 
+#[test]
+fn group_seeds_and_series_are_the_same_whatever_jobs_shards_or_resumes() {
+    let t = tempfile::tempdir().unwrap();
+    let exp = gossip_experiment(t.path());
+    let (one, two) = (t.path().join("j1"), t.path().join("j2"));
+    sweep(&["sweep", s(&exp), "--jobs", "1", "--out", s(&one)]);
+    sweep(&["sweep", s(&exp), "--jobs", "2", "--out", s(&two)]);
+    assert_same_files(&one, &two);
+    let mut shards = Vec::new();
+    for k in 0..3 {
+        let d = t.path().join(format!("shard-{k}"));
+        sweep(&[
+            "sweep",
+            s(&exp),
+            "--shard",
+            &format!("{k}/3"),
+            "--out",
+            s(&d),
+        ]);
+        shards.push(d);
+    }
+    let merged = t.path().join("m");
+    sweep(&[
+        "merge",
+        s(&shards[1]),
+        s(&shards[2]),
+        s(&shards[0]),
+        "--out",
+        s(&merged),
+    ]);
+    assert_same_files(&one, &merged);
+    let resumed = t.path().join("r");
+    sweep(&["sweep", s(&exp), "--out", s(&resumed), "--max-runs", "7"]);
+    let out = agentsim(&["sweep", s(&exp), "--out", s(&resumed)]);
+    assert!(
+        stdout(&out).contains("ran 23 (7 already done)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_same_files(&one, &resumed);
+
+    // 2 × 12 runs of the small group, then 2 × 3 of the big one.
+    let runs = std::fs::read_to_string(one.join("runs.csv")).unwrap();
+    let rows: Vec<&str> = runs.lines().skip(1).collect();
+    assert_eq!(rows.len(), 30);
+    assert!(
+        rows[0].starts_with("0,small,30,push,0,done,"),
+        "{}",
+        rows[0]
+    );
+    assert!(
+        rows[24].starts_with("2,big,60,push,100,done,"),
+        "{}",
+        rows[24]
+    );
+    assert!(
+        rows[29].starts_with("3,big,60,pull,102,done,"),
+        "{}",
+        rows[29]
+    );
+    let manifest = std::fs::read_to_string(one.join("manifest.toml")).unwrap();
+    assert!(
+        manifest.contains("seeds = \"small 0..12, big 100..103\""),
+        "{manifest}"
+    );
+
+    // series.csv: one row per round of every run, from 1/n up to 1.
+    let series = std::fs::read_to_string(one.join("series.csv")).unwrap();
+    let mut lines = series.lines();
+    assert_eq!(
+        lines.next(),
+        Some("config,group,nodes,protocol.direction,seed,series,index,value")
+    );
+    let mut per_run: std::collections::BTreeMap<(String, String), Vec<f64>> = Default::default();
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        assert_eq!(f[5], "coverage");
+        let v = per_run.entry((f[0].into(), f[4].into())).or_default();
+        assert_eq!(f[6], v.len().to_string(), "indices count up from 0: {l}");
+        v.push(f[7].parse().unwrap());
+    }
+    assert_eq!(per_run.len(), 30, "every run has a coverage series");
+    for ((c, seed), v) in &per_run {
+        let n = if c == "0" || c == "1" { 30.0 } else { 60.0 };
+        assert_eq!(
+            v[0],
+            1.0 / n,
+            "config {c} seed {seed}: one node informed at 0"
+        );
+        assert_eq!(
+            *v.last().unwrap(),
+            1.0,
+            "config {c} seed {seed}: ends informed"
+        );
+        assert!(v.windows(2).all(|w| w[0] <= w[1]));
+        // rounds_to_full is the number of rounds after round 0.
+        let row = rows
+            .iter()
+            .find(|r| r.starts_with(&format!("{c},")) && r.split(',').nth(4) == Some(seed))
+            .unwrap();
+        let rounds: f64 = row.split(',').nth(6).unwrap().parse().unwrap();
+        assert_eq!(v.len() as f64, rounds + 1.0, "{row}");
+    }
+
+    // A tampered series.csv is refused, naming the file and the line.
+    let tampered = t.path().join("tampered");
+    std::fs::create_dir(&tampered).unwrap();
+    for f in FILES.into_iter().chain(["series.csv"]) {
+        std::fs::copy(one.join(f), tampered.join(f)).unwrap();
+    }
+    let bad = series.replacen(",coverage,1,", ",coverage,2,", 1);
+    std::fs::write(tampered.join("series.csv"), bad).unwrap();
+    let out = agentsim(&["plot", s(&tampered)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("series.csv: line 3: index '2', expected 1"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn shipped_experiments_parse() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let exp = agentsim::experiment::Experiment::from_file(&path)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(!exp.plots.is_empty(), "{}: no plots", path.display());
+            names.push(exp.name);
+        }
+    }
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "gossip-faults",
+            "gossip-rounds",
+            "gossip-rumor",
+            "raft-election-timeouts",
+            "raft-faults",
+            "raft-split-votes"
+        ]
+    );
+}
+
 /// Two-sided 95% Student t critical value for 4 degrees of freedom (from a table).
 const T_975_DF4: f64 = 2.776445105;
 
@@ -448,10 +676,116 @@ fn bad_experiment_files_get_one_line_and_exit_code_2() {
     );
     bad_file(
         d,
+        "series.toml",
+        "protocol = \"gossip\"\nseeds = \"0..2\"\nseries = [\"coverag\"]\n",
+        &["series", "coverag", "accepted: coverage"],
+    );
+    bad_file(
+        d,
+        "raft-series.toml",
+        &format!("{head}series = [\"coverage\"]\n"),
+        &["series", "raft reports no series"],
+    );
+    bad_file(
+        d,
+        "group-seeds.toml",
+        "protocol = \"raft\"\n[[sweep]]\ngroup = \"a\"\nseeds = \"0..2\"\nnodes = 3\n[[sweep]]\ngroup = \"b\"\nnodes = 5\n",
+        &["group 'b'", "no seeds", "A..B"],
+    );
+    bad_file(
+        d,
         "plot.toml",
         &format!("{head}[[plot]]\nkind = \"pie\"\nmetric = \"terms\"\n"),
         &["pie", "cdf", "versus", "histogram"],
     );
+    // Plot tables: series plots, references, category axes.
+    let gossip = "protocol = \"gossip\"\nseeds = \"0..2\"\nmetrics = [\"rounds_to_full\"]\nseries = [\"coverage\"]\n[sweep]\nnodes = [10, 20]\n";
+    for (name, plot, mention) in [
+        (
+            "series-missing.toml",
+            "kind = \"series\"",
+            &["needs series", "accepted: coverage"][..],
+        ),
+        (
+            "series-metric.toml",
+            "kind = \"series\"\nmetric = \"rounds_to_full\"",
+            &["metric", "draws a series"],
+        ),
+        (
+            "series-not-kept.toml",
+            "kind = \"series\"\nseries = \"informed\"",
+            &["series = 'informed' is not kept", "accepted: coverage"],
+        ),
+        (
+            "complement.toml",
+            "kind = \"cdf\"\nmetric = \"rounds_to_full\"\ncomplement = true",
+            &["complement applies to kind = \"series\""],
+        ),
+        (
+            "versus-no-metric.toml",
+            "kind = \"versus\"\nx = \"nodes\"",
+            &["needs metric", "rounds_to_full"],
+        ),
+        (
+            "group-axis.toml",
+            "kind = \"versus\"\nmetric = \"rounds_to_full\"\nx = \"group\"",
+            &["x = \"group\" needs several [[sweep]] groups", "nodes"],
+        ),
+        (
+            "category-cdf.toml",
+            "kind = \"cdf\"\nmetric = \"rounds_to_full\"\nx_scale = \"category\"",
+            &["x_scale = \"category\"", "versus"],
+        ),
+        (
+            "category-y.toml",
+            "kind = \"versus\"\nmetric = \"rounds_to_full\"\nx = \"nodes\"\ny_scale = \"category\"",
+            &["y_scale", "linear", "log"],
+        ),
+        (
+            "scale.toml",
+            "kind = \"versus\"\nmetric = \"rounds_to_full\"\nx = \"nodes\"\nx_scale = \"cubic\"",
+            &["cubic", "linear", "log", "category"],
+        ),
+        (
+            "formula.toml",
+            "kind = \"versus\"\nmetric = \"rounds_to_full\"\nx = \"nodes\"\n[[plot.reference]]\nlabel = \"Pittel\"\nformula = \"log2(n) + ln(n)\"",
+            &["reference[0] (Pittel)", "unknown name 'n'", "accepted: numbers, x"],
+        ),
+        (
+            "reference-both.toml",
+            "kind = \"versus\"\nmetric = \"rounds_to_full\"\nx = \"nodes\"\n[[plot.reference]]\nlabel = \"t\"\nformula = \"x\"\npoints = [[1, 2]]",
+            &["exactly one of formula and points"],
+        ),
+        (
+            "reference-points.toml",
+            "kind = \"versus\"\nmetric = \"rounds_to_full\"\nx = \"nodes\"\n[[plot.reference]]\nlabel = \"t\"\npoints = []",
+            &["points", "non-empty list of [x, y] pairs"],
+        ),
+        (
+            "reference-key.toml",
+            "kind = \"versus\"\nmetric = \"rounds_to_full\"\nx = \"nodes\"\n[[plot.reference]]\nlabel = \"t\"\ncurve = \"x\"",
+            &["curve", "label", "formula", "points"],
+        ),
+        (
+            "reference-cdf.toml",
+            "kind = \"cdf\"\nmetric = \"rounds_to_full\"\n[[plot.reference]]\nlabel = \"t\"\nformula = \"x\"",
+            &["references apply to kind = \"versus\" or \"series\""],
+        ),
+        (
+            "reference-category.toml",
+            "kind = \"versus\"\nmetric = \"rounds_to_full\"\nx = \"nodes\"\nx_scale = \"category\"\n[[plot.reference]]\nlabel = \"t\"\nformula = \"x\"",
+            &["a reference needs a numeric x axis"],
+        ),
+    ] {
+        bad_file(d, name, &format!("{gossip}[[plot]]\n{plot}\n"), mention);
+    }
+    bad_file(
+        d,
+        "partition.toml",
+        "protocol = \"gossip\"\nseeds = \"0..2\"\n[scenario]\nnodes = 10\n[derive]\npartition = { nodes = \"0..20\", at = \"1s\", heal = \"2s\" }\n",
+        &["derive.partition.nodes", "B <= 10"],
+    );
+
     // Flags.
     let exp = small_experiment(d, 2);
     for (args, mention) in [
