@@ -154,7 +154,7 @@ pub fn run_one(exp: &Experiment, i: u64) -> RunResult {
     let series = exp
         .series
         .iter()
-        .map(|name| series_values(report.facts.get(name)))
+        .map(|name| series_values(report.facts.get(name.as_str())))
         .collect();
     RunResult {
         stop: report.stop.as_str().to_string(),
