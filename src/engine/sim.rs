@@ -123,6 +123,8 @@ struct BatchItem {
 
 /// How many events ahead `prefetch_next` looks.
 const PREFETCH_AHEAD: usize = 4;
+/// Below this many nodes their state stays in cache: no prefetching.
+const PREFETCH_MIN_NODES: u32 = 4096;
 
 /// Batches open for more timers, at most this many (oldest dropped first).
 const OPEN_BATCHES: usize = 4;
@@ -389,7 +391,9 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
             }
             self.now = time;
             self.seq = seq;
-            self.prefetch_next();
+            if self.n >= PREFETCH_MIN_NODES {
+                self.prefetch_next();
+            }
             self.handle(event);
             if let Some(stop) = self.stop_now() {
                 return stop;
