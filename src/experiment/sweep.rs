@@ -268,6 +268,33 @@ pub fn summary_csv(exp: &Experiment, results: &BTreeMap<u64, RunResult>) -> Stri
     out
 }
 
+/// The `(config, seed)` of a stored row, checked against the experiment: the
+/// row has `width` fields, its config exists, its seed is one of the config's.
+fn row_key(
+    exp: &Experiment,
+    rec: &[String],
+    width: usize,
+    nk: usize,
+    line: usize,
+) -> Result<(usize, u64), String> {
+    if rec.len() != width {
+        return Err(format!(
+            "line {line}: {} fields, expected {width}",
+            rec.len()
+        ));
+    }
+    let config: usize = rec[0]
+        .parse()
+        .ok()
+        .filter(|&c| c < exp.configs.len())
+        .ok_or_else(|| format!("line {line}: config '{}' out of range", rec[0]))?;
+    let seed: u64 = rec[nk]
+        .parse()
+        .ok()
+        .filter(|s| exp.configs[config].seeds.contains(s))
+        .ok_or_else(|| format!("line {line}: seed '{}' out of range", rec[nk]))?;
+    Ok((config, seed))
+}
 /// Reads `runs.csv` text back into results; every row must be exactly what
 /// this experiment would write (so merged files are byte-identical).
 pub fn parse_runs_csv(exp: &Experiment, text: &str) -> Result<BTreeMap<u64, RunResult>, String> {
@@ -286,23 +313,7 @@ pub fn parse_runs_csv(exp: &Experiment, text: &str) -> Result<BTreeMap<u64, RunR
     let mut out = BTreeMap::new();
     for (li, rec) in records.iter().enumerate().skip(1) {
         let line = li + 1;
-        if rec.len() != header.len() {
-            return Err(format!(
-                "line {line}: {} fields, expected {}",
-                rec.len(),
-                header.len()
-            ));
-        }
-        let config: usize = rec[0]
-            .parse()
-            .ok()
-            .filter(|&c| c < exp.configs.len())
-            .ok_or_else(|| format!("line {line}: config '{}' out of range", rec[0]))?;
-        let seed: u64 = rec[nk]
-            .parse()
-            .ok()
-            .filter(|s| exp.configs[config].seeds.contains(s))
-            .ok_or_else(|| format!("line {line}: seed '{}' out of range", rec[nk]))?;
+        let (config, seed) = row_key(exp, rec, header.len(), nk, line)?;
         let metrics = rec[nk + 2..nk + 2 + exp.metrics.len()]
             .iter()
             .map(|f| {
@@ -394,23 +405,7 @@ pub fn parse_series_csv(
     let nk = key_columns(exp).len();
     for (li, rec) in records.iter().enumerate().skip(1) {
         let line = li + 1;
-        if rec.len() != header.len() {
-            return Err(format!(
-                "line {line}: {} fields, expected {}",
-                rec.len(),
-                header.len()
-            ));
-        }
-        let config: usize = rec[0]
-            .parse()
-            .ok()
-            .filter(|&c| c < exp.configs.len())
-            .ok_or_else(|| format!("line {line}: config '{}' out of range", rec[0]))?;
-        let seed: u64 = rec[nk]
-            .parse()
-            .ok()
-            .filter(|s| exp.configs[config].seeds.contains(s))
-            .ok_or_else(|| format!("line {line}: seed '{}' out of range", rec[nk]))?;
+        let (config, seed) = row_key(exp, rec, header.len(), nk, line)?;
         let si = exp
             .series
             .iter()
