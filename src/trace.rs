@@ -394,12 +394,12 @@ impl Tracer {
         }
     }
 
+    /// Writes a `send` or `deliver` line (the caller hashed the record).
     #[inline]
     #[allow(clippy::too_many_arguments)] // private and hot: no struct packing per event
-    fn msg_record<M: Message>(
+    fn msg_line<M: Message>(
         &mut self,
         head: &'static str,
-        tg: u64,
         t: u64,
         seq: u64,
         id: u64,
@@ -407,10 +407,6 @@ impl Tracer {
         to: u32,
         msg: &M,
     ) {
-        self.hash_head(tg, t, seq);
-        self.hasher.word(id);
-        self.hasher.word(((from as u64) << 32) | to as u64);
-        msg.hash(&mut self.hasher);
         if self.on(TraceLevel::Events) {
             self.head(head, t, seq);
             self.field_num(key!("id"), id);
@@ -426,7 +422,11 @@ impl Tracer {
 
     #[inline]
     pub fn send<M: Message>(&mut self, t: u64, seq: u64, id: u64, from: u32, to: u32, msg: &M) {
-        self.msg_record(head_of!("send"), tag::SEND, t, seq, id, from, to, msg);
+        self.hash_head(tag::SEND, t, seq);
+        self.hasher.word(id);
+        self.hasher.word(((from as u64) << 32) | to as u64);
+        msg.hash(&mut self.hasher);
+        self.msg_line(head_of!("send"), t, seq, id, from, to, msg);
     }
 
     #[inline]
@@ -435,17 +435,7 @@ impl Tracer {
         // (whose `id` is this event's seq): only the event itself goes in here.
         self.hash_head(tag::DELIVER, t, seq);
         self.hasher.word(((from as u64) << 32) | to as u64);
-        if self.on(TraceLevel::Events) {
-            self.head(head_of!("deliver"), t, seq);
-            self.field_num(key!("id"), id);
-            self.field_num(key!("from"), from as u64);
-            self.field_num(key!("to"), to as u64);
-            self.field_ident(key!("kind"), M::KINDS[msg.kind()]);
-            if self.level >= TraceLevel::Full {
-                self.field_json(key!("msg"), msg);
-            }
-            self.close();
-        }
+        self.msg_line(head_of!("deliver"), t, seq, id, from, to, msg);
     }
 
     #[inline]
