@@ -9,13 +9,21 @@ use crate::engine::{Property, PropertyKind, Protocol};
 use crate::net::topology::NodeId;
 use crate::scenario::Scenario;
 use crate::time::SimTime;
+use litemap::LiteMap;
 use serde::Serialize;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 /// A metric's or fact's name: usually a `&'static str` (no allocation per
 /// run), owned when computed.
 pub type Name = Cow<'static, str>;
+
+/// Named values of a run, sorted by name: a flat sorted `Vec` ([`LiteMap`]),
+/// one allocation for a run's handful of entries where a `BTreeMap` made a
+/// node and compared keys on every insert. Serialized as a JSON object.
+pub type NameMap<V> = LiteMap<Name, V>;
+
+/// Counts by a static name (drop reasons, message kinds), sorted by name.
+pub type CountMap = LiteMap<&'static str, u64>;
 
 /// A read-only view of the run for monitors.
 pub struct World<'a> {
@@ -54,9 +62,19 @@ impl Violation {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Outcome {
     /// Numeric metrics (names carry their unit: `first_leader_ms`).
-    pub metrics: BTreeMap<Name, f64>,
+    pub metrics: NameMap<f64>,
     /// Protocol facts for humans (`leader`, `term`).
-    pub facts: BTreeMap<Name, serde_json::Value>,
+    pub facts: NameMap<serde_json::Value>,
+}
+
+impl Outcome {
+    /// Room for this many metrics and facts (one allocation each).
+    pub fn with_capacity(metrics: usize, facts: usize) -> Outcome {
+        Outcome {
+            metrics: NameMap::with_capacity(metrics),
+            facts: NameMap::with_capacity(facts),
+        }
+    }
 }
 
 /// Watches one run of protocol `P`.
@@ -94,10 +112,10 @@ pub struct Counters {
     pub sent: u64,
     pub delivered: u64,
     pub duplicated: u64,
-    pub dropped: BTreeMap<&'static str, u64>,
+    pub dropped: CountMap,
     pub timers: u64,
     pub crashes: u64,
     pub recoveries: u64,
     /// Messages sent, by kind.
-    pub by_kind: BTreeMap<&'static str, u64>,
+    pub by_kind: CountMap,
 }

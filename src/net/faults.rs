@@ -191,6 +191,15 @@ impl FaultConfig {
                 )
             })
     }
+
+    /// Whether any fault here crashes "the current leader".
+    pub fn crashes_leader(&self) -> bool {
+        self.leader_crashes.is_some()
+            || self
+                .schedule
+                .iter()
+                .any(|e| matches!(e.action, FaultAction::CrashLeader { .. }))
+    }
 }
 
 impl Default for FaultConfig {

@@ -358,7 +358,7 @@ fn loss_and_duplication_ratios_hold() {
         ..Script::default()
     };
     let (r, _) = probe("nodes = 2\n[net]\nloss_ratio = 0.3", many.clone());
-    let lost = r.counts.dropped["loss"] as f64 / 20_000.0;
+    let lost = r.counts.dropped[&"loss"] as f64 / 20_000.0;
     assert!((lost - 0.3).abs() < 0.015, "{lost}");
     let (r, recs) = probe("nodes = 2\n[net]\ndup_ratio = 0.25", many);
     let dup = r.counts.duplicated as f64 / 20_000.0;

@@ -300,7 +300,8 @@ fn pull_squares_the_susceptible_fraction_and_push_pull_takes_log3_n_rounds() {
     });
     let (mut predicted, mut observed) = (0.0, 0.0);
     for r in &pull {
-        let cov: Vec<f64> = serde_json::from_value(r.facts["coverage"].clone()).unwrap();
+        let cov: Vec<f64> =
+            serde_json::from_value(r.facts.get("coverage").unwrap().clone()).unwrap();
         for w in cov.windows(2) {
             let (p, q) = (1.0 - w[0], 1.0 - w[1]);
             if p < 0.2 && p * p * n as f64 >= 1.0 {
@@ -546,7 +547,7 @@ fn a_hundred_thousand_nodes_reach_full_coverage() {
         (0.0..=3.0).contains(&(rounds - theory)),
         "{rounds} rounds vs log2 n + ln n = {theory:.1} (Pittel 1987: + O(1))"
     );
-    let cov: Vec<f64> = serde_json::from_value(r.facts["coverage"].clone()).unwrap();
+    let cov: Vec<f64> = serde_json::from_value(r.facts.get("coverage").unwrap().clone()).unwrap();
     assert!(cov.windows(2).all(|w| w[0] <= w[1]) && *cov.last().unwrap() == 1.0);
     assert_eq!(cov.len() as f64, rounds + 1.0);
 }

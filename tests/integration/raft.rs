@@ -166,8 +166,8 @@ name = "raft"
     for seed in 0..200 {
         let r = run_silent(&Scenario { seed, ..sc.clone() });
         assert!(r.violations.is_empty());
-        assert_eq!(r.metrics["leader_crashes"], 1.0);
-        downs.push(r.metrics["downtime_ms"]);
+        assert_eq!(r.metrics.get("leader_crashes").copied().unwrap(), 1.0);
+        downs.push(*r.metrics.get("downtime_ms").unwrap());
     }
     // Reference: section 9.3 — with 150-300ms timeouts the leader is replaced
     // within roughly the timeout range plus a round trip in nearly every trial.

@@ -17,7 +17,6 @@ use crate::net::topology::NodeId;
 use crate::observe::{property, Monitor, Outcome, Violation, World};
 use crate::scenario::Scenario;
 use crate::time::{SimTime, MS};
-use std::collections::{BTreeMap, BTreeSet};
 
 pub const ELECTION_SAFETY: &str = "election safety";
 pub const LEADER_ELECTED: &str = "leader elected";
@@ -36,14 +35,11 @@ static PROPERTIES: [Property; 2] = [
 ];
 
 pub struct RaftMonitor {
-    /// The leader of each term seen so far.
-    leader_of: BTreeMap<u64, NodeId>,
-    /// Term in which each node currently leads.
-    leading: Vec<Option<u64>>,
-    /// (term, leader) each node currently follows.
-    follows: Vec<Option<(u64, NodeId)>>,
-    /// Terms in which some node campaigned.
-    campaigned: BTreeSet<u64>,
+    /// Each term in which some node campaigned or won, ascending, with its
+    /// leader if one was elected. (Terms come mostly in order: a push.)
+    terms: Vec<TermSeen>,
+    /// What each node currently does.
+    nodes: Vec<NodeSeen>,
     max_term: u64,
     first_leader: Option<SimTime>,
     elections: u64,
@@ -54,17 +50,51 @@ pub struct RaftMonitor {
     elected_after_quiet: Option<SimTime>,
 }
 
+#[derive(Clone, Copy)]
+struct TermSeen {
+    term: u64,
+    campaigned: bool,
+    leader: Option<NodeId>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct NodeSeen {
+    /// Term in which the node currently leads.
+    leading: Option<u64>,
+    /// (term, leader) the node currently follows.
+    follows: Option<(u64, NodeId)>,
+}
+
 impl RaftMonitor {
     /// A live leader whose term every live node follows.
     fn stable_leader(&self, w: &World) -> Option<(NodeId, u64)> {
         let (l, term) = (0..w.nodes)
             .filter(|&n| w.alive[n as usize])
-            .filter_map(|n| self.leading[n as usize].map(|t| (n, t)))
+            .filter_map(|n| self.nodes[n as usize].leading.map(|t| (n, t)))
             .max_by_key(|&(_, t)| t)?;
         let all = (0..w.nodes)
             .filter(|&n| w.alive[n as usize] && n != l)
-            .all(|n| self.follows[n as usize] == Some((term, l)));
+            .all(|n| self.nodes[n as usize].follows == Some((term, l)));
         all.then_some((l, term))
+    }
+
+    /// The entry of `term`, added if new.
+    fn term_mut(&mut self, term: u64) -> &mut TermSeen {
+        let i = match self.terms.last() {
+            Some(t) if t.term < term => self.terms.len(),
+            None => 0,
+            _ => match self.terms.binary_search_by_key(&term, |t| t.term) {
+                Ok(i) => return &mut self.terms[i],
+                Err(i) => i,
+            },
+        };
+        let seen = TermSeen {
+            term,
+            campaigned: false,
+            leader: None,
+        };
+        self.terms.insert(i, seen);
+        &mut self.terms[i]
     }
 
     fn check_progress(&mut self, w: &World) {
@@ -90,10 +120,8 @@ impl Monitor<Raft> for RaftMonitor {
     fn new(sc: &Scenario, _cfg: &RaftConfig) -> Self {
         let n = sc.nodes as usize;
         RaftMonitor {
-            leader_of: BTreeMap::new(),
-            leading: vec![None; n],
-            follows: vec![None; n],
-            campaigned: BTreeSet::new(),
+            terms: Vec::new(),
+            nodes: vec![NodeSeen::default(); n],
             max_term: 0,
             first_leader: None,
             elections: 0,
@@ -108,18 +136,19 @@ impl Monitor<Raft> for RaftMonitor {
         let i = node as usize;
         match *note {
             RaftNote::PreCandidate { .. } => {
-                self.follows[i] = None;
+                self.nodes[i].follows = None;
             }
             RaftNote::Candidate { term } => {
-                self.follows[i] = None;
-                self.campaigned.insert(term);
+                self.nodes[i].follows = None;
+                self.term_mut(term).campaigned = true;
                 self.max_term = self.max_term.max(term);
             }
             RaftNote::Leader { term } => {
                 self.elections += 1;
                 self.first_leader.get_or_insert(w.now);
                 self.max_term = self.max_term.max(term);
-                if let Some(&other) = self.leader_of.get(&term) {
+                let seen = self.term_mut(term);
+                if let Some(other) = seen.leader {
                     if other != node {
                         out.push(Violation::new(
                             w.now,
@@ -130,17 +159,18 @@ impl Monitor<Raft> for RaftMonitor {
                         ));
                     }
                 } else {
-                    self.leader_of.insert(term, node);
+                    seen.leader = Some(node);
                 }
-                self.leading[i] = Some(term);
-                self.follows[i] = Some((term, node));
+                self.nodes[i] = NodeSeen {
+                    leading: Some(term),
+                    follows: Some((term, node)),
+                };
             }
             RaftNote::SteppedDown { .. } => {
-                self.leading[i] = None;
-                self.follows[i] = None;
+                self.nodes[i] = NodeSeen::default();
             }
             RaftNote::Following { term, leader } => {
-                self.follows[i] = Some((term, leader));
+                self.nodes[i].follows = Some((term, leader));
                 self.max_term = self.max_term.max(term);
             }
         }
@@ -149,16 +179,15 @@ impl Monitor<Raft> for RaftMonitor {
 
     fn on_crash(&mut self, w: &World, node: NodeId) {
         let i = node as usize;
-        if let Some(term) = self.leading[i] {
+        if let Some(term) = self.nodes[i].leading {
             self.outage.get_or_insert((w.now, term));
         }
-        self.leading[i] = None;
-        self.follows[i] = None;
+        self.nodes[i] = NodeSeen::default();
         self.check_progress(w);
     }
 
     fn on_recover(&mut self, _w: &World, node: NodeId) {
-        self.follows[node as usize] = None;
+        self.nodes[node as usize].follows = None;
     }
 
     fn on_quiet(&mut self, w: &World, _out: &mut Vec<Violation>) {
@@ -171,7 +200,11 @@ impl Monitor<Raft> for RaftMonitor {
             let live = w.live_count();
             let leaders: Vec<String> = (0..w.nodes)
                 .filter(|&n| w.alive[n as usize])
-                .filter_map(|n| self.leading[n as usize].map(|t| format!("{n} (term {t})")))
+                .filter_map(|n| {
+                    self.nodes[n as usize]
+                        .leading
+                        .map(|t| format!("{n} (term {t})"))
+                })
                 .collect();
             out.push(Violation::new(
                 w.now,
@@ -189,7 +222,7 @@ impl Monitor<Raft> for RaftMonitor {
     }
 
     fn finish(&mut self, w: &World, _out: &mut Vec<Violation>) -> Outcome {
-        let mut o = Outcome::default();
+        let mut o = Outcome::with_capacity(7, 2);
         let ms = |t: SimTime| t as f64 / MS as f64;
         if let Some(t) = self.first_leader {
             o.metrics.insert("first_leader_ms".into(), ms(t));
@@ -209,9 +242,9 @@ impl Monitor<Raft> for RaftMonitor {
         o.metrics.insert("terms".into(), self.max_term as f64);
         o.metrics.insert("elections".into(), self.elections as f64);
         let split = self
-            .campaigned
+            .terms
             .iter()
-            .filter(|&&t| t < self.max_term && !self.leader_of.contains_key(&t))
+            .filter(|t| t.campaigned && t.term < self.max_term && t.leader.is_none())
             .count();
         o.metrics.insert("split_votes".into(), split as f64);
         if let Some((l, term)) = self.stable_leader(w) {
