@@ -154,6 +154,6 @@ fn golden_hashes() {
 const GOLDEN: [&str; 4] = [
     "870a25c68ad0ea1c",
     "ca4e484d0e45c02a",
-    "050816e28b0a3d5a",
-    "540ca1ca4581f109",
+    "8d6d49618e2c18a6",
+    "0a7063bf88af65d1",
 ];

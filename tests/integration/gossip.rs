@@ -258,8 +258,8 @@ fn golden_hashes() {
 const GOLDEN: [&str; 4] = [
     "66ce949418209fbd",
     "33d61ef13db15804",
-    "933dbf3b176a81b7",
-    "5583515bc3cf92b7",
+    "eb80a67d5143f679",
+    "6e08f8409e3aec2e",
 ];
 
 #[test]
