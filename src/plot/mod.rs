@@ -805,6 +805,10 @@ fn versus(res: &Results, spec: &PlotSpec, configs: &[usize]) -> Result<Figure, E
                 } else {
                     None
                 };
+                // A t interval can reach below 0 for a metric that never
+                // does (a rate near 0): its bar stops at 0.
+                let never_negative = res.stat(c, &spec.metric, "min").is_some_and(|m| m >= 0.0);
+                let ci = ci.map(|(lo, hi)| (if never_negative { lo.max(0.0) } else { lo }, hi));
                 Some((x, y, ci))
             })
             .filter(|&(x, y, _)| (!x_log || x > 0.0) && (!y_log || y > 0.0))
@@ -1135,6 +1139,38 @@ mod tests {
             Some(&["push".to_string(), "pull".to_string()][..])
         );
         assert_eq!(lines(&fig)[1].0, [(0.0, 12.0), (1.0, 9.0)]);
+    }
+
+    #[test]
+    fn error_bars_stop_at_zero_for_a_metric_that_never_goes_below() {
+        let text = format!(
+            "{GOSSIP}[sweep]\nnodes = [100, 200]\n[[plot]]\nkind = \"versus\"\nmetric = \"rounds_to_full\"\nx = \"nodes\"\n"
+        );
+        let mut res = results(&text, &[], &[]);
+        // (mean, t interval, smallest value seen): a rate near 0, and a
+        // metric that does go negative.
+        for (c, mean, lo, hi, min) in [(0, 0.01, -0.005, 0.025, 0.0), (1, -0.5, -1.2, 0.2, -1.0)] {
+            let cols = [
+                ("mean", mean),
+                ("ci95_lo", lo),
+                ("ci95_hi", hi),
+                ("min", min),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Some(v)))
+            .collect();
+            res.summary.insert((c, "rounds_to_full".into()), cols);
+        }
+        let fig = figure(&res, &res.exp.plots[0]).unwrap();
+        let bars: Vec<(f64, f64, f64)> = fig
+            .shapes
+            .iter()
+            .filter_map(|s| match *s {
+                Shape::ErrorBar { x, lo, hi, .. } => Some((x, lo, hi)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(bars, [(100.0, 0.0, 0.025), (200.0, -1.2, 0.2)]);
     }
 
     #[test]

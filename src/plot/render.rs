@@ -128,6 +128,31 @@ pub fn tick(v: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// The range given to plotters: a log axis a hair wider than asked.
+/// plotters starts a log axis's key points at 10^ceil(ln(lo) / ln(10)), and
+/// for lo = 1e-6 that ratio comes out as -5.999...: the bottom decade lost
+/// its grid line and label.
+fn axis_range((lo, hi): (f64, f64), log: bool) -> (f64, f64) {
+    if log {
+        (lo * (1.0 - 1e-9), hi * (1.0 + 1e-9))
+    } else {
+        (lo, hi)
+    }
+}
+
+/// Whether every x drawn is a whole number (an integer parameter such as a
+/// cluster size or `k`): then only whole numbers get tick labels, not 2.5.
+fn whole_x(fig: &Figure) -> bool {
+    let whole = |x: f64| x.fract() == 0.0;
+    !fig.shapes.is_empty()
+        && fig.shapes.iter().all(|s| match s {
+            Shape::Line { points, .. } => points.iter().all(|p| whole(p.0)),
+            Shape::Rect { from, to, .. } => whole(from.0) && whole(to.0),
+            Shape::Marker { at, .. } => whole(at.0),
+            Shape::ErrorBar { x, .. } => whole(*x),
+        })
+}
+
 /// On a log axis, label only 1, 2 and 5 times a power of ten.
 fn log_tick(v: f64) -> String {
     if v <= 0.0 {
@@ -182,8 +207,8 @@ fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, String> {
 
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Result<(), String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let (x0, x1) = fig.x_range;
-    let (y0, y1) = fig.y_range;
+    let (x0, x1) = axis_range(fig.x_range, fig.x_log);
+    let (y0, y1) = axis_range(fig.y_range, fig.y_log);
     match (fig.x_log, fig.y_log) {
         (false, false) => draw_on(root, fig, x0..x1, y0..y1),
         (true, false) => draw_on(root, fig, (x0..x1).log_scale(), y0..y1),
@@ -233,9 +258,11 @@ where
             String::new()
         }
     };
+    let whole_x = !fig.x_log && whole_x(fig);
     let x_fmt = |v: &f64| match &fig.x_categories {
         Some(c) => category(c, *v),
         None if fig.x_log => log_tick(*v),
+        None if whole_x && (v - v.round()).abs() > 1e-9 * v.abs().max(1.0) => String::new(),
         None => tick(*v),
     };
     let y_fmt = |v: &f64| match &fig.y_categories {
@@ -454,6 +481,49 @@ fn draw_legend<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_axis_keeps_its_bottom_decade() {
+        let first = |(lo, hi): (f64, f64)| {
+            let coord: LogCoord<f64> = (lo..hi).log_scale().into();
+            coord.key_points(30)[0]
+        };
+        // plotters alone starts at 1e-5 (see `axis_range`).
+        assert!((first((1e-6, 1.0)) - 1e-5).abs() < 1e-12);
+        for (lo, hi) in [(1e-6, 1.0), (1e-3, 1.0), (10.0, 1e5), (1.0, 1e6)] {
+            let got = first(axis_range((lo, hi), true));
+            assert!((got / lo - 1.0).abs() < 1e-6, "{lo}: first key point {got}");
+        }
+    }
+
+    #[test]
+    fn integer_x_gets_whole_tick_labels_only() {
+        let fig = |xs: &[f64]| Figure {
+            title: String::new(),
+            x_label: String::new(),
+            y_label: String::new(),
+            x_range: (0.0, 10.0),
+            y_range: (0.0, 1.0),
+            x_log: false,
+            y_log: false,
+            x_categories: None,
+            y_categories: None,
+            shapes: xs
+                .iter()
+                .map(|&x| Shape::Marker {
+                    at: (x, 0.5),
+                    color: BLACK,
+                })
+                .collect(),
+            legend: Vec::new(),
+            legend_at: LegendAt::UpperLeft,
+            width: 400,
+            height: 300,
+        };
+        assert!(whole_x(&fig(&[3.0, 5.0, 7.0])));
+        assert!(!whole_x(&fig(&[3.0, 5.5])));
+        assert!(!whole_x(&fig(&[])));
+    }
 
     #[test]
     fn error_bars_are_clipped_to_a_log_axis() {
