@@ -25,6 +25,17 @@ pub type NameMap<V> = LiteMap<Name, V>;
 /// Counts by a static name (drop reasons, message kinds), sorted by name.
 pub type CountMap = LiteMap<&'static str, u64>;
 
+/// Serializes a [`LiteMap`] as a map, empty or not: its own `Serialize`
+/// writes an empty map as `[]` in human-readable formats (it cannot tell
+/// whether the keys would make valid object keys), which would turn `{}`
+/// into `[]` in traces and `--json` output. For `#[serde(serialize_with)]`.
+pub fn as_map<K: Serialize, V: Serialize, S: serde::Serializer>(
+    m: &LiteMap<K, V>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(m.iter())
+}
+
 /// A read-only view of the run for monitors.
 pub struct World<'a> {
     pub now: SimTime,
@@ -62,8 +73,10 @@ impl Violation {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Outcome {
     /// Numeric metrics (names carry their unit: `first_leader_ms`).
+    #[serde(serialize_with = "as_map")]
     pub metrics: NameMap<f64>,
     /// Protocol facts for humans (`leader`, `term`).
+    #[serde(serialize_with = "as_map")]
     pub facts: NameMap<serde_json::Value>,
 }
 
@@ -112,10 +125,35 @@ pub struct Counters {
     pub sent: u64,
     pub delivered: u64,
     pub duplicated: u64,
+    #[serde(serialize_with = "as_map")]
     pub dropped: CountMap,
     pub timers: u64,
     pub crashes: u64,
     pub recoveries: u64,
     /// Messages sent, by kind.
+    #[serde(serialize_with = "as_map")]
     pub by_kind: CountMap,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_serialize_as_objects_even_when_empty() {
+        let c = serde_json::to_value(Counters::default()).unwrap();
+        assert_eq!(c["dropped"], serde_json::json!({}));
+        assert_eq!(c["by_kind"], serde_json::json!({}));
+        let mut o = Outcome::default();
+        assert_eq!(
+            serde_json::to_string(&o).unwrap(),
+            r#"{"metrics":{},"facts":{}}"#
+        );
+        o.metrics.insert("b".into(), 2.0);
+        o.metrics.insert("a".into(), 1.0);
+        assert_eq!(
+            serde_json::to_string(&o).unwrap(),
+            r#"{"metrics":{"a":1.0,"b":2.0},"facts":{}}"#
+        );
+    }
 }

@@ -51,7 +51,9 @@ pub struct RunReport {
     /// Events processed (cancelled timers are not events).
     pub events: u64,
     pub counts: Counters,
+    #[serde(serialize_with = "crate::observe::as_map")]
     pub metrics: NameMap<f64>,
+    #[serde(serialize_with = "crate::observe::as_map")]
     pub facts: NameMap<serde_json::Value>,
     pub violations: Vec<Violation>,
     /// The run hash as 16 hex digits (see [`crate::trace`]).
