@@ -61,11 +61,12 @@
 //! **Small mode.** A fresh queue keeps its events' keys `(time, seq, slot)`
 //! in one sorted array (ascending from a head index: a pop takes the front)
 //! and their payloads in up to 64 slots, until a push would make it hold
-//! more than 64 events; one re-tune then builds the calendar. A push is a
-//! binary search and a move of the shorter side of the keys, 24 bytes each:
-//! an election's replies land near the front and its timers near the back.
+//! more than 64 events; one re-tune then builds the calendar. A push walks
+//! in from the nearer end (judged by the middle key), moving keys of 24
+//! bytes one place as it goes: an election's replies land near the front
+//! and its timers near the back, so few keys move.
 //! At a few dozen events this beats a binary heap, whose pop moves an entry
-//! down every level, and a sorted array of whole events (about 25% faster
+//! down every level, and a sorted array of whole events (about 7% faster
 //! per 5-node election). A complete 5-node election (about 20 events, at
 //! most ~20 pending) never pays for the calendar's machinery.
 //!
