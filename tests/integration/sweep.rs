@@ -290,14 +290,18 @@ fn rows_of_another_build_are_not_reused() {
     let (clean, stale) = (t.path().join("clean"), t.path().join("stale"));
     sweep(&["sweep", s(&exp), "--out", s(&clean)]);
     sweep(&["sweep", s(&exp), "--out", s(&stale), "--max-runs", "5"]);
-    // Pretend another build wrote the first row: its hash differs.
+    // Pretend another build wrote the lowest-numbered row (one of the rows a
+    // resume reruns): its hash differs. Rows are appended as runs finish, so
+    // with two jobs the lowest index need not be the first line.
     let partial = stale.join(".runs.partial");
     let text = std::fs::read_to_string(&partial).unwrap();
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
-    let f: Vec<&str> = lines[1].split(',').collect();
-    let mut g: Vec<String> = f.iter().map(|x| x.to_string()).collect();
+    let index = |l: &String| l.split(',').next().unwrap().parse::<u64>().unwrap();
+    let first = (1..lines.len()).min_by_key(|&k| index(&lines[k])).unwrap();
+    assert_eq!(index(&lines[first]), 0);
+    let mut g: Vec<String> = lines[first].split(',').map(String::from).collect();
     g[2] = "0123456789abcdef".into();
-    lines[1] = g.join(",");
+    lines[first] = g.join(",");
     std::fs::write(&partial, lines.join("\n") + "\n").unwrap();
     let out = agentsim(&["sweep", s(&exp), "--out", s(&stale)]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
