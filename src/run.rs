@@ -81,7 +81,20 @@ pub fn run_scenario(
     let Some((path, level)) = trace else {
         return Ok(run_silent(sc));
     };
-    let tmp = temp_path(path);
+    let Some(target) = atomic_target(path) else {
+        // A device or pipe (`/dev/null`, `/dev/stdout`, a FIFO): written in place.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(io_err(path))?;
+        let (report, mut tracer) =
+            run_to_writer(sc, level, Box::new(BufWriter::with_capacity(1 << 16, file)));
+        return match tracer.take_error() {
+            Some(e) => Err(io_err(path)(e)),
+            None => Ok(report),
+        };
+    };
+    let tmp = temp_path(&target);
     let file = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
     let (report, mut tracer) =
         run_to_writer(sc, level, Box::new(BufWriter::with_capacity(1 << 16, file)));
@@ -91,11 +104,26 @@ pub fn run_scenario(
         let _ = std::fs::remove_file(&tmp);
         return Err(io_err(&tmp)(e));
     }
-    std::fs::rename(&tmp, path).map_err(|e| {
+    std::fs::rename(&tmp, &target).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         io_err(path)(e)
     })?;
     Ok(report)
+}
+
+/// Where an output file is renamed to once complete, or `None` when `path` is
+/// a device, pipe or socket (`/dev/null`, `/dev/stdout`, a FIFO): those are
+/// written in place, since renaming over one would replace the device itself.
+/// A symbolic link is followed, so the file it points to is replaced, not the
+/// link.
+pub fn atomic_target(path: &Path) -> Option<PathBuf> {
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() && !m.is_dir() => None,
+        Ok(m) if m.is_file() => {
+            Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
+        }
+        _ => Some(path.to_path_buf()),
+    }
 }
 
 /// A sibling temporary path: `dir/.name.tmp-PID`.

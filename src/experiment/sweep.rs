@@ -22,7 +22,7 @@ use super::csv::{self, num, opt_num, push_record};
 use super::file::Experiment;
 use super::stats::summarize;
 use super::ExperimentError;
-use crate::run::{run_silent, temp_path};
+use crate::run::{atomic_target, run_silent, temp_path};
 use crate::trace::{dependency_versions, program_version, RunHasher};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -503,14 +503,22 @@ pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>, ExperimentError> {
         .map_err(|e| ExperimentError::BadInput(format!("{}: {}", path.display(), e.message())))
 }
 
-/// Writes `text` to `path` atomically (temporary file, then rename).
+/// Writes `text` to `path` atomically (temporary file, then rename); a device
+/// or pipe is written in place ([`atomic_target`]).
 pub fn write_atomic(path: &Path, text: &[u8]) -> Result<(), ExperimentError> {
-    let tmp = temp_path(path);
+    let Some(target) = atomic_target(path) else {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(text))
+            .map_err(|e| ExperimentError::io(path, e));
+    };
+    let tmp = temp_path(&target);
     let res = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(text)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, &target)
     })();
     res.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);

@@ -320,3 +320,78 @@ fn closed_stdout_is_not_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
     assert_ne!(out.status.code(), Some(101), "{err}");
 }
+
+/// `--trace /dev/stdout`, a FIFO or `/dev/null`: a file that is not a regular
+/// one is written in place. Renaming a finished temporary file over it (how
+/// regular files are kept whole) would replace the device or pipe itself.
+#[cfg(unix)]
+#[test]
+fn a_trace_into_a_pipe_is_written_in_place() {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("trace.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: `c` is a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = fifo.clone();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        std::fs::File::open(reader)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        tx.send(text).unwrap();
+    });
+    let out = agentsim(&[
+        "run",
+        "raft",
+        "--seed",
+        "7",
+        "--trace",
+        fifo.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(kind.is_fifo(), "the FIFO was replaced by a {kind:?}");
+    let text = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the trace never came through the FIFO");
+    let hash = stdout(&out).lines().last().unwrap().replace("hash ", "");
+    assert!(text.starts_with("{\"type\":\"run_start\""), "{text}");
+    assert!(text.trim_end().lines().last().unwrap().contains(&hash));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "a temporary file was left"
+    );
+}
+
+/// A trace path that is a symbolic link replaces the file it points to and
+/// leaves the link a link.
+#[cfg(unix)]
+#[test]
+fn a_trace_through_a_symlink_replaces_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.jsonl");
+    let link = dir.path().join("link.jsonl");
+    std::fs::write(&real, "old").unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let out = agentsim(&[
+        "run",
+        "raft",
+        "--seed",
+        "7",
+        "--trace",
+        link.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let text = std::fs::read_to_string(&real).unwrap();
+    assert!(text.starts_with("{\"type\":\"run_start\""), "{text}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}
