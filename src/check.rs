@@ -116,6 +116,7 @@ mod tests {
             metrics: Default::default(),
             facts: Default::default(),
             violations,
+            undecided: None,
             hash: String::new(),
         }
     }

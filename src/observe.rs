@@ -6,7 +6,8 @@
 //! reproduces it.
 
 use crate::engine::{Property, PropertyKind, Protocol};
-use crate::net::topology::NodeId;
+use crate::net::topology::{Graph, NodeId};
+use crate::net::{NetConfig, Partitions};
 use crate::scenario::Scenario;
 use crate::time::SimTime;
 use litemap::LiteMap;
@@ -41,11 +42,29 @@ pub struct World<'a> {
     pub now: SimTime,
     pub alive: &'a [bool],
     pub nodes: u32,
+    pub(crate) graph: &'a Graph,
+    pub(crate) parts: &'a Partitions,
+    pub(crate) net: &'a NetConfig,
 }
 
 impl World<'_> {
     pub fn live_count(&self) -> usize {
         self.alive.iter().filter(|&&a| a).count()
+    }
+
+    /// Whether a message from `from` can reach `to` right now: an edge of the
+    /// topology joins them, no partition or cut blocks it, and the link does
+    /// not lose everything. (Whether `to` is up is [`World::alive`]'s part.)
+    pub fn link_up(&self, from: NodeId, to: NodeId) -> bool {
+        from == to
+            || (self.graph.has_edge(from, to)
+                && !self.parts.blocked(from, to)
+                && self.net.link(from, to).loss_ratio < 1.0)
+    }
+
+    /// Whether `a` and `b` can exchange messages both ways right now.
+    pub fn linked(&self, a: NodeId, b: NodeId) -> bool {
+        self.link_up(a, b) && self.link_up(b, a)
     }
 }
 

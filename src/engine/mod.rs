@@ -40,7 +40,7 @@ use serde::Serialize;
 use std::fmt::Debug;
 use std::hash::Hash;
 
-pub use sim::{RunReport, Simulation, StopReason};
+pub use sim::{RunReport, Simulation, StopReason, Undecided};
 
 /// A protocol message: a noun from the paper (`RequestVote`, `Prepare`, ...).
 pub trait Message: Clone + Debug + Hash + Serialize {

@@ -14,6 +14,21 @@ use crate::trace::Tracer;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 
+/// The monitors' view of `$sim`, borrowing its fields one by one (so the
+/// monitor, another field, can be borrowed mutably beside it).
+macro_rules! world {
+    ($sim:ident) => {
+        World {
+            now: $sim.now,
+            alive: &$sim.alive,
+            nodes: $sim.n,
+            graph: &$sim.graph,
+            parts: &$sim.parts,
+            net: &$sim.net,
+        }
+    };
+}
+
 /// What stopped a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -56,8 +71,21 @@ pub struct RunReport {
     #[serde(serialize_with = "crate::observe::as_map")]
     pub facts: NameMap<serde_json::Value>,
     pub violations: Vec<Violation>,
+    /// Set when the run stopped (at `time_max`, `events_max` or for lack of
+    /// events) before its `eventually` properties could be judged: they had
+    /// neither held since the last fault nor reached their deadline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undecided: Option<Undecided>,
     /// The run hash as 16 hex digits (see [`crate::trace`]).
     pub hash: String,
+}
+
+/// `eventually` properties a run stopped too early to judge.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Undecided {
+    pub properties: Vec<&'static str>,
+    /// When they would have been judged: the last fault plus the liveness bound.
+    pub deadline_ns: SimTime,
 }
 
 impl RunReport {
@@ -181,7 +209,14 @@ pub struct Simulation<P: Protocol, M: Monitor<P>> {
     leaders: Vec<(NodeId, SimTime, u64)>,
     track_leaders: bool,
     heal_time: Option<SimTime>,
+    /// When faults stop: every fault lies at or before it.
+    quiet_at: SimTime,
+    /// A fault the run scheduled lies at `quiet_at` (see [`Self::push_fault`]).
+    fault_at_quiet: bool,
     quiet: bool,
+    /// When `eventually` properties are judged: `quiet_at` plus the bound.
+    deadline: SimTime,
+    deadline_passed: bool,
 
     tracer: Tracer,
     monitor: M,
@@ -268,7 +303,11 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
             leaders: Vec::new(),
             track_leaders: sc.faults.crashes_leader(),
             heal_time: sc.faults.heal_time(sc.time_max.0),
+            quiet_at: 0,
+            fault_at_quiet: false,
             quiet: false,
+            deadline: 0,
+            deadline_passed: false,
             tracer,
             monitor,
             violations: Vec::new(),
@@ -321,8 +360,10 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
             }
         }
         let quiet = self.faults.quiet_time(self.time_max);
+        self.quiet_at = quiet;
         self.queue.push(quiet, Event::Fault(FaultEv::Quiet));
         let deadline = quiet.saturating_add(self.liveness_bound);
+        self.deadline = deadline;
         if deadline <= self.time_max {
             self.queue.push(deadline, Event::Fault(FaultEv::Deadline));
         }
@@ -332,12 +373,13 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
     pub fn run(mut self) -> (RunReport, Tracer) {
         self.schedule_initial();
         let stop = self.run_starts().unwrap_or_else(|| self.run_events());
+        let cut_short = matches!(
+            stop,
+            StopReason::TimeMax | StopReason::EventsMax | StopReason::Quiescent
+        ) && !self.deadline_passed
+            && !(self.quiet && self.monitor.done());
         let outcome = {
-            let w = World {
-                now: self.now,
-                alive: &self.alive,
-                nodes: self.n,
-            };
+            let w = world!(self);
             let mut late = Vec::new();
             let o: Outcome = self.monitor.finish(&w, &mut late);
             for v in late {
@@ -352,6 +394,16 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 self.counts.by_kind.insert(P::Msg::KINDS[i], c);
             }
         }
+        let undecided = cut_short.then(|| Undecided {
+            properties: M::properties()
+                .iter()
+                .filter(|p| p.kind == PropertyKind::Eventually)
+                .filter(|p| !self.violations.iter().any(|v| v.property == p.name))
+                .map(|p| p.name)
+                .collect(),
+            deadline_ns: self.deadline,
+        });
+        let undecided = undecided.filter(|u| !u.properties.is_empty());
         let report = RunReport {
             seed: self.seed,
             stop,
@@ -361,6 +413,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
             metrics: outcome.metrics,
             facts: outcome.facts,
             violations: self.violations,
+            undecided,
             hash: format!("{:016x}", self.tracer.hash()),
         };
         (report, self.tracer)
@@ -771,11 +824,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 None => {}
             }
         }
-        let w = World {
-            now: self.now,
-            alive: &self.alive,
-            nodes: self.n,
-        };
+        let w = world!(self);
         let mut found = Vec::new();
         self.monitor.on_note(&w, node, &note, &mut found);
         for v in found {
@@ -816,11 +865,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         }
         self.leaders.retain(|l| l.0 != node);
         self.tracer.crash(self.now, self.seq, node, cause);
-        let w = World {
-            now: self.now,
-            alive: &self.alive,
-            nodes: self.n,
-        };
+        let w = world!(self);
         self.monitor.on_crash(&w, node);
     }
 
@@ -833,17 +878,21 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         self.counts.recoveries += 1;
         self.nodes[node as usize] = P::init(node, self.n, &self.cfg, &self.durable[node as usize]);
         self.tracer.recover(self.now, self.seq, node);
-        let w = World {
-            now: self.now,
-            alive: &self.alive,
-            nodes: self.n,
-        };
+        let w = world!(self);
         self.monitor.on_recover(&w, node);
         self.dispatch(node, |p, ctx| p.on_start(ctx));
     }
 
     fn before_heal(&self) -> bool {
         self.heal_time.is_some_and(|h| self.now < h)
+    }
+
+    /// Queues a fault that the run itself scheduled (a recovery, the next
+    /// crash of a process). One at the instant faults stop is noted: it was
+    /// queued after the `Quiet` event and must run before it.
+    fn push_fault(&mut self, at: SimTime, ev: FaultEv) {
+        self.fault_at_quiet |= at == self.quiet_at;
+        self.queue.push(at, Event::Fault(ev));
     }
 
     fn fault(&mut self, f: FaultEv) {
@@ -874,8 +923,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                         if let Some(l) = self.current_leader() {
                             self.crash(l, "leader");
                             if let Some(d) = down {
-                                self.queue
-                                    .push(self.now + d.0, Event::Fault(FaultEv::LeaderRecover(l)));
+                                self.push_fault(self.now + d.0, FaultEv::LeaderRecover(l));
                             }
                         }
                     }
@@ -890,13 +938,11 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                     self.crash(n, "process");
                     let mttr = self.faults.crash_mttr.0 as f64;
                     let d = self.fault_rng().exp(mttr) as u64;
-                    self.queue
-                        .push(self.now + d, Event::Fault(FaultEv::ProcRecover(n)));
+                    self.push_fault(self.now + d, FaultEv::ProcRecover(n));
                 } else {
                     let mttf = self.faults.crash_mttf.map_or(0, |d| d.0);
                     let d = self.fault_rng().exp(mttf as f64) as u64;
-                    self.queue
-                        .push(self.now + d, Event::Fault(FaultEv::ProcCrash(n)));
+                    self.push_fault(self.now + d, FaultEv::ProcCrash(n));
                 }
             }
             FaultEv::ProcRecover(n) => {
@@ -904,8 +950,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 if self.before_heal() {
                     let mttf = self.faults.crash_mttf.map_or(0, |d| d.0);
                     let d = self.fault_rng().exp(mttf as f64) as u64;
-                    self.queue
-                        .push(self.now + d, Event::Fault(FaultEv::ProcCrash(n)));
+                    self.push_fault(self.now + d, FaultEv::ProcCrash(n));
                 }
             }
             FaultEv::PartStart => {
@@ -923,8 +968,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 self.net_change(&format!("partition:{}|rest", list.join(",")));
                 let mttr = self.faults.partition_mttr.0 as f64;
                 let d = self.fault_rng().exp(mttr) as u64;
-                self.queue
-                    .push(self.now + d, Event::Fault(FaultEv::PartEnd));
+                self.push_fault(self.now + d, FaultEv::PartEnd);
             }
             FaultEv::PartEnd => {
                 self.parts.heal();
@@ -932,8 +976,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 if self.before_heal() {
                     let mtbf = self.faults.partition_mtbf.map_or(0, |d| d.0);
                     let d = self.fault_rng().exp(mtbf as f64) as u64;
-                    self.queue
-                        .push(self.now + d, Event::Fault(FaultEv::PartStart));
+                    self.push_fault(self.now + d, FaultEv::PartStart);
                 }
             }
             FaultEv::LeaderCrash(k) => {
@@ -942,17 +985,13 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 };
                 if let Some(l) = self.current_leader() {
                     self.crash(l, "leader");
-                    self.queue.push(
-                        self.now + lc.down.0,
-                        Event::Fault(FaultEv::LeaderRecover(l)),
-                    );
+                    self.push_fault(self.now + lc.down.0, FaultEv::LeaderRecover(l));
                 }
                 if k + 1 < lc.count {
                     let at = lc.first.0
                         + (k as u64 + 1) * lc.every.0
                         + self.fault_rng().range_inclusive(0, lc.jitter.0);
-                    self.queue
-                        .push(at.max(self.now), Event::Fault(FaultEv::LeaderCrash(k + 1)));
+                    self.push_fault(at.max(self.now), FaultEv::LeaderCrash(k + 1));
                 }
             }
             FaultEv::LeaderRecover(n) => self.recover(n),
@@ -966,12 +1005,15 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 }
             }
             FaultEv::Quiet => {
+                if std::mem::take(&mut self.fault_at_quiet) {
+                    // A fault the run scheduled for this instant (say, the
+                    // recovery of the last crashed leader) is still queued:
+                    // faults stop after it.
+                    self.queue.push(self.now, Event::Fault(FaultEv::Quiet));
+                    return;
+                }
                 self.quiet = true;
-                let w = World {
-                    now: self.now,
-                    alive: &self.alive,
-                    nodes: self.n,
-                };
+                let w = world!(self);
                 let mut found = Vec::new();
                 self.monitor.on_quiet(&w, &mut found);
                 for v in found {
@@ -979,11 +1021,8 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 }
             }
             FaultEv::Deadline => {
-                let w = World {
-                    now: self.now,
-                    alive: &self.alive,
-                    nodes: self.n,
-                };
+                self.deadline_passed = true;
+                let w = world!(self);
                 let mut found = Vec::new();
                 self.monitor.on_deadline(&w, &mut found);
                 for v in found {

@@ -468,13 +468,24 @@ impl Raft {
         }
         // "If AppendEntries RPC received from new leader: convert to follower."
         self.role = Role::Follower;
-        if self.leader != Some(from) {
+        let same_leader = self.leader == Some(from);
+        if !same_leader {
             self.leader = Some(from);
             ctx.note(RaftNote::Following { term, leader: from });
         }
         self.last_leader_contact = Some(ctx.now());
-        if self.log != last_log {
-            self.log = last_log;
+        // Figure 2, AppendEntries rule 3: an entry is deleted only when a new
+        // one conflicts with it. Within its term a leader's log only grows,
+        // so a late or duplicated AppendEntries of the leader already
+        // followed shortens nothing; a new leader's log replaces ours (its
+        // entries overwrite the ones that conflict).
+        let log = if same_leader {
+            self.log.max(last_log)
+        } else {
+            last_log
+        };
+        if self.log != log {
+            self.log = log;
             self.persist(ctx);
         }
         self.reset_election_timer(ctx);

@@ -2,7 +2,9 @@
 //!
 //! - **election safety** (always): at most one leader per term (Figure 3).
 //! - **leader elected** (eventually): once faults stop, within the liveness bound,
-//!   a live leader that every live node follows in its term.
+//!   a live leader that a majority of the cluster can reach and that every live
+//!   node linked to it (both ways, as partitions and the topology allow)
+//!   follows in its term.
 //!
 //! Metrics: `first_leader_ms` (time to the first leader); `downtime_ms` (per
 //! crash of a leader: from the crash until every live node has accepted the new
@@ -30,7 +32,7 @@ static PROPERTIES: [Property; 2] = [
     Property {
         name: LEADER_ELECTED,
         kind: PropertyKind::Eventually,
-        description: "after the last fault, within the liveness bound, a live leader that every live node follows",
+        description: "after the last fault, within the liveness bound, a live leader linked to a majority and followed by every live node linked to it",
     },
 ];
 
@@ -66,16 +68,26 @@ struct NodeSeen {
 }
 
 impl RaftMonitor {
-    /// A live leader whose term every live node follows.
+    /// The live leader of the highest term, if it can exchange messages with
+    /// a majority of the cluster (itself included) and every live node it can
+    /// exchange messages with follows it in its term.
+    ///
+    /// Nodes cut off from the leader do not count: they cannot follow it. A
+    /// leader cut off from a majority does not count either: it can commit
+    /// nothing, and the nodes that still name it may only not have noticed.
     fn stable_leader(&self, w: &World) -> Option<(NodeId, u64)> {
         let (l, term) = (0..w.nodes)
             .filter(|&n| w.alive[n as usize])
             .filter_map(|n| self.nodes[n as usize].leading.map(|t| (n, t)))
             .max_by_key(|&(_, t)| t)?;
-        let all = (0..w.nodes)
-            .filter(|&n| w.alive[n as usize] && n != l)
-            .all(|n| self.nodes[n as usize].follows == Some((term, l)));
-        all.then_some((l, term))
+        let mut reached = 1;
+        for n in (0..w.nodes).filter(|&n| n != l && w.alive[n as usize] && w.linked(l, n)) {
+            if self.nodes[n as usize].follows != Some((term, l)) {
+                return None;
+            }
+            reached += 1;
+        }
+        (2 * reached > w.nodes).then_some((l, term))
     }
 
     /// The entry of `term`, added if new.
@@ -210,7 +222,7 @@ impl Monitor<Raft> for RaftMonitor {
                 w.now,
                 property::<Raft, Self>(LEADER_ELECTED),
                 format!(
-                    "no leader followed by all {live} live nodes by the deadline; leaders now: [{}]",
+                    "no leader linked to a majority and followed by every live node linked to it by the deadline ({live} nodes live); leaders now: [{}]",
                     leaders.join(", ")
                 ),
             ));

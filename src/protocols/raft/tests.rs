@@ -589,3 +589,37 @@ fn broken_variants_break_what_they_say() {
         "the correct node remembers"
     );
 }
+
+/// Figure 2, AppendEntries rule 3: only a conflicting new entry deletes. A late
+/// or duplicated AppendEntries of the leader already followed (its log only
+/// grows within its term) leaves the follower's longer log alone; a new
+/// leader's position replaces it.
+#[test]
+fn a_late_append_entries_never_shortens_the_log() {
+    let cfg = RaftConfig::default();
+    let mut s = Step::new();
+    let mut r = node(
+        &cfg,
+        RaftDurable {
+            current_term: 1,
+            ..Default::default()
+        },
+    );
+    let ae = |term, index| RaftMsg::AppendEntries {
+        term: 2,
+        last_log: LogPos { term, index },
+        entries: 1,
+    };
+    s.run(&mut r, 0, 0, |n, c| n.on_message(c, 3, ae(2, 5)));
+    let cmds = s.run(&mut r, 0, MS, |n, c| n.on_message(c, 3, ae(2, 4)));
+    assert!(persisted(cmds).is_none(), "a late message rewrote the log");
+    assert_eq!(r.log, LogPos { term: 2, index: 5 });
+    // The leader of a later term replaces the log with its own, shorter one.
+    let ae3 = RaftMsg::AppendEntries {
+        term: 3,
+        last_log: LogPos { term: 3, index: 3 },
+        entries: 1,
+    };
+    let cmds = s.run(&mut r, 0, 2 * MS, |n, c| n.on_message(c, 4, ae3.clone()));
+    assert_eq!(persisted(cmds).unwrap().log, LogPos { term: 3, index: 3 });
+}
