@@ -321,8 +321,10 @@ fn rows_of_another_build_are_not_reused() {
 #[test]
 fn resume_after_a_kill_gives_the_same_files() {
     let t = tempfile::tempdir().unwrap();
-    // Enough runs that the sweep is still going when it is killed.
-    let exp = small_experiment(t.path(), 4000);
+    // Enough runs that the sweep is still going when it is killed: it is
+    // killed after 20 rows of 16,000, so even a test thread starved for most
+    // of the sweep's second or two catches it early.
+    let exp = small_experiment(t.path(), 8000);
     let text = std::fs::read_to_string(&exp)
         .unwrap()
         .replace("time_max = \"3s\"", "time_max = \"30s\"");
@@ -339,10 +341,10 @@ fn resume_after_a_kill_gives_the_same_files() {
         let lines = std::fs::read_to_string(&partial)
             .map(|t| t.lines().count())
             .unwrap_or(0);
-        if lines > 100 || std::time::Instant::now() > deadline {
+        if lines > 20 || std::time::Instant::now() > deadline {
             break;
         }
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
     child.kill().unwrap();
     child.wait().unwrap();
