@@ -179,3 +179,85 @@ name = "raft"
     );
     assert!(max < 1000.0, "{max}");
 }
+
+fn plain(faults: &str, extra: &str) -> Scenario {
+    scenario(&format!(
+        "nodes = 5\n{extra}\n[faults]\n{faults}\n[protocol]\nname = \"raft\"\n"
+    ))
+}
+
+fn leader_of(r: &agentsim::engine::RunReport) -> Option<u64> {
+    r.facts.get("leader").and_then(|v| v.as_u64())
+}
+
+#[test]
+fn a_leader_cut_off_in_a_minority_does_not_count_as_elected() {
+    // The partition leaves the first leader on the minority side in some
+    // seeds; the nodes of the majority still name it until their election
+    // timers fire. "Leader elected" must wait for the majority's own leader.
+    let sc = plain(r#"schedule = ["partition:0,1|2,3,4@1s"]"#, "");
+    let mut minority_first = 0;
+    for seed in 0..100 {
+        let r = run_silent(&Scenario { seed, ..sc.clone() });
+        assert_eq!(r.stop, StopReason::Done, "seed {seed}: {:?}", r.violations);
+        let l = leader_of(&r).unwrap();
+        assert!((2..5).contains(&l), "seed {seed}: leader {l} is cut off");
+        minority_first += (r.metrics.get("elections") > Some(&1.0)) as u32;
+    }
+    assert!(
+        minority_first > 10,
+        "{minority_first}: the case never arose"
+    );
+}
+
+#[test]
+fn a_node_isolated_for_good_is_not_waited_for() {
+    // "every live, connected node": a node no one can reach is not counted.
+    let sc = plain(r#"schedule = ["isolate:4@1s"]"#, "");
+    for seed in 0..50 {
+        let r = run_silent(&Scenario { seed, ..sc.clone() });
+        assert_eq!(r.stop, StopReason::Done, "seed {seed}: {:?}", r.violations);
+        assert_ne!(leader_of(&r), Some(4), "seed {seed}");
+    }
+}
+
+#[test]
+fn a_recovery_at_the_instant_faults_stop_is_judged() {
+    // The last leader's recovery falls exactly when faults stop; the run must
+    // not be judged before the recovered node is back.
+    for faults in [
+        r#"schedule = ["crash-leader:300ms@1s"]"#,
+        "leader_crashes = { first = \"1s\", every = \"1s\", jitter = \"0ms\", down = \"500ms\", count = 2 }",
+    ] {
+        let sc = plain(faults, "");
+        for seed in 0..30 {
+            let r = run_silent(&Scenario { seed, ..sc.clone() });
+            assert_eq!(r.stop, StopReason::Done, "{faults} seed {seed}");
+            assert_eq!(r.counts.recoveries, r.counts.crashes, "{faults} seed {seed}");
+        }
+    }
+}
+
+#[test]
+fn a_run_cut_short_leaves_liveness_undecided() {
+    let r = run_silent(&plain("", "events_max = 5"));
+    assert_eq!(r.stop, StopReason::EventsMax);
+    let u = r.undecided.expect("liveness was never judged");
+    assert_eq!(u.properties, vec!["leader elected"]);
+    assert_eq!(u.deadline_ns, 5_000_000_000);
+    // Cut short, but after the leader was elected and the faults stopped:
+    // decided.
+    let r = run_silent(&plain("", "time_max = \"3s\"\nstop_when_done = false"));
+    assert_eq!(r.stop, StopReason::TimeMax);
+    assert_eq!(r.undecided, None);
+    // No majority anywhere, and the run ends at 3s, before the 5s deadline
+    // that would have reported it.
+    let sc = plain(
+        r#"schedule = ["partition:0,1|2,3|4@0s"]"#,
+        "time_max = \"3s\"",
+    );
+    let r = run_silent(&sc);
+    assert_eq!(r.stop, StopReason::TimeMax);
+    assert!(r.violations.is_empty());
+    assert_eq!(r.undecided.unwrap().properties, vec!["leader elected"]);
+}
