@@ -7,8 +7,8 @@
 //!   follows in its term.
 //!
 //! Metrics: `first_leader_ms` (time to the first leader); `downtime_ms` (per
-//! crash of a leader: from the crash until every live node has accepted the new
-//! leader's first AppendEntries — the measure of §9.3; mean over the run's
+//! crash of a leader: from the crash until every live node linked to the new
+//! leader has accepted its first AppendEntries — the measure of §9.3; mean over the run's
 //! leader crashes); `leader_crashes`; `terms` (highest term); `elections`
 //! (leaders elected); `split_votes` (terms in which some node campaigned, none
 //! won, and a later term began).
