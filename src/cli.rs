@@ -666,22 +666,26 @@ fn fmt_num(v: f64) -> String {
 }
 
 /// The command that reproduces one seed of a `check` invocation: the same
-/// arguments with `run` for `check`, `--seed S` for `--seeds A..B`.
+/// arguments with `run` for `check` and `--seed S` last. The flags of `check`
+/// alone (`--seeds`, `--jobs`, `--json`) are dropped, and so is any `--seed`
+/// given to `check` (the scenario's seed, which `--seeds` overrides): `run`
+/// accepts `--seed` once.
 pub fn reproduction_command(args: &[String], seed: u64) -> String {
+    /// Flags left out, with their value (`--seeds A..B` or `--seeds=A..B`).
+    const DROPPED: [&str; 3] = ["--seeds", "--seed", "--jobs"];
     let mut out = vec!["agentsim".to_string()];
-    let mut it = args.iter().skip(1).peekable();
+    let mut it = args.iter().skip(1);
     let mut replaced = false;
     while let Some(a) = it.next() {
+        let flag = a.split_once('=').map_or(a.as_str(), |(f, _)| f);
         if !replaced && a == "check" {
             out.push("run".into());
             replaced = true;
-        } else if a == "--seeds" {
-            it.next();
-        } else if a.starts_with("--seeds=") {
-        } else if a == "--jobs" {
-            it.next();
-        } else if a.starts_with("--jobs=") || a == "--json" {
-        } else {
+        } else if DROPPED.contains(&flag) {
+            if flag == a {
+                it.next(); // the value is the next argument
+            }
+        } else if a != "--json" {
             out.push(shell_quote(a));
         }
     }
