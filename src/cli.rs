@@ -397,7 +397,7 @@ pub struct OutputArgs {
     /// Write the trace (JSON Lines) to FILE.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
-    /// off | summary | notes | events | full [default: events when --trace is given].
+    /// off (no file) | summary | notes | events | full [default: events when --trace is given].
     #[arg(long, value_name = "LEVEL")]
     pub trace_level: Option<TraceLevel>,
 }

@@ -72,13 +72,14 @@ pub fn run_silent(sc: &Scenario) -> RunReport {
     run_protocol(sc, Tracer::hash_only()).0
 }
 
-/// Runs a scenario, writing its trace to `path` atomically if given.
+/// Runs a scenario, writing its trace to `path` atomically if given. At
+/// [`TraceLevel::Off`] no file is written, nor an existing one touched.
 pub fn run_scenario(
     sc: &Scenario,
     trace: Option<(&Path, TraceLevel)>,
 ) -> Result<RunReport, RunError> {
     sc.validate()?;
-    let Some((path, level)) = trace else {
+    let Some((path, level)) = trace.filter(|&(_, level)| level > TraceLevel::Off) else {
         return Ok(run_silent(sc));
     };
     let Some(target) = atomic_target(path) else {

@@ -395,3 +395,36 @@ fn a_trace_through_a_symlink_replaces_its_target() {
     assert!(text.starts_with("{\"type\":\"run_start\""), "{text}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }
+
+/// `--trace-level off` writes no file at all (the level's documented meaning):
+/// not an empty one, which `replay` would then reject, and an existing file
+/// is left as it was. The run is the same as without a trace.
+#[test]
+fn trace_level_off_writes_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("new.jsonl");
+    let old = dir.path().join("old.jsonl");
+    std::fs::write(&old, "keep me\n").unwrap();
+    let plain = agentsim(&["run", "raft", "--seed", "7"]);
+    for p in [&new, &old] {
+        let out = agentsim(&[
+            "run",
+            "raft",
+            "--seed",
+            "7",
+            "--trace-level",
+            "off",
+            "--trace",
+            p.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(stdout(&out), stdout(&plain), "same run, same output");
+    }
+    assert!(!new.exists(), "a file was written at level off");
+    assert_eq!(std::fs::read_to_string(&old).unwrap(), "keep me\n");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "a temporary file was left"
+    );
+}
