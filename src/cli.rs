@@ -14,7 +14,7 @@ use crate::protocols::gossip::{
 };
 use crate::protocols::raft::RaftVariant;
 use crate::protocols::{ProtocolConfig, PROTOCOLS};
-use crate::run::{replay, run_scenario, Replay, RunError};
+use crate::run::{replay, run_silent, Replay, RunError, TraceFile};
 use crate::scenario::Scenario;
 use crate::time::{Dur, DurRange};
 use crate::trace::TraceLevel;
@@ -588,12 +588,20 @@ fn execute(cli: Cli, args: &[String]) -> Result<i32, RunError> {
 
 fn run_cmd(sc: &Scenario, out: &OutputArgs) -> Result<i32, RunError> {
     sc.validate()?;
+    // The trace output is created before anything is printed: a path that
+    // cannot be written is an error with nothing on stdout.
+    let level = out.trace_level.unwrap_or(TraceLevel::Events);
+    let trace = match &out.trace {
+        Some(path) => TraceFile::create(path, level)?,
+        None => None,
+    };
     if !out.json {
         println!("seed {}", sc.seed);
     }
-    let level = out.trace_level.unwrap_or(TraceLevel::Events);
-    let trace = out.trace.as_deref().map(|p| (p, level));
-    let r = run_scenario(sc, trace)?;
+    let r = match trace {
+        Some(t) => t.run(sc)?,
+        None => run_silent(sc),
+    };
     if out.json {
         let mut v = serde_json::to_value(&r).expect("report serialises");
         v["protocol"] = sc.protocol.name().into();

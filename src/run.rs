@@ -79,37 +79,102 @@ pub fn run_scenario(
     trace: Option<(&Path, TraceLevel)>,
 ) -> Result<RunReport, RunError> {
     sc.validate()?;
-    let Some((path, level)) = trace.filter(|&(_, level)| level > TraceLevel::Off) else {
-        return Ok(run_silent(sc));
+    let file = match trace {
+        Some((path, level)) => TraceFile::create(path, level)?,
+        None => None,
     };
-    let Some(target) = atomic_target(path) else {
-        // A device or pipe (`/dev/null`, `/dev/stdout`, a FIFO): written in place.
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map_err(io_err(path))?;
-        let (report, mut tracer) =
-            run_to_writer(sc, level, Box::new(BufWriter::with_capacity(1 << 16, file)));
-        return match tracer.take_error() {
-            Some(e) => Err(io_err(path)(e)),
-            None => Ok(report),
-        };
-    };
-    let tmp = temp_path(&target);
-    let file = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
-    let (report, mut tracer) =
-        run_to_writer(sc, level, Box::new(BufWriter::with_capacity(1 << 16, file)));
-    let error = tracer.take_error();
-    drop(tracer); // closes the file
-    if let Some(e) = error {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io_err(&tmp)(e));
+    match file {
+        Some(file) => file.run(sc),
+        None => Ok(run_silent(sc)),
     }
-    std::fs::rename(&tmp, &target).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io_err(path)(e)
-    })?;
-    Ok(report)
+}
+
+/// A trace output opened before its run, so that a path that cannot be
+/// written is reported before anything else happens (the binary prints the
+/// seed only after this). A regular file is written to a temporary sibling
+/// and renamed into place when complete; dropped unrun or on error, the
+/// temporary file is removed. A device or pipe is written in place. Errors
+/// name the path the user gave, never the temporary one.
+pub struct TraceFile {
+    path: PathBuf,
+    level: TraceLevel,
+    file: std::fs::File,
+    /// The temporary file and its final path; `None` when written in place.
+    rename: Option<TempFile>,
+}
+
+/// A temporary file to be renamed to `target`, removed if dropped before.
+struct TempFile {
+    tmp: PathBuf,
+    target: PathBuf,
+}
+
+impl TempFile {
+    fn persist(self) -> std::io::Result<()> {
+        let res = std::fs::rename(&self.tmp, &self.target);
+        if res.is_ok() {
+            std::mem::forget(self);
+        }
+        res
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+impl TraceFile {
+    /// Opens the output of a trace at `level`; `None` at [`TraceLevel::Off`],
+    /// which writes no file.
+    pub fn create(path: &Path, level: TraceLevel) -> Result<Option<TraceFile>, RunError> {
+        if level == TraceLevel::Off {
+            return Ok(None);
+        }
+        let (file, rename) = match atomic_target(path) {
+            // A device or pipe (`/dev/null`, `/dev/stdout`, a FIFO): written in place.
+            None => (
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(io_err(path))?,
+                None,
+            ),
+            Some(target) => {
+                let tmp = temp_path(&target);
+                let file = std::fs::File::create(&tmp).map_err(io_err(path))?;
+                (file, Some(TempFile { tmp, target }))
+            }
+        };
+        Ok(Some(TraceFile {
+            path: path.to_path_buf(),
+            level,
+            file,
+            rename,
+        }))
+    }
+
+    /// Runs a validated scenario into this output.
+    pub fn run(self, sc: &Scenario) -> Result<RunReport, RunError> {
+        let TraceFile {
+            path,
+            level,
+            file,
+            rename,
+        } = self;
+        let out = BufWriter::with_capacity(1 << 16, file);
+        let (report, mut tracer) = run_to_writer(sc, level, Box::new(out));
+        let error = tracer.take_error();
+        drop(tracer); // flushed by run_to_writer; closes the file
+        if let Some(e) = error {
+            return Err(io_err(&path)(e)); // dropping `rename` removes the temporary file
+        }
+        if let Some(t) = rename {
+            t.persist().map_err(io_err(&path))?;
+        }
+        Ok(report)
+    }
 }
 
 /// Where an output file is renamed to once complete, or `None` when `path` is

@@ -428,3 +428,27 @@ fn trace_level_off_writes_no_file() {
         "a temporary file was left"
     );
 }
+
+/// A trace path that cannot be created is reported before anything is
+/// printed (not after `seed N`), in one line naming the path as given (not
+/// the temporary file written first), with the exit code of I/O errors.
+#[test]
+fn an_unwritable_trace_path_fails_before_any_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nodir").join("x.jsonl");
+    let p = path.to_str().unwrap();
+    for args in [
+        vec!["run", "raft", "--trace", p],
+        vec!["run", "raft", "--trace", p, "--json"],
+        vec!["run", "gossip", "--trace", p, "--trace-level", "summary"],
+    ] {
+        let out = agentsim(&args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(stdout(&out), "", "{args:?}: printed before failing");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(&format!("{p}:")), "the path given: {err}");
+        assert!(!err.contains(".tmp-"), "a temporary path: {err}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
