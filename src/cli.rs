@@ -24,9 +24,10 @@ use std::path::PathBuf;
 pub mod exit {
     /// Success: every property held (or the replay was identical).
     pub const OK: i32 = 0;
-    /// An I/O or internal error.
+    /// An output could not be written, or an internal error.
     pub const ERROR: i32 = 1;
-    /// Bad input: unknown command or flag, a value out of range, a malformed file.
+    /// Bad input: unknown command or flag, a value out of range, an input
+    /// file missing, unreadable or malformed.
     pub const BAD_INPUT: i32 = 2;
     /// A safety (`always`) property was violated.
     pub const SAFETY: i32 = 3;
@@ -530,7 +531,9 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
         Err(e) => {
             eprintln!("error: {e}");
             match e {
-                RunError::Config(_) | RunError::BadTrace(_) => exit::BAD_INPUT,
+                RunError::Config(_) | RunError::BadTrace(_) | RunError::Input { .. } => {
+                    exit::BAD_INPUT
+                }
                 RunError::Io { .. } => exit::ERROR,
             }
         }

@@ -15,8 +15,15 @@ use std::path::{Path, PathBuf};
 pub enum RunError {
     #[error("{0}")]
     Config(#[from] crate::scenario::ConfigError),
+    /// Writing an output (or another I/O failure that is not the input's fault).
     #[error("{path}: {source}")]
     Io {
+        path: String,
+        source: std::io::Error,
+    },
+    /// An input file named by the user is missing or unreadable: bad input.
+    #[error("{path}: cannot read: {source}")]
+    Input {
         path: String,
         source: std::io::Error,
     },
@@ -26,6 +33,13 @@ pub enum RunError {
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
     move |source| RunError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn input_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Input {
         path: path.display().to_string(),
         source,
     }
@@ -243,7 +257,7 @@ pub enum Replay {
 
 /// Re-runs the run recorded in `path` from its `run_start` and compares record by record.
 pub fn replay(path: &Path) -> Result<Replay, RunError> {
-    let file = std::fs::File::open(path).map_err(io_err(path))?;
+    let file = std::fs::File::open(path).map_err(input_err(path))?;
     let mut lines = std::io::BufReader::new(file).lines();
     let first = lines
         .next()
@@ -253,7 +267,7 @@ pub fn replay(path: &Path) -> Result<Replay, RunError> {
                 path.display()
             ))
         })?
-        .map_err(io_err(path))?;
+        .map_err(input_err(path))?;
     #[derive(Deserialize)]
     struct Envelope {
         #[serde(rename = "type")]
@@ -294,7 +308,7 @@ pub fn replay(path: &Path) -> Result<Replay, RunError> {
     let mut recorded_lines = std::iter::once(Ok(first)).chain(lines);
     let mut n = 0;
     loop {
-        let a = recorded_lines.next().transpose().map_err(io_err(path))?;
+        let a = recorded_lines.next().transpose().map_err(input_err(path))?;
         let b = replayed.next();
         n += 1;
         match (a, b) {

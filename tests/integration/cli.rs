@@ -452,3 +452,46 @@ fn an_unwritable_trace_path_fails_before_any_output() {
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+/// An input file the user names that is missing or cannot be read is bad
+/// input (exit 2, one line naming it) for every command, as for `--scenario`.
+#[test]
+fn missing_or_unreadable_input_files_are_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.jsonl");
+    let not_utf8 = dir.path().join("binary.jsonl");
+    std::fs::write(&not_utf8, [0xff, 0xfe, b'\n']).unwrap();
+    let folder = dir.path().join("a-folder");
+    std::fs::create_dir(&folder).unwrap();
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let cases: [(Vec<String>, String); 6] = [
+        (vec!["replay".into(), s(&missing)], s(&missing)),
+        (vec!["replay".into(), s(&not_utf8)], s(&not_utf8)),
+        (vec!["replay".into(), s(&folder)], s(&folder)),
+        (vec!["plot".into(), s(&not_utf8)], s(&not_utf8)),
+        (
+            vec![
+                "run".into(),
+                "raft".into(),
+                "--scenario".into(),
+                s(&missing),
+            ],
+            s(&missing),
+        ),
+        (
+            vec![
+                "check".into(),
+                "raft".into(),
+                "--scenario".into(),
+                s(&folder),
+            ],
+            s(&folder),
+        ),
+    ];
+    for (args, mention) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        bad(&args, &[&mention]);
+    }
+    // Nothing written: no plot of the unreadable trace, no missing file created.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}
