@@ -14,7 +14,7 @@ use crate::protocols::gossip::{
 };
 use crate::protocols::raft::RaftVariant;
 use crate::protocols::{ProtocolConfig, PROTOCOLS};
-use crate::run::{replay, run_scenario, Replay, RunError};
+use crate::run::{replay, run_silent, Replay, RunError, TraceFile};
 use crate::scenario::Scenario;
 use crate::time::{Dur, DurRange};
 use crate::trace::TraceLevel;
@@ -24,9 +24,10 @@ use std::path::PathBuf;
 pub mod exit {
     /// Success: every property held (or the replay was identical).
     pub const OK: i32 = 0;
-    /// An I/O or internal error.
+    /// An output could not be written, or an internal error.
     pub const ERROR: i32 = 1;
-    /// Bad input: unknown command or flag, a value out of range, a malformed file.
+    /// Bad input: unknown command or flag, a value out of range, an input
+    /// file missing, unreadable or malformed.
     pub const BAD_INPUT: i32 = 2;
     /// A safety (`always`) property was violated.
     pub const SAFETY: i32 = 3;
@@ -397,7 +398,7 @@ pub struct OutputArgs {
     /// Write the trace (JSON Lines) to FILE.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
-    /// off | summary | notes | events | full [default: events when --trace is given].
+    /// off (no file) | summary | notes | events | full [default: events when --trace is given].
     #[arg(long, value_name = "LEVEL")]
     pub trace_level: Option<TraceLevel>,
 }
@@ -530,7 +531,9 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
         Err(e) => {
             eprintln!("error: {e}");
             match e {
-                RunError::Config(_) | RunError::BadTrace(_) => exit::BAD_INPUT,
+                RunError::Config(_) | RunError::BadTrace(_) | RunError::Input { .. } => {
+                    exit::BAD_INPUT
+                }
                 RunError::Io { .. } => exit::ERROR,
             }
         }
@@ -588,12 +591,20 @@ fn execute(cli: Cli, args: &[String]) -> Result<i32, RunError> {
 
 fn run_cmd(sc: &Scenario, out: &OutputArgs) -> Result<i32, RunError> {
     sc.validate()?;
+    // The trace output is created before anything is printed: a path that
+    // cannot be written is an error with nothing on stdout.
+    let level = out.trace_level.unwrap_or(TraceLevel::Events);
+    let trace = match &out.trace {
+        Some(path) => TraceFile::create(path, level)?,
+        None => None,
+    };
     if !out.json {
         println!("seed {}", sc.seed);
     }
-    let level = out.trace_level.unwrap_or(TraceLevel::Events);
-    let trace = out.trace.as_deref().map(|p| (p, level));
-    let r = run_scenario(sc, trace)?;
+    let r = match trace {
+        Some(t) => t.run(sc)?,
+        None => run_silent(sc),
+    };
     if out.json {
         let mut v = serde_json::to_value(&r).expect("report serialises");
         v["protocol"] = sc.protocol.name().into();
@@ -666,22 +677,26 @@ fn fmt_num(v: f64) -> String {
 }
 
 /// The command that reproduces one seed of a `check` invocation: the same
-/// arguments with `run` for `check`, `--seed S` for `--seeds A..B`.
+/// arguments with `run` for `check` and `--seed S` last. The flags of `check`
+/// alone (`--seeds`, `--jobs`, `--json`) are dropped, and so is any `--seed`
+/// given to `check` (the scenario's seed, which `--seeds` overrides): `run`
+/// accepts `--seed` once.
 pub fn reproduction_command(args: &[String], seed: u64) -> String {
+    /// Flags left out, with their value (`--seeds A..B` or `--seeds=A..B`).
+    const DROPPED: [&str; 3] = ["--seeds", "--seed", "--jobs"];
     let mut out = vec!["agentsim".to_string()];
-    let mut it = args.iter().skip(1).peekable();
+    let mut it = args.iter().skip(1);
     let mut replaced = false;
     while let Some(a) = it.next() {
+        let flag = a.split_once('=').map_or(a.as_str(), |(f, _)| f);
         if !replaced && a == "check" {
             out.push("run".into());
             replaced = true;
-        } else if a == "--seeds" {
-            it.next();
-        } else if a.starts_with("--seeds=") {
-        } else if a == "--jobs" {
-            it.next();
-        } else if a.starts_with("--jobs=") || a == "--json" {
-        } else {
+        } else if DROPPED.contains(&flag) {
+            if flag == a {
+                it.next(); // the value is the next argument
+            }
+        } else if a != "--json" {
             out.push(shell_quote(a));
         }
     }

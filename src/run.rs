@@ -15,8 +15,15 @@ use std::path::{Path, PathBuf};
 pub enum RunError {
     #[error("{0}")]
     Config(#[from] crate::scenario::ConfigError),
+    /// Writing an output (or another I/O failure that is not the input's fault).
     #[error("{path}: {source}")]
     Io {
+        path: String,
+        source: std::io::Error,
+    },
+    /// An input file named by the user is missing or unreadable: bad input.
+    #[error("{path}: cannot read: {source}")]
+    Input {
         path: String,
         source: std::io::Error,
     },
@@ -26,6 +33,13 @@ pub enum RunError {
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
     move |source| RunError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn input_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Input {
         path: path.display().to_string(),
         source,
     }
@@ -72,43 +86,109 @@ pub fn run_silent(sc: &Scenario) -> RunReport {
     run_protocol(sc, Tracer::hash_only()).0
 }
 
-/// Runs a scenario, writing its trace to `path` atomically if given.
+/// Runs a scenario, writing its trace to `path` atomically if given. At
+/// [`TraceLevel::Off`] no file is written, nor an existing one touched.
 pub fn run_scenario(
     sc: &Scenario,
     trace: Option<(&Path, TraceLevel)>,
 ) -> Result<RunReport, RunError> {
     sc.validate()?;
-    let Some((path, level)) = trace else {
-        return Ok(run_silent(sc));
+    let file = match trace {
+        Some((path, level)) => TraceFile::create(path, level)?,
+        None => None,
     };
-    let Some(target) = atomic_target(path) else {
-        // A device or pipe (`/dev/null`, `/dev/stdout`, a FIFO): written in place.
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map_err(io_err(path))?;
-        let (report, mut tracer) =
-            run_to_writer(sc, level, Box::new(BufWriter::with_capacity(1 << 16, file)));
-        return match tracer.take_error() {
-            Some(e) => Err(io_err(path)(e)),
-            None => Ok(report),
-        };
-    };
-    let tmp = temp_path(&target);
-    let file = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
-    let (report, mut tracer) =
-        run_to_writer(sc, level, Box::new(BufWriter::with_capacity(1 << 16, file)));
-    let error = tracer.take_error();
-    drop(tracer); // closes the file
-    if let Some(e) = error {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io_err(&tmp)(e));
+    match file {
+        Some(file) => file.run(sc),
+        None => Ok(run_silent(sc)),
     }
-    std::fs::rename(&tmp, &target).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io_err(path)(e)
-    })?;
-    Ok(report)
+}
+
+/// A trace output opened before its run, so that a path that cannot be
+/// written is reported before anything else happens (the binary prints the
+/// seed only after this). A regular file is written to a temporary sibling
+/// and renamed into place when complete; dropped unrun or on error, the
+/// temporary file is removed. A device or pipe is written in place. Errors
+/// name the path the user gave, never the temporary one.
+pub struct TraceFile {
+    path: PathBuf,
+    level: TraceLevel,
+    file: std::fs::File,
+    /// The temporary file and its final path; `None` when written in place.
+    rename: Option<TempFile>,
+}
+
+/// A temporary file to be renamed to `target`, removed if dropped before.
+struct TempFile {
+    tmp: PathBuf,
+    target: PathBuf,
+}
+
+impl TempFile {
+    fn persist(self) -> std::io::Result<()> {
+        let res = std::fs::rename(&self.tmp, &self.target);
+        if res.is_ok() {
+            std::mem::forget(self);
+        }
+        res
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+impl TraceFile {
+    /// Opens the output of a trace at `level`; `None` at [`TraceLevel::Off`],
+    /// which writes no file.
+    pub fn create(path: &Path, level: TraceLevel) -> Result<Option<TraceFile>, RunError> {
+        if level == TraceLevel::Off {
+            return Ok(None);
+        }
+        let (file, rename) = match atomic_target(path) {
+            // A device or pipe (`/dev/null`, `/dev/stdout`, a FIFO): written in place.
+            None => (
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(io_err(path))?,
+                None,
+            ),
+            Some(target) => {
+                let tmp = temp_path(&target);
+                let file = std::fs::File::create(&tmp).map_err(io_err(path))?;
+                (file, Some(TempFile { tmp, target }))
+            }
+        };
+        Ok(Some(TraceFile {
+            path: path.to_path_buf(),
+            level,
+            file,
+            rename,
+        }))
+    }
+
+    /// Runs a validated scenario into this output.
+    pub fn run(self, sc: &Scenario) -> Result<RunReport, RunError> {
+        let TraceFile {
+            path,
+            level,
+            file,
+            rename,
+        } = self;
+        let out = BufWriter::with_capacity(1 << 16, file);
+        let (report, mut tracer) = run_to_writer(sc, level, Box::new(out));
+        let error = tracer.take_error();
+        drop(tracer); // flushed by run_to_writer; closes the file
+        if let Some(e) = error {
+            return Err(io_err(&path)(e)); // dropping `rename` removes the temporary file
+        }
+        if let Some(t) = rename {
+            t.persist().map_err(io_err(&path))?;
+        }
+        Ok(report)
+    }
 }
 
 /// Where an output file is renamed to once complete, or `None` when `path` is
@@ -177,7 +257,7 @@ pub enum Replay {
 
 /// Re-runs the run recorded in `path` from its `run_start` and compares record by record.
 pub fn replay(path: &Path) -> Result<Replay, RunError> {
-    let file = std::fs::File::open(path).map_err(io_err(path))?;
+    let file = std::fs::File::open(path).map_err(input_err(path))?;
     let mut lines = std::io::BufReader::new(file).lines();
     let first = lines
         .next()
@@ -187,7 +267,7 @@ pub fn replay(path: &Path) -> Result<Replay, RunError> {
                 path.display()
             ))
         })?
-        .map_err(io_err(path))?;
+        .map_err(input_err(path))?;
     #[derive(Deserialize)]
     struct Envelope {
         #[serde(rename = "type")]
@@ -228,7 +308,7 @@ pub fn replay(path: &Path) -> Result<Replay, RunError> {
     let mut recorded_lines = std::iter::once(Ok(first)).chain(lines);
     let mut n = 0;
     loop {
-        let a = recorded_lines.next().transpose().map_err(io_err(path))?;
+        let a = recorded_lines.next().transpose().map_err(input_err(path))?;
         let b = replayed.next();
         n += 1;
         match (a, b) {

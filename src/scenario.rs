@@ -73,7 +73,7 @@ impl Scenario {
     /// Reads a TOML scenario file; errors name the file and the key.
     pub fn from_toml_file(path: &std::path::Path) -> Result<Scenario, ConfigError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+            .map_err(|e| ConfigError(format!("{}: cannot read: {e}", path.display())))?;
         Self::from_toml_str(&text).map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))
     }
 

@@ -110,7 +110,8 @@ use std::path::Path;
 /// Errors of experiments, sweeps, merges and plots.
 #[derive(Debug, thiserror::Error)]
 pub enum ExperimentError {
-    /// A bad experiment file, flag or results folder: one line naming what and the accepted values.
+    /// A bad experiment file, flag or results folder (also a missing or
+    /// unreadable one): one line naming what and the accepted values.
     #[error("{0}")]
     BadInput(String),
     #[error("{path}: {source}")]
@@ -126,6 +127,12 @@ impl ExperimentError {
             path: path.display().to_string(),
             source,
         }
+    }
+
+    /// An input the user named (a trace, a results folder's files) that
+    /// cannot be read: bad input, not an I/O error of ours.
+    pub fn input(path: &Path, source: std::io::Error) -> ExperimentError {
+        ExperimentError::BadInput(format!("{}: cannot read: {source}", path.display()))
     }
 }
 

@@ -443,7 +443,7 @@ pub fn read_results(
 ) -> Result<BTreeMap<u64, RunResult>, ExperimentError> {
     let read = |name: &str| {
         let p = dir.join(name);
-        std::fs::read_to_string(&p).map_err(|e| ExperimentError::io(&p, e))
+        std::fs::read_to_string(&p).map_err(|e| ExperimentError::input(&p, e))
     };
     let at = |name: &str, e: String| {
         ExperimentError::BadInput(format!("{}: {e}", dir.join(name).display()))
@@ -496,7 +496,7 @@ pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>, ExperimentError> {
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(ExperimentError::io(&path, e)),
+        Err(e) => return Err(ExperimentError::input(&path, e)),
     };
     toml::from_str(&text)
         .map(Some)
@@ -832,8 +832,8 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<(PathBuf, u64), Exp
         )));
     }
     let source_path = first.join(EXPERIMENT_COPY);
-    let source =
-        std::fs::read_to_string(&source_path).map_err(|e| ExperimentError::io(&source_path, e))?;
+    let source = std::fs::read_to_string(&source_path)
+        .map_err(|e| ExperimentError::input(&source_path, e))?;
     let exp = Experiment::parse(&source, &m0.experiment, &source_path.display().to_string())?;
     let fp = fingerprint(&exp);
     let mut shards: Vec<Option<Shard>> = Vec::new();

@@ -110,7 +110,7 @@ impl Results {
         }
         let read = |name: &str| {
             let p = dir.join(name);
-            std::fs::read_to_string(&p).map_err(|e| ExperimentError::io(&p, e))
+            std::fs::read_to_string(&p).map_err(|e| ExperimentError::input(&p, e))
         };
         let source = read(EXPERIMENT_COPY)?;
         let exp = Experiment::parse(

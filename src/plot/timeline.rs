@@ -46,12 +46,12 @@ pub struct TimelineOptions {
 /// Builds the timeline figure of a trace file.
 pub fn timeline(path: &Path, opts: &TimelineOptions) -> Result<Figure, ExperimentError> {
     let bad = |m: String| ExperimentError::BadInput(format!("{}: {m}", path.display()));
-    let file = std::fs::File::open(path).map_err(|e| ExperimentError::io(path, e))?;
+    let file = std::fs::File::open(path).map_err(|e| ExperimentError::input(path, e))?;
     let mut nodes: Option<u64> = None;
     let mut end_ns: SimTime = 0;
     let mut marks: Vec<Mark> = Vec::new();
     for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| ExperimentError::io(path, e))?;
+        let line = line.map_err(|e| ExperimentError::input(path, e))?;
         if line.trim().is_empty() {
             continue;
         }

@@ -395,3 +395,103 @@ fn a_trace_through_a_symlink_replaces_its_target() {
     assert!(text.starts_with("{\"type\":\"run_start\""), "{text}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }
+
+/// `--trace-level off` writes no file at all (the level's documented meaning):
+/// not an empty one, which `replay` would then reject, and an existing file
+/// is left as it was. The run is the same as without a trace.
+#[test]
+fn trace_level_off_writes_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("new.jsonl");
+    let old = dir.path().join("old.jsonl");
+    std::fs::write(&old, "keep me\n").unwrap();
+    let plain = agentsim(&["run", "raft", "--seed", "7"]);
+    for p in [&new, &old] {
+        let out = agentsim(&[
+            "run",
+            "raft",
+            "--seed",
+            "7",
+            "--trace-level",
+            "off",
+            "--trace",
+            p.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(stdout(&out), stdout(&plain), "same run, same output");
+    }
+    assert!(!new.exists(), "a file was written at level off");
+    assert_eq!(std::fs::read_to_string(&old).unwrap(), "keep me\n");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "a temporary file was left"
+    );
+}
+
+/// A trace path that cannot be created is reported before anything is
+/// printed (not after `seed N`), in one line naming the path as given (not
+/// the temporary file written first), with the exit code of I/O errors.
+#[test]
+fn an_unwritable_trace_path_fails_before_any_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nodir").join("x.jsonl");
+    let p = path.to_str().unwrap();
+    for args in [
+        vec!["run", "raft", "--trace", p],
+        vec!["run", "raft", "--trace", p, "--json"],
+        vec!["run", "gossip", "--trace", p, "--trace-level", "summary"],
+    ] {
+        let out = agentsim(&args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(stdout(&out), "", "{args:?}: printed before failing");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(&format!("{p}:")), "the path given: {err}");
+        assert!(!err.contains(".tmp-"), "a temporary path: {err}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+/// An input file the user names that is missing or cannot be read is bad
+/// input (exit 2, one line naming it) for every command, as for `--scenario`.
+#[test]
+fn missing_or_unreadable_input_files_are_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.jsonl");
+    let not_utf8 = dir.path().join("binary.jsonl");
+    std::fs::write(&not_utf8, [0xff, 0xfe, b'\n']).unwrap();
+    let folder = dir.path().join("a-folder");
+    std::fs::create_dir(&folder).unwrap();
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let cases: [(Vec<String>, String); 6] = [
+        (vec!["replay".into(), s(&missing)], s(&missing)),
+        (vec!["replay".into(), s(&not_utf8)], s(&not_utf8)),
+        (vec!["replay".into(), s(&folder)], s(&folder)),
+        (vec!["plot".into(), s(&not_utf8)], s(&not_utf8)),
+        (
+            vec![
+                "run".into(),
+                "raft".into(),
+                "--scenario".into(),
+                s(&missing),
+            ],
+            s(&missing),
+        ),
+        (
+            vec![
+                "check".into(),
+                "raft".into(),
+                "--scenario".into(),
+                s(&folder),
+            ],
+            s(&folder),
+        ),
+    ];
+    for (args, mention) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        bad(&args, &[&mention]);
+    }
+    // Nothing written: no plot of the unreadable trace, no missing file created.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}

@@ -248,4 +248,12 @@ fn plot_input_errors_are_one_line() {
     let out = agentsim(&["plot", s(&shard)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("merge"), "{}", stderr(&out));
+    // A results folder missing one of its files is bad input, as a missing file is.
+    let whole = t.path().join("whole");
+    sweep(&["sweep", s(&exp), "--out", s(&whole)]);
+    std::fs::remove_file(whole.join("runs.csv")).unwrap();
+    let out = agentsim(&["plot", s(&whole)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(stderr(&out).trim_end().lines().count(), 1);
+    assert!(stderr(&out).contains("runs.csv"), "{}", stderr(&out));
 }

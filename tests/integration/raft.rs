@@ -1,7 +1,7 @@
 //! Raft election under faults: safety across thousands of seeds, liveness after
 //! heal, and each broken variant caught with a reproducing command.
 
-use crate::common::{agentsim, scenario, stdout};
+use crate::common::{agentsim, scenario, stderr, stdout};
 use agentsim::check::check_seeds;
 use agentsim::engine::StopReason;
 use agentsim::run::run_silent;
@@ -110,29 +110,40 @@ fn forget_voted_for_variant_is_caught() {
     assert!(runs >= 1);
 }
 
-#[test]
-fn printed_reproduction_command_reproduces_the_violation() {
-    let args = [
-        "check",
-        "raft",
-        "--seeds",
-        "0..300",
-        "--loss",
-        "0.1",
-        "--dup",
-        "0.05",
-        "--crash-mttf",
-        "800ms",
-        "--crash-mttr",
-        "150ms",
-        "--partition-mtbf",
-        "700ms",
-        "--variant",
-        "double-vote",
-    ];
-    let out = agentsim(&args);
-    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+/// The README's faults for `check`: loss, duplication, random crashes and partitions.
+const README_FAULTS: [&str; 10] = [
+    "--loss",
+    "0.1",
+    "--dup",
+    "0.05",
+    "--crash-mttf",
+    "1s",
+    "--crash-mttr",
+    "200ms",
+    "--partition-mtbf",
+    "1s",
+];
+
+/// Runs `check` with `args`, expects a safety failure first seen at
+/// `first_seed`, runs the printed reproduction command word for word and
+/// expects the same violation on that seed.
+fn printed_command_reproduces(args: &[&str], first_seed: u64) {
+    let out = agentsim(args);
     let text = stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{args:?}:\n{text}{}",
+        stderr(&out)
+    );
+    let fail = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("FAIL  election safety"))
+        .unwrap_or_else(|| panic!("no election safety failure in:\n{text}"));
+    assert!(
+        fail.contains(&format!("first seed {first_seed} at")),
+        "{fail}"
+    );
     let cmd = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("reproduce: "))
@@ -140,13 +151,48 @@ fn printed_reproduction_command_reproduces_the_violation() {
     let words: Vec<&str> = cmd.split_whitespace().collect();
     assert_eq!(words[0], "agentsim");
     let rerun = agentsim(&words[1..]);
-    assert_eq!(rerun.status.code(), Some(3), "{}", stdout(&rerun));
-    let seed = words.last().unwrap();
-    assert!(
-        stdout(&rerun).starts_with(&format!("seed {seed}\n")),
-        "seed first"
+    let again = stdout(&rerun);
+    assert_eq!(
+        rerun.status.code(),
+        Some(3),
+        "`{cmd}` did not reproduce the failure:\n{again}{}",
+        stderr(&rerun)
     );
-    assert!(stdout(&rerun).contains("VIOLATION election safety"));
+    assert!(
+        again.starts_with(&format!("seed {first_seed}\n")),
+        "seed first: {again}"
+    );
+    // The detail printed by `check` (after "at T: ") is the run's violation.
+    let detail = fail.split_once(": ").map(|(_, d)| d).unwrap();
+    let detail = detail.split_once(": ").map(|(_, d)| d).unwrap();
+    assert!(
+        again.contains("VIOLATION election safety") && again.contains(detail),
+        "'{detail}' missing from:\n{again}"
+    );
+}
+
+#[test]
+fn printed_reproduction_command_reproduces_the_violation() {
+    // `--seed` given to `check` too (the seeds override it): the printed
+    // command must carry one `--seed` only, or `run` refuses it.
+    let mut args = vec!["check", "raft", "--seed", "5", "--seeds", "0..50"];
+    args.extend(README_FAULTS);
+    args.extend(["--variant", "double-vote", "--jobs", "2"]);
+    printed_command_reproduces(&args, 3);
+    let mut args = vec!["check", "raft", "--seed=5", "--seeds=0..50", "--jobs=2"];
+    args.extend(README_FAULTS);
+    args.extend(["--variant", "double-vote"]);
+    printed_command_reproduces(&args, 3);
+}
+
+#[test]
+fn printed_reproduction_command_reproduces_forget_voted_for() {
+    // README: with these faults forget-voted-for fails 3 of seeds 0..2000,
+    // first seed 49 (a crash between a vote and a second candidate's request).
+    let mut args = vec!["check", "raft", "--seeds", "40..60"];
+    args.extend(README_FAULTS);
+    args.extend(["--variant", "forget-voted-for"]);
+    printed_command_reproduces(&args, 49);
 }
 
 #[test]
