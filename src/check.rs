@@ -44,12 +44,36 @@ impl CheckSummary {
     }
 }
 
-/// Runs `base` with every seed in `seeds` on `jobs` threads (all cores if `None`).
-pub fn check_seeds(base: &Scenario, seeds: Range<u64>, jobs: Option<usize>) -> CheckSummary {
-    let pool = rayon::ThreadPoolBuilder::new()
+/// Most worker threads `check` and `sweep` accept (`--jobs 1..=JOBS_MAX`).
+pub const JOBS_MAX: usize = 1024;
+
+/// The worker threads could not be started (a system limit on threads or
+/// memory): an error of the machine, not of the input.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start {threads} worker threads: {source} (try a smaller --jobs)")]
+pub struct ThreadsError {
+    pub threads: String,
+    pub source: rayon::ThreadPoolBuildError,
+}
+
+/// A pool of `jobs` threads (one per core if `None`).
+pub fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, ThreadsError> {
+    rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.unwrap_or(0))
         .build()
-        .expect("building the thread pool");
+        .map_err(|source| ThreadsError {
+            threads: jobs.map_or("one per core".into(), |n| n.to_string()),
+            source,
+        })
+}
+
+/// Runs `base` with every seed in `seeds` on `jobs` threads (one per core if `None`).
+pub fn check_seeds(
+    base: &Scenario,
+    seeds: Range<u64>,
+    jobs: Option<usize>,
+) -> Result<CheckSummary, ThreadsError> {
+    let pool = thread_pool(jobs)?;
     let reports: Vec<RunReport> = pool.install(|| {
         seeds
             .into_par_iter()
@@ -62,7 +86,7 @@ pub fn check_seeds(base: &Scenario, seeds: Range<u64>, jobs: Option<usize>) -> C
             })
             .collect()
     });
-    summarize(&reports)
+    Ok(summarize(&reports))
 }
 
 /// Aggregates reports (in the given order: the first failure is the first in the list).

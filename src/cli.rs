@@ -150,6 +150,17 @@ fn parse_seeds(s: &str) -> Result<std::ops::Range<u64>, String> {
     Ok(a..b)
 }
 
+/// `--jobs` of `check` and `sweep`: a thread count in `1..=JOBS_MAX`.
+pub fn parse_jobs(s: &str) -> Result<usize, String> {
+    let max = crate::check::JOBS_MAX;
+    match s.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "'{s}' out of range (accepted: a whole number of threads in 1..={max})"
+        )),
+    }
+}
+
 fn parse_drift(s: &str) -> Result<Drift, String> {
     let (n, p) = s
         .split_once(':')
@@ -408,8 +419,8 @@ pub struct CheckArgs {
     /// Seeds to run, A..B (B excluded).
     #[arg(long, value_name = "A..B", value_parser = parse_seeds, default_value = "0..1000")]
     pub seeds: std::ops::Range<u64>,
-    /// Threads [default: all cores].
-    #[arg(long, value_name = "N")]
+    /// Threads running seeds in parallel, 1..=1024 [default: one per core].
+    #[arg(long, value_name = "N", value_parser = parse_jobs, allow_negative_numbers = true)]
     pub jobs: Option<usize>,
     /// Print the summary as one JSON object.
     #[arg(long)]
@@ -534,7 +545,7 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
                 RunError::Config(_) | RunError::BadTrace(_) | RunError::Input { .. } => {
                     exit::BAD_INPUT
                 }
-                RunError::Io { .. } => exit::ERROR,
+                RunError::Io { .. } | RunError::Threads(_) => exit::ERROR,
             }
         }
     }
@@ -718,7 +729,7 @@ fn shell_quote(s: &str) -> String {
 
 fn check_cmd(sc: &Scenario, c: &CheckArgs, args: &[String]) -> Result<i32, RunError> {
     sc.validate()?;
-    let summary = check_seeds(sc, c.seeds.clone(), c.jobs);
+    let summary = check_seeds(sc, c.seeds.clone(), c.jobs)?;
     if c.json {
         let mut v = serde_json::to_value(&summary).expect("summary serialises");
         for (i, f) in summary.failures.iter().enumerate() {

@@ -29,6 +29,8 @@ pub enum RunError {
     },
     #[error("{0}")]
     BadTrace(String),
+    #[error("{0}")]
+    Threads(#[from] crate::check::ThreadsError),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {

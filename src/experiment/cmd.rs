@@ -3,7 +3,7 @@
 
 use super::sweep::{default_out_dir, Shard};
 use super::{merge, sweep, Experiment, SweepOptions};
-use crate::cli::exit;
+use crate::cli::{exit, parse_jobs};
 use crate::experiment::file::Format;
 use crate::plot::timeline::{timeline, TimelineOptions};
 use crate::plot::{plot_results, render, PlotOptions, HEIGHT, WIDTH};
@@ -12,15 +12,6 @@ use crate::time::Dur;
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Instant;
-
-fn parse_jobs(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!(
-            "'{s}' out of range (accepted: a whole number of threads, 1 or more)"
-        )),
-    }
-}
 
 fn parse_size(s: &str) -> Result<u32, String> {
     match s.parse::<u32>() {
@@ -33,8 +24,8 @@ fn parse_size(s: &str) -> Result<u32, String> {
 pub struct SweepArgs {
     /// Experiment file (TOML), e.g. experiments/raft-election-timeouts.toml.
     pub file: PathBuf,
-    /// Threads running runs in parallel [default: all cores].
-    #[arg(long, value_name = "N", value_parser = parse_jobs)]
+    /// Threads running runs in parallel, 1..=1024 [default: one per core].
+    #[arg(long, value_name = "N", value_parser = parse_jobs, allow_negative_numbers = true)]
     pub jobs: Option<usize>,
     /// Results folder [default: results/NAME, NAME the file's stem].
     #[arg(long, value_name = "DIR")]

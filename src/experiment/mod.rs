@@ -119,6 +119,8 @@ pub enum ExperimentError {
         path: String,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Threads(#[from] crate::check::ThreadsError),
 }
 
 impl ExperimentError {
@@ -144,6 +146,7 @@ impl From<ExperimentError> for crate::run::RunError {
                 crate::run::RunError::Config(crate::scenario::ConfigError(m))
             }
             ExperimentError::Io { path, source } => crate::run::RunError::Io { path, source },
+            ExperimentError::Threads(e) => crate::run::RunError::Threads(e),
         }
     }
 }

@@ -735,12 +735,7 @@ fn run_parallel(
         .append(true)
         .open(partial)
         .map_err(|e| ExperimentError::io(partial, e))?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.unwrap_or(0))
-        .build()
-        .map_err(|e| {
-            ExperimentError::BadInput(format!("cannot start {:?} threads: {e}", opts.jobs))
-        })?;
+    let pool = crate::check::thread_pool(opts.jobs)?;
     let bar = progress_bar(opts.progress, todo.len() as u64);
     let abort = AtomicBool::new(false);
     let (tx, rx) = std::sync::mpsc::sync_channel::<(u64, RunResult)>(4096);

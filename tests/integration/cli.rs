@@ -495,3 +495,66 @@ fn missing_or_unreadable_input_files_are_bad_input() {
     // Nothing written: no plot of the unreadable trace, no missing file created.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }
+
+/// `check` and `sweep` take the same `--jobs` range, 1..=1024; anything
+/// else is bad input (it was a panic for `check --jobs 100000`, and
+/// `check --jobs 0` was accepted while `sweep --jobs 0` was not).
+#[test]
+fn jobs_range_is_the_same_for_check_and_sweep() {
+    for jobs in ["0", "1025", "100000", "-1", "two"] {
+        bad(
+            &["check", "raft", "--seeds", "0..4", "--jobs", jobs],
+            &["--jobs", "1..=1024"],
+        );
+        bad(
+            &["sweep", "no-such-file.toml", "--jobs", jobs],
+            &["--jobs", "1..=1024"],
+        );
+    }
+    for jobs in ["1", "1024"] {
+        let out = agentsim(&["check", "raft", "--seeds", "0..4", "--jobs", jobs]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "--jobs {jobs}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+/// Worker threads that cannot be started are an error of the machine: one
+/// line, exit code 1, no panic. Here every thread stack is 4 GiB
+/// (`RUST_MIN_STACK`) under a 1 GB address-space limit, so the first spawn
+/// fails, with no thread started.
+#[cfg(unix)]
+#[test]
+fn threads_that_cannot_start_are_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = crate::sweep::small_experiment(dir.path(), 2);
+    let out_dir = dir.path().join("out");
+    let cases = [
+        vec!["check", "raft", "--seeds", "0..4", "--jobs", "2"],
+        vec![
+            "sweep",
+            exp.to_str().unwrap(),
+            "--jobs",
+            "2",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    ];
+    for args in cases {
+        let out = std::process::Command::new("sh")
+            .args(["-c", r#"ulimit -v 1000000 && exec "$0" "$@""#])
+            .arg(crate::common::bin())
+            .args(&args)
+            .env("RUST_MIN_STACK", "4294967296")
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains("cannot start 2 worker threads"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

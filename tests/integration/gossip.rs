@@ -101,7 +101,8 @@ fn anti_entropy_converges_and_invents_nothing_across_faulty_seeds() {
             &faulty_anti_entropy(dir, "correct", "complete"),
             0..150,
             None,
-        );
+        )
+        .unwrap();
         assert_clean(&s, dir);
         assert_eq!(
             s.stops.get("done"),
@@ -118,7 +119,8 @@ fn anti_entropy_converges_on_sparse_topologies() {
             &faulty_anti_entropy("push-pull", "correct", topology),
             0..60,
             None,
-        );
+        )
+        .unwrap();
         assert_clean(&s, topology);
     }
 }
@@ -149,7 +151,7 @@ write_every = "300ms"
     };
     // The simple epidemic (never loses interest), each direction.
     for dir in ["push", "pull", "push-pull"] {
-        let s = check_seeds(&base(&format!("direction = \"{dir}\"")), 0..100, None);
+        let s = check_seeds(&base(&format!("direction = \"{dir}\"")), 0..100, None).unwrap();
         assert_clean(&s, dir);
     }
     // Rumor mongering that dies out, with anti-entropy as the backup (§1.5).
@@ -157,10 +159,11 @@ write_every = "300ms"
         &base("removal = \"counter\"\nk = 1\nbackup_period = \"500ms\""),
         0..100,
         None,
-    );
+    )
+    .unwrap();
     assert_clean(&s, "mongering with backup");
     // Without backup it may leave a residue, but never invents a value.
-    let s = check_seeds(&base("removal = \"coin\"\nk = 2"), 0..100, None);
+    let s = check_seeds(&base("removal = \"coin\"\nk = 2"), 0..100, None).unwrap();
     assert_clean(&s, "mongering");
 }
 
@@ -435,7 +438,8 @@ fn invent_variant_is_caught_by_no_invention() {
         &faulty_anti_entropy("push-pull", "invent", "complete"),
         0..20,
         None,
-    );
+    )
+    .unwrap();
     let f = s
         .failures
         .iter()
@@ -469,7 +473,8 @@ fn older_wins_variant_is_caught_by_convergence() {
         &faulty_anti_entropy("push", "older-wins", "complete"),
         0..40,
         None,
-    );
+    )
+    .unwrap();
     let f = s
         .failures
         .iter()

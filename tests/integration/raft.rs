@@ -37,7 +37,7 @@ variant = "{variant}"
 #[test]
 fn election_safety_and_liveness_hold_across_2000_faulty_seeds() {
     // Reference: Figure 3, Election Safety; liveness judged after the heal.
-    let s = check_seeds(&hostile("correct", ""), 0..2000, None);
+    let s = check_seeds(&hostile("correct", ""), 0..2000, None).unwrap();
     assert_eq!(s.runs, 2000);
     assert!(s.failures.is_empty(), "{:#?}", s.failures);
     assert_eq!(s.stops.get("done"), Some(&2000), "{:?}", s.stops);
@@ -49,7 +49,8 @@ fn pre_vote_and_check_quorum_keep_safety_and_liveness() {
         &hostile("correct", "pre_vote = true\ncheck_quorum = true"),
         0..500,
         None,
-    );
+    )
+    .unwrap();
     assert!(s.failures.is_empty(), "{:#?}", s.failures);
 }
 
@@ -63,10 +64,10 @@ fn leader_elected_on_larger_clusters_and_sparse_topologies() {
             // Raft needs direct links to a majority; on sparse graphs only check safety.
             sc.liveness_bound = agentsim::time::Dur(1);
             sc.time_max = agentsim::time::Dur(4_000_000_000);
-            let s = check_seeds(&sc, 0..100, None);
+            let s = check_seeds(&sc, 0..100, None).unwrap();
             assert!(!s.safety_failed(), "{topo}: {:#?}", s.failures);
         } else {
-            let s = check_seeds(&sc, 0..200, None);
+            let s = check_seeds(&sc, 0..200, None).unwrap();
             assert!(s.failures.is_empty(), "{topo}: {:#?}", s.failures);
         }
     }
@@ -89,7 +90,7 @@ fn liveness_checker_catches_a_permanent_partition() {
 }
 
 fn first_failing_seed(variant: &str) -> (u64, u64) {
-    let s = check_seeds(&hostile(variant, ""), 0..2000, None);
+    let s = check_seeds(&hostile(variant, ""), 0..2000, None).unwrap();
     let f = s
         .failures
         .iter()
