@@ -31,6 +31,22 @@ pub struct CheckSummary {
     /// Runs by stop reason.
     pub stops: BTreeMap<&'static str, u64>,
     pub failures: Vec<PropertyFailures>,
+    /// `eventually` properties some runs stopped too early to judge.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undecided: Vec<PropertyUndecided>,
+}
+
+/// Runs that stopped (at `time_max`, `events_max` or for lack of events)
+/// before one `eventually` property could be judged.
+#[derive(Clone, Debug, Serialize)]
+pub struct PropertyUndecided {
+    pub property: &'static str,
+    pub runs: u64,
+    pub first_seed: u64,
+    /// Why and when the first of them stopped, and its deadline.
+    pub first_stop: &'static str,
+    pub first_t_ns: u64,
+    pub first_deadline_ns: u64,
 }
 
 impl CheckSummary {
@@ -68,42 +84,70 @@ pub fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, ThreadsErro
 }
 
 /// Runs `base` with every seed in `seeds` on `jobs` threads (one per core if `None`).
+///
+/// Seeds go in blocks of [`BLOCK`]: the reports of one block are gathered in
+/// seed order and folded into the summary, so memory stays bounded however
+/// many seeds are checked.
 pub fn check_seeds(
     base: &Scenario,
     seeds: Range<u64>,
     jobs: Option<usize>,
 ) -> Result<CheckSummary, ThreadsError> {
     let pool = thread_pool(jobs)?;
-    let reports: Vec<RunReport> = pool.install(|| {
-        seeds
-            .into_par_iter()
-            .map(|seed| {
-                let sc = Scenario {
-                    seed,
-                    ..base.clone()
-                };
-                run_silent(&sc)
-            })
-            .collect()
-    });
-    Ok(summarize(&reports))
+    let mut summary = Summarizer::default();
+    let mut lo = seeds.start;
+    while lo < seeds.end {
+        let hi = seeds.end.min(lo.saturating_add(BLOCK));
+        let reports: Vec<RunReport> = pool.install(|| {
+            (lo..hi)
+                .into_par_iter()
+                .map(|seed| {
+                    let sc = Scenario {
+                        seed,
+                        ..base.clone()
+                    };
+                    run_silent(&sc)
+                })
+                .collect()
+        });
+        reports.iter().for_each(|r| summary.add(r));
+        lo = hi;
+    }
+    Ok(summary.finish())
 }
+
+/// Seeds run between two folds into the summary.
+pub const BLOCK: u64 = 4096;
 
 /// Aggregates reports (in the given order: the first failure is the first in the list).
 pub fn summarize(reports: &[RunReport]) -> CheckSummary {
-    let mut stops = BTreeMap::new();
-    let mut failures: Vec<PropertyFailures> = Vec::new();
-    for r in reports {
-        *stops.entry(r.stop.as_str()).or_insert(0) += 1;
+    let mut s = Summarizer::default();
+    reports.iter().for_each(|r| s.add(r));
+    s.finish()
+}
+
+/// A summary built one report at a time, in seed order.
+#[derive(Default)]
+struct Summarizer {
+    runs: u64,
+    stops: BTreeMap<&'static str, u64>,
+    failures: Vec<PropertyFailures>,
+    undecided: Vec<PropertyUndecided>,
+}
+
+impl Summarizer {
+    fn add(&mut self, r: &RunReport) {
+        self.runs += 1;
+        *self.stops.entry(r.stop.as_str()).or_insert(0) += 1;
         let mut seen_here: Vec<&str> = Vec::new();
         for v in &r.violations {
             if seen_here.contains(&v.property) {
                 continue;
             }
             seen_here.push(v.property);
-            match failures.iter_mut().find(|f| f.property == v.property) {
+            match self.failures.iter_mut().find(|f| f.property == v.property) {
                 Some(f) => f.runs += 1,
-                None => failures.push(PropertyFailures {
+                None => self.failures.push(PropertyFailures {
                     property: v.property,
                     kind: v.kind,
                     runs: 1,
@@ -113,14 +157,33 @@ pub fn summarize(reports: &[RunReport]) -> CheckSummary {
                 }),
             }
         }
+        for &p in r.undecided.iter().flat_map(|u| &u.properties) {
+            match self.undecided.iter_mut().find(|u| u.property == p) {
+                Some(u) => u.runs += 1,
+                None => self.undecided.push(PropertyUndecided {
+                    property: p,
+                    runs: 1,
+                    first_seed: r.seed,
+                    first_stop: r.stop.as_str(),
+                    first_t_ns: r.t_ns,
+                    first_deadline_ns: r.undecided.as_ref().map_or(0, |u| u.deadline_ns),
+                }),
+            }
+        }
     }
-    // A `sometimes` property holds if any run reached it: a run reports it as a
-    // violation when it did not, so it fails only when every run did.
-    failures.retain(|f| f.kind != PropertyKind::Sometimes || f.runs == reports.len() as u64);
-    CheckSummary {
-        runs: reports.len() as u64,
-        stops,
-        failures,
+
+    fn finish(mut self) -> CheckSummary {
+        // A `sometimes` property holds if any run reached it: a run reports it as a
+        // violation when it did not, so it fails only when every run did.
+        let runs = self.runs;
+        self.failures
+            .retain(|f| f.kind != PropertyKind::Sometimes || f.runs == runs);
+        CheckSummary {
+            runs,
+            stops: self.stops,
+            failures: self.failures,
+            undecided: self.undecided,
+        }
     }
 }
 

@@ -2,7 +2,8 @@
 //! scenario file (flags win), then validated once into a [`Scenario`].
 //!
 //! Exit codes: [`exit::OK`], [`exit::ERROR`], [`exit::BAD_INPUT`],
-//! [`exit::SAFETY`], [`exit::LIVENESS`], [`exit::DIVERGED`].
+//! [`exit::SAFETY`], [`exit::LIVENESS`], [`exit::DIVERGED`],
+//! [`exit::UNDECIDED`].
 
 use crate::check::check_seeds;
 use crate::net::faults::{Drift, FaultEntry, LeaderCrashes};
@@ -35,6 +36,9 @@ pub mod exit {
     pub const LIVENESS: i32 = 4;
     /// `replay`: the re-run diverged from the recorded trace.
     pub const DIVERGED: i32 = 5;
+    /// No property was violated, but a run stopped (`time_max`, `events_max`)
+    /// before a liveness (`eventually`) property could be judged.
+    pub const UNDECIDED: i32 = 6;
 }
 
 #[derive(Parser, Debug)]
@@ -668,12 +672,22 @@ fn run_cmd(sc: &Scenario, out: &OutputArgs) -> Result<i32, RunError> {
                 v.detail
             );
         }
+        if let Some(u) = &r.undecided {
+            println!(
+                "UNDECIDED {}: the run stopped ({}) before the liveness deadline {} (last fault plus --liveness-bound)",
+                u.properties.join(", "),
+                r.stop.as_str(),
+                Dur(u.deadline_ns).human()
+            );
+        }
         println!("hash {}", r.hash);
     }
     Ok(if r.safety_violated() {
         exit::SAFETY
     } else if r.liveness_violated() {
         exit::LIVENESS
+    } else if r.undecided.is_some() {
+        exit::UNDECIDED
     } else {
         exit::OK
     })
@@ -735,6 +749,9 @@ fn check_cmd(sc: &Scenario, c: &CheckArgs, args: &[String]) -> Result<i32, RunEr
         for (i, f) in summary.failures.iter().enumerate() {
             v["failures"][i]["reproduce"] = reproduction_command(args, f.first_seed).into();
         }
+        for (i, u) in summary.undecided.iter().enumerate() {
+            v["undecided"][i]["reproduce"] = reproduction_command(args, u.first_seed).into();
+        }
         println!("{v}");
     } else {
         let stops: Vec<String> = summary
@@ -751,24 +768,43 @@ fn check_cmd(sc: &Scenario, c: &CheckArgs, args: &[String]) -> Result<i32, RunEr
             stops.join(" ")
         );
         for p in sc.protocol.properties() {
-            match summary.failures.iter().find(|f| f.property == p.name) {
-                None => println!("  ok    {} ({:?})", p.name, p.kind),
-                Some(f) => {
-                    println!(
-                        "  FAIL  {} ({:?}): {} of {} seeds; first seed {} at {}: {}",
-                        p.name,
-                        p.kind,
-                        f.runs,
-                        summary.runs,
-                        f.first_seed,
-                        Dur(f.first_t_ns).human(),
-                        f.first_detail
-                    );
-                    println!(
-                        "        reproduce: {}",
-                        reproduction_command(args, f.first_seed)
-                    );
-                }
+            let failed = summary.failures.iter().find(|f| f.property == p.name);
+            let undecided = summary.undecided.iter().find(|u| u.property == p.name);
+            if failed.is_none() && undecided.is_none() {
+                println!("  ok    {} ({:?})", p.name, p.kind);
+            }
+            if let Some(f) = failed {
+                println!(
+                    "  FAIL  {} ({:?}): {} of {} seeds; first seed {} at {}: {}",
+                    p.name,
+                    p.kind,
+                    f.runs,
+                    summary.runs,
+                    f.first_seed,
+                    Dur(f.first_t_ns).human(),
+                    f.first_detail
+                );
+                println!(
+                    "        reproduce: {}",
+                    reproduction_command(args, f.first_seed)
+                );
+            }
+            if let Some(u) = undecided {
+                println!(
+                    "  ??    {} ({:?}): undecided in {} of {} seeds, stopped before the liveness deadline; first seed {} stopped ({}) at {}, deadline {}",
+                    p.name,
+                    p.kind,
+                    u.runs,
+                    summary.runs,
+                    u.first_seed,
+                    u.first_stop,
+                    Dur(u.first_t_ns).human(),
+                    Dur(u.first_deadline_ns).human()
+                );
+                println!(
+                    "        reproduce: {}",
+                    reproduction_command(args, u.first_seed)
+                );
             }
         }
     }
@@ -776,6 +812,8 @@ fn check_cmd(sc: &Scenario, c: &CheckArgs, args: &[String]) -> Result<i32, RunEr
         exit::SAFETY
     } else if summary.liveness_failed() {
         exit::LIVENESS
+    } else if !summary.undecided.is_empty() {
+        exit::UNDECIDED
     } else {
         exit::OK
     })

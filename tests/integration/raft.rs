@@ -308,3 +308,51 @@ fn a_run_cut_short_leaves_liveness_undecided() {
     assert!(r.violations.is_empty());
     assert_eq!(r.undecided.unwrap().properties, vec!["leader elected"]);
 }
+
+#[test]
+fn undecided_runs_are_reported_with_their_own_exit_code() {
+    use crate::common::stderr;
+    let out = agentsim(&["run", "raft", "--events-max", "5"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(
+            "UNDECIDED leader elected: the run stopped (events_max) before the liveness deadline 5s"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    // Crashes go on until 4.95s, and the bound is 5s: some of these runs end
+    // at 9.9s still campaigning, before their deadline at 9.95s.
+    let args = [
+        "check",
+        "raft",
+        "--seeds",
+        "0..200",
+        "--election-timeout",
+        "150ms..150ms",
+        "--crash-mttf",
+        "1s",
+        "--time-max",
+        "9.9s",
+    ];
+    let out = agentsim(&args);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("  ok    election safety"), "{text}");
+    assert!(
+        text.contains("  ??    leader elected (Eventually): undecided in "),
+        "{text}"
+    );
+    assert!(!text.contains("ok    leader elected"), "{text}");
+    let cmd = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("reproduce: agentsim "))
+        .expect("a reproduction command");
+    let rerun = agentsim(&cmd.split(' ').collect::<Vec<_>>());
+    assert_eq!(rerun.status.code(), Some(6), "{}", stdout(&rerun));
+    // With the deadline inside the run, the same seeds are judged.
+    let mut judged = args.to_vec();
+    judged[9] = "10s";
+    let code = agentsim(&judged).status.code();
+    assert!(matches!(code, Some(0) | Some(4)), "{code:?}");
+}
