@@ -145,7 +145,9 @@ fn parse_nodes(s: &str) -> Result<u32, String> {
 }
 
 fn parse_seeds(s: &str) -> Result<std::ops::Range<u64>, String> {
-    let bad = || format!("'{s}' is not a seed range (accepted: A..B with A < B, e.g. 0..2000)");
+    let bad = || {
+        format!("'{s}' is not a seed range (accepted: A..B with A < B, B excluded, e.g. 0..2000)")
+    };
     let (a, b) = s.split_once("..").ok_or_else(bad)?;
     let (a, b): (u64, u64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
     if a >= b {
@@ -201,7 +203,7 @@ pub struct CommonArgs {
     /// How long after the last fault liveness properties may take [default: 5s].
     #[arg(long, value_name = "DUR")]
     pub liveness_bound: Option<Dur>,
-    /// Link latency: 10ms | 5ms..15ms | exp:floor=1ms,mean=4ms | lognormal:median=10ms,sigma=0.5 | pareto:min=5ms,alpha=1.5 | bimodal:fast=1ms..2ms,slow=50ms..100ms,p_slow=0.01 [default: 1ms..5ms].
+    /// Link latency: 10ms | 5ms..15ms (uniform, both bounds included; 5ms..5ms is exactly 5ms) | exp:floor=1ms,mean=4ms | lognormal:median=10ms,sigma=0.5 | pareto:min=5ms,alpha=1.5 | bimodal:fast=1ms..2ms,slow=50ms..100ms,p_slow=0.01 [default: 1ms..5ms].
     #[arg(long, value_name = "LATENCY")]
     pub latency: Option<Latency>,
     /// Message loss ratio in 0..=1 [default: 0].
@@ -216,13 +218,13 @@ pub struct CommonArgs {
     /// Maximum messages in flight per directed link; a full link drops [default: unlimited].
     #[arg(long, value_name = "N")]
     pub capacity: Option<u32>,
-    /// complete | ring | star | random-regular:k=K | erdos-renyi:p=P | watts-strogatz:k=K,beta=B | edges:FILE [default: complete].
+    /// complete | ring | star | random-regular:k=K | erdos-renyi:p=P | watts-strogatz:k=K,beta=B | edges:FILE (no other parameters) [default: complete].
     #[arg(long, value_name = "TOPOLOGY")]
     pub topology: Option<Topology>,
     /// Per-link override, first match wins: A-B:latency=50ms,loss=0.1 (both ways), A>B:... (one way), * for any node.
     #[arg(long = "link", value_name = "SPEC")]
     pub links: Vec<LinkOverride>,
-    /// Scheduled fault: crash:N@T, recover:N@T, partition:0,1|2,3@T, cut:A>B@T, isolate:N@T, heal@T, crash-leader[:DOWN]@T. Repeatable.
+    /// Scheduled fault: crash:N@T, recover:N@T, partition:0,1|2,3@T, cut:A>B@T, isolate:N@T, heal@T (no argument), crash-leader[:DOWN]@T. Repeatable.
     #[arg(long = "fault", value_name = "SPEC")]
     pub faults: Vec<FaultEntry>,
     /// Random crashes: mean time to failure of each node.
@@ -256,7 +258,7 @@ pub struct CommonArgs {
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct RaftArgs {
-    /// Election timeout range, drawn anew at every reset [default: 150ms..300ms].
+    /// Election timeout range LO..HI, both bounds included (150ms..150ms is a fixed timeout), drawn anew at every reset [default: 150ms..300ms].
     #[arg(long, value_name = "RANGE")]
     pub election_timeout: Option<DurRange>,
     /// Leader heartbeat interval [default: 50ms].
@@ -420,7 +422,7 @@ pub struct OutputArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct CheckArgs {
-    /// Seeds to run, A..B (B excluded).
+    /// Seeds to run, A..B: A included, B excluded (0..1000 is 1000 seeds, 0 to 999).
     #[arg(long, value_name = "A..B", value_parser = parse_seeds, default_value = "0..1000")]
     pub seeds: std::ops::Range<u64>,
     /// Threads running seeds in parallel, 1..=1024 [default: one per core].

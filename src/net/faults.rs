@@ -62,6 +62,11 @@ impl FromStr for FaultEntry {
             "crash" => FaultAction::Crash(node(arg)?),
             "recover" => FaultAction::Recover(node(arg)?),
             "isolate" => FaultAction::Isolate(node(arg)?),
+            "heal" if act.contains(':') => {
+                return Err(format!(
+                    "fault '{s}': heal takes no argument, it heals every partition and cut (accepted: heal@TIME)"
+                ))
+            }
             "heal" => FaultAction::Heal,
             "cut" => {
                 let (a, b) = arg
@@ -342,6 +347,8 @@ mod tests {
         }
         assert!("explode:1@1s".parse::<FaultEntry>().is_err());
         assert!("crash:1".parse::<FaultEntry>().is_err());
+        let e = "heal:3@1s".parse::<FaultEntry>().unwrap_err();
+        assert!(e.contains("heal takes no argument"), "{e}");
     }
 
     #[test]

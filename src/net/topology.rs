@@ -38,18 +38,92 @@ pub enum Topology {
     Edges(Vec<(NodeId, NodeId)>),
 }
 
+/// Every spelling, for error messages.
+const SPELLINGS: &str = "complete, ring, star, random-regular:k=K, erdos-renyi:p=P, watts-strogatz:k=K,beta=B, edges:FILE";
+
 impl FromStr for Topology {
     type Err = String;
+    /// Parses a spelling; a parameter the topology does not take (or one
+    /// given twice) is an error naming the parameters it does take.
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim();
-        let (kind, params) = s.split_once(':').unwrap_or((s, ""));
+        let (kind, params) = match s.split_once(':') {
+            Some((k, p)) => (k.trim(), Some(p)),
+            None => (s, None),
+        };
+        // The parameters each kind takes, as its spelling shows them.
+        let takes: &[&str] = match kind {
+            "complete" | "ring" | "star" => &[],
+            "random-regular" => &["k"],
+            "erdos-renyi" => &["p"],
+            "watts-strogatz" => &["k", "beta"],
+            "edges" => {
+                let file = params.unwrap_or("").trim();
+                if file.is_empty() {
+                    return Err(format!(
+                        "topology '{s}': edges takes a file (accepted: edges:FILE)"
+                    ));
+                }
+                let text = std::fs::read_to_string(file)
+                    .map_err(|e| format!("topology edge file '{file}': {e}"))?;
+                return Ok(Topology::Edges(
+                    parse_edge_list(&text)
+                        .map_err(|e| format!("topology edge file '{file}': {e}"))?,
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "topology '{other}' unknown (accepted: {SPELLINGS})"
+                ))
+            }
+        };
+        let accepted = || match kind {
+            "random-regular" => "random-regular:k=K",
+            "erdos-renyi" => "erdos-renyi:p=P",
+            "watts-strogatz" => "watts-strogatz:k=K,beta=B",
+            _ => kind,
+        };
+        let mut values: Vec<(&str, &str)> = Vec::new();
+        if let Some(params) = params {
+            if takes.is_empty() {
+                return Err(format!(
+                    "topology '{s}': {kind} takes no parameters (accepted: {kind})"
+                ));
+            }
+            for p in params.split(',') {
+                let (k, v) = p.split_once('=').ok_or_else(|| {
+                    format!(
+                        "topology '{s}': '{p}' is not key=value (accepted: {})",
+                        accepted()
+                    )
+                })?;
+                let k = k.trim();
+                if !takes.contains(&k) {
+                    return Err(format!(
+                        "topology '{s}': {kind} has no parameter '{k}' (accepted: {})",
+                        accepted()
+                    ));
+                }
+                if values.iter().any(|&(seen, _)| seen == k) {
+                    return Err(format!(
+                        "topology '{s}': parameter '{k}' given twice (accepted: {})",
+                        accepted()
+                    ));
+                }
+                values.push((k, v.trim()));
+            }
+        }
         let get = |key: &str| -> Result<&str, String> {
-            params
-                .split(',')
-                .filter_map(|p| p.split_once('='))
-                .find(|(k, _)| k.trim() == key)
-                .map(|(_, v)| v.trim())
-                .ok_or_else(|| format!("topology '{s}': missing parameter '{key}'"))
+            values
+                .iter()
+                .find(|&&(k, _)| k == key)
+                .map(|&(_, v)| v)
+                .ok_or_else(|| {
+                    format!(
+                        "topology '{s}': missing parameter '{key}' (accepted: {})",
+                        accepted()
+                    )
+                })
         };
         let num = |key: &str| -> Result<f64, String> {
             get(key)?
@@ -71,16 +145,7 @@ impl FromStr for Topology {
                 k: int("k")?,
                 beta: num("beta")?,
             },
-            "edges" => {
-                let text = std::fs::read_to_string(params)
-                    .map_err(|e| format!("topology edge file '{params}': {e}"))?;
-                Topology::Edges(parse_edge_list(&text).map_err(|e| format!("topology edge file '{params}': {e}"))?)
-            }
-            other => {
-                return Err(format!(
-                    "topology '{other}' unknown (accepted: complete, ring, star, random-regular:k=K, erdos-renyi:p=P, watts-strogatz:k=K,beta=B, edges:FILE)"
-                ))
-            }
+            _ => unreachable!("every kind is matched above"),
         })
     }
 }
@@ -142,13 +207,15 @@ impl Serialize for Topology {
     }
 }
 impl<'de> Deserialize<'de> for Topology {
+    /// Errors name the field, `net.topology` (the only place a topology is read).
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let named = |e: String| serde::de::Error::custom(format!("net.topology: {e}"));
         match TopologyRepr::deserialize(d)? {
-            TopologyRepr::Name(n) => n.parse().map_err(serde::de::Error::custom),
+            TopologyRepr::Name(n) => n.parse().map_err(named),
             TopologyRepr::Edges { edges } => Ok(Topology::Edges(edges)),
-            TopologyRepr::EdgesFile { edges_file } => format!("edges:{edges_file}")
-                .parse()
-                .map_err(serde::de::Error::custom),
+            TopologyRepr::EdgesFile { edges_file } => {
+                format!("edges:{edges_file}").parse().map_err(named)
+            }
         }
     }
 }
@@ -496,6 +563,46 @@ mod tests {
         };
         assert_eq!(adj(&a), adj(&b));
         assert_ne!(adj(&a), adj(&c));
+    }
+
+    #[test]
+    fn parameters_a_topology_does_not_take_are_rejected() {
+        for (spelling, mentions) in [
+            ("ring:k=3", &["ring takes no parameters"][..]),
+            ("complete:x=1", &["complete takes no parameters"]),
+            ("star:", &["star takes no parameters"]),
+            (
+                "random-regular:k=4,z=3",
+                &["no parameter 'z'", "random-regular:k=K"],
+            ),
+            ("random-regular:k=4,k=5", &["'k' given twice"]),
+            (
+                "erdos-renyi:p=0.1,k=2",
+                &["no parameter 'k'", "erdos-renyi:p=P"],
+            ),
+            (
+                "watts-strogatz:k=4",
+                &["missing parameter 'beta'", "beta=B"],
+            ),
+            ("watts-strogatz:k=4,beta", &["'beta' is not key=value"]),
+            ("edges:", &["edges:FILE"]),
+        ] {
+            let e = spelling.parse::<Topology>().unwrap_err();
+            for m in mentions {
+                assert!(e.contains(m), "{spelling}: '{m}' missing from: {e}");
+            }
+        }
+        for spelling in [
+            "complete",
+            "ring",
+            "star",
+            "random-regular:k=4",
+            "erdos-renyi:p=0.1",
+            "watts-strogatz:beta=0.1,k=4",
+        ] {
+            let t: Topology = spelling.parse().unwrap();
+            assert_eq!(t.to_string().parse::<Topology>().unwrap(), t);
+        }
     }
 
     #[test]

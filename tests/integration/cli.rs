@@ -558,3 +558,74 @@ fn threads_that_cannot_start_are_an_error_not_a_panic() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// A parameter a topology does not take, or an argument to `heal`, is
+/// rejected rather than silently ignored, on the command line and in
+/// scenario files (where the field is `net.topology`).
+#[test]
+fn parameters_a_topology_or_fault_does_not_take_are_bad_input() {
+    for (topology, mentions) in [
+        (
+            "ring:k=3",
+            vec!["ring takes no parameters", "accepted: ring"],
+        ),
+        ("complete:x=1", vec!["complete takes no parameters"]),
+        (
+            "random-regular:k=4,z=3",
+            vec!["no parameter 'z'", "random-regular:k=K"],
+        ),
+    ] {
+        let mut m = vec!["--topology"];
+        m.extend(&mentions);
+        bad(&["run", "raft", "--nodes", "6", "--topology", topology], &m);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.toml");
+        std::fs::write(&p, format!("nodes = 6\n[net]\ntopology = \"{topology}\"\n")).unwrap();
+        let mut m = vec!["net.topology", "s.toml"];
+        m.extend(&mentions);
+        bad(&["run", "raft", "--scenario", p.to_str().unwrap()], &m);
+    }
+    bad(
+        &["run", "raft", "--fault", "heal:3@1s"],
+        &["--fault", "heal takes no argument", "heal@TIME"],
+    );
+    // What these flags do take still works.
+    let out = agentsim(&[
+        "run",
+        "gossip",
+        "--nodes",
+        "6",
+        "--topology",
+        "random-regular:k=4",
+        "--fault",
+        "heal@1s",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// Duration ranges include both bounds (`5ms..5ms` is a fixed value); seed
+/// ranges exclude their upper bound (`3..5` is seeds 3 and 4).
+#[test]
+fn duration_ranges_are_inclusive_and_seed_ranges_half_open() {
+    let out = agentsim(&[
+        "run",
+        "raft",
+        "--latency",
+        "5ms..5ms",
+        "--election-timeout",
+        "150ms..150ms",
+        "--json",
+    ]);
+    // Equal timeouts split votes for long (Raft §9.3): a liveness failure
+    // (exit 4) may follow, but the flags are accepted.
+    assert_eq!(stderr(&out), "");
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(v["hash"].is_string(), "{v}");
+    let out = agentsim(&["check", "raft", "--seeds", "3..5", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["runs"], 2, "{v}");
+    let help = stdout(&agentsim(&["check", "raft", "--help"]));
+    for m in ["B excluded", "both bounds included"] {
+        assert!(help.contains(m), "'{m}' missing from --help:\n{help}");
+    }
+}
