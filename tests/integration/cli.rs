@@ -511,7 +511,8 @@ fn jobs_range_is_the_same_for_check_and_sweep() {
             &["--jobs", "1..=1024"],
         );
     }
-    for jobs in ["1", "1024"] {
+    // (Not 1024: starting that many threads may hit a machine's own limit.)
+    for jobs in ["1", "3"] {
         let out = agentsim(&["check", "raft", "--seeds", "0..4", "--jobs", jobs]);
         assert_eq!(
             out.status.code(),
@@ -525,8 +526,8 @@ fn jobs_range_is_the_same_for_check_and_sweep() {
 /// Worker threads that cannot be started are an error of the machine: one
 /// line, exit code 1, no panic. Here every thread stack is 4 GiB
 /// (`RUST_MIN_STACK`) under a 1 GB address-space limit, so the first spawn
-/// fails, with no thread started.
-#[cfg(unix)]
+/// fails, with no thread started. (`ulimit -v` is Linux's.)
+#[cfg(target_os = "linux")]
 #[test]
 fn threads_that_cannot_start_are_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
