@@ -5,11 +5,11 @@
 //! cargo bench --bench engine
 //! ```
 
+use agentsim::observe::trace::TraceLevel;
 use agentsim::protocols::phold::{run_phold, PholdConfig};
 use agentsim::run::{run_silent, run_to_writer};
 use agentsim::scenario::Scenario;
 use agentsim::time::{Dur, SEC};
-use agentsim::trace::TraceLevel;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 use std::time::Duration;

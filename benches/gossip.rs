@@ -24,7 +24,9 @@ fn push_scenario(nodes: u32) -> Scenario {
         seed: 1,
         nodes,
         events_max: u64::MAX,
-        protocol: ProtocolConfig::Gossip(GossipConfig::default()),
+        protocol: ProtocolConfig::of::<agentsim::protocols::gossip::GossipSpec>(
+            GossipConfig::default(),
+        ),
         ..Scenario::default()
     };
     sc.net.latency = "5ms..15ms".parse().expect("latency spelling");

@@ -8,9 +8,9 @@
 //! cargo run --release --example elections -- --runs 200000
 //! ```
 
+use agentsim::observe::trace::TraceLevel;
 use agentsim::run::{run_silent, run_to_writer};
 use agentsim::scenario::Scenario;
-use agentsim::trace::TraceLevel;
 use clap::Parser;
 use std::time::Instant;
 

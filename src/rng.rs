@@ -5,7 +5,8 @@
 //!                               ├─ stream 1: faults (crash and partition processes)
 //!                               ├─ stream 2: workload
 //!                               ├─ stream 3: topology (random graphs)
-//!                               └─ stream 4: node seeds (node i: words 2i, 2i+1)
+//!                               ├─ stream 4: node seeds (node i: words 2i, 2i+1)
+//!                               └─ stream 5: storage (write delays)
 //! ```
 //!
 //! Every consumer draws from its own ChaCha stream, so one extra draw in one place
@@ -41,11 +42,18 @@ use std::sync::OnceLock;
 
 /// Stream ids of the engine's consumers.
 pub mod stream {
+    /// Latency, loss and duplication draws.
     pub const NETWORK: u64 = 0;
+    /// Crash and partition processes, drift, Byzantine picks.
     pub const FAULTS: u64 = 1;
+    /// Workload arrivals, targets and submission contents.
     pub const WORKLOAD: u64 = 2;
+    /// Random graphs.
     pub const TOPOLOGY: u64 = 3;
+    /// The seeds of the nodes' own generators.
     pub const NODE_SEEDS: u64 = 4;
+    /// Storage write delays.
+    pub const STORAGE: u64 = 5;
 }
 
 /// A seeded ChaCha8 stream (engine consumers: network, faults, workload, topology).

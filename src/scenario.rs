@@ -21,6 +21,8 @@
 //! election_timeout = "150ms..300ms"
 //! ```
 
+use crate::engine::setup::{AdversaryConfig, StorageConfig, WorkloadConfig};
+use crate::engine::Setup;
 use crate::net::faults::FaultConfig;
 use crate::net::NetConfig;
 use crate::protocols::ProtocolConfig;
@@ -30,10 +32,13 @@ use serde::{Deserialize, Serialize};
 /// Largest node count accepted.
 pub const NODES_MAX: u32 = 16_000_000;
 
+/// Everything one run needs (see the module docs).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Scenario {
+    /// The seed of every random choice.
     pub seed: u64,
+    /// Number of nodes.
     pub nodes: u32,
     /// The run stops at this virtual time (`time_max`).
     pub time_max: Dur,
@@ -43,8 +48,17 @@ pub struct Scenario {
     pub stop_when_done: bool,
     /// How long after the last fault `eventually` properties may take.
     pub liveness_bound: Dur,
+    /// Links and topology.
     pub net: NetConfig,
+    /// Crashes, partitions, drift.
     pub faults: FaultConfig,
+    /// Client submissions (off by default).
+    pub workload: WorkloadConfig,
+    /// The storage write delay behind `persist` (none by default).
+    pub storage: StorageConfig,
+    /// Byzantine nodes (none by default).
+    pub adversary: AdversaryConfig,
+    /// The protocol and its settings.
     pub protocol: ProtocolConfig,
 }
 
@@ -59,6 +73,9 @@ impl Default for Scenario {
             liveness_bound: Dur(5 * SEC),
             net: NetConfig::default(),
             faults: FaultConfig::default(),
+            workload: WorkloadConfig::default(),
+            storage: StorageConfig::default(),
+            adversary: AdversaryConfig::default(),
             protocol: ProtocolConfig::default(),
         }
     }
@@ -70,6 +87,14 @@ impl Default for Scenario {
 pub struct ConfigError(pub String);
 
 impl Scenario {
+    /// The default scenario for protocol `spec` (its default settings).
+    pub fn for_protocol(spec: &dyn crate::protocols::DynSpec) -> Scenario {
+        Scenario {
+            protocol: spec.default_config(),
+            ..Scenario::default()
+        }
+    }
+
     /// Reads a TOML scenario file; errors name the file and the key.
     pub fn from_toml_file(path: &std::path::Path) -> Result<Scenario, ConfigError> {
         let text = std::fs::read_to_string(path)
@@ -77,6 +102,30 @@ impl Scenario {
         Self::from_toml_str(&text).map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))
     }
 
+    /// Reads a TOML scenario file for protocol `spec`: without a
+    /// `[protocol]` table (or a name in it) the file is for `spec`; a file
+    /// for another protocol is refused.
+    pub fn from_toml_file_for(
+        path: &std::path::Path,
+        spec: &'static dyn crate::protocols::DynSpec,
+    ) -> Result<Scenario, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("{}: cannot read: {e}", path.display())))?;
+        let named = |m: String| ConfigError(format!("{}: {m}", path.display()));
+        let sc = crate::protocols::spec::with_default_protocol(spec, || Self::from_toml_str(&text))
+            .map_err(|e| named(e.0))?;
+        if sc.protocol.name() != spec.name() {
+            return Err(named(format!(
+                "the scenario file is for protocol '{}', not {} (accepted: a file for {} or without a [protocol] name)",
+                sc.protocol.name(),
+                spec.name(),
+                spec.name()
+            )));
+        }
+        Ok(sc)
+    }
+
+    /// Parses a TOML scenario; errors name the line and the key.
     pub fn from_toml_str(text: &str) -> Result<Scenario, ConfigError> {
         toml::from_str(text).map_err(|e| ConfigError(one_line_toml_error(&e, text)))
     }
@@ -100,8 +149,41 @@ impl Scenario {
         }
         self.net.validate(self.nodes).map_err(e)?;
         self.faults.validate(self.nodes).map_err(e)?;
+        self.workload.validate(self.nodes).map_err(e)?;
+        self.storage.validate(self.nodes).map_err(e)?;
+        let spec = self.protocol.spec();
+        self.adversary
+            .validate(self.nodes, spec.name(), spec.behaviours())
+            .map_err(e)?;
         self.protocol.validate(self.nodes).map_err(e)?;
         Ok(())
+    }
+
+    /// What the engine takes: everything but the protocol.
+    pub fn setup(&self) -> Setup<'_> {
+        Setup {
+            seed: self.seed,
+            nodes: self.nodes,
+            time_max: self.time_max.0,
+            events_max: self.events_max,
+            stop_when_done: self.stop_when_done,
+            liveness_bound: self.liveness_bound.0,
+            net: &self.net,
+            faults: &self.faults,
+            workload: &self.workload,
+            storage: &self.storage,
+            adversary: &self.adversary,
+        }
+    }
+
+    /// Runs the scenario (validated) with `tracer` hashing and maybe writing.
+    pub fn run(
+        &self,
+        tracer: crate::observe::trace::Tracer,
+    ) -> (crate::engine::RunReport, crate::observe::trace::Tracer) {
+        self.protocol
+            .spec()
+            .run(&self.setup(), &self.protocol, tracer)
     }
 }
 

@@ -1,18 +1,26 @@
 //! The run loop of one simulation: one thread, one seed, bounded by
 //! `time_max` and `events_max`.
 
+use super::prefetch;
 use super::queue::EventQueue;
-use super::{prefetch, Command, Commands, Ctx, Message, Note, PropertyKind, Protocol, TimerTag};
+use super::setup::{Arrivals, Setup, StorageConfig, Target, WorkloadConfig};
 use crate::net::faults::{FaultAction, FaultConfig};
-use crate::net::topology::{Graph, NodeId};
-use crate::net::{DropReason, NetConfig, Partitions};
-use crate::observe::{Counters, Monitor, NameMap, Outcome, Violation, World};
+use crate::net::link::{Fate, Network};
+use crate::net::process::FaultProcesses;
+use crate::net::{DropReason, Partitions};
+use crate::node::{
+    Adversary, Behaviour, BehaviourKind, Command, Commands, Ctx, Graph, Init, Message, NodeId,
+    Note, Protocol, Submission, TimerTag,
+};
+use crate::observe::trace::Tracer;
+use crate::observe::{
+    Counters, Monitor, MonitorInit, NameMap, Outcome, PropertyKind, Violation, World,
+};
 use crate::rng::{stream, NodeStreams, SimRng};
-use crate::scenario::Scenario;
 use crate::time::SimTime;
-use crate::trace::Tracer;
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// The monitors' view of `$sim`, borrowing its fields one by one (so the
 /// monitor, another field, can be borrowed mutably beside it).
@@ -24,7 +32,11 @@ macro_rules! world {
             nodes: $sim.n,
             graph: &$sim.graph,
             parts: &$sim.parts,
-            net: &$sim.net,
+            net: $sim.network.config(),
+            counts: &$sim.counts,
+            sent_by_kind: &$sim.by_kind,
+            adversary: &$sim.adversary,
+            workload_over: $sim.workload.as_ref().is_none_or(|w| w.finished),
         }
     };
 }
@@ -32,6 +44,7 @@ macro_rules! world {
 /// What stopped a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[allow(missing_docs)] // each variant is documented by its `as_str` spelling
 pub enum StopReason {
     /// No event left.
     Quiescent,
@@ -46,6 +59,7 @@ pub enum StopReason {
 }
 
 impl StopReason {
+    /// The reason as reports spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             StopReason::Quiescent => "quiescent",
@@ -60,16 +74,23 @@ impl StopReason {
 /// The result of one run.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunReport {
+    /// The run's seed.
     pub seed: u64,
+    /// What stopped it.
     pub stop: StopReason,
+    /// The virtual time it stopped at.
     pub t_ns: SimTime,
     /// Events processed (cancelled timers are not events).
     pub events: u64,
+    /// What the network did.
     pub counts: Counters,
+    /// The monitor's metrics and the protocol's counters.
     #[serde(serialize_with = "crate::observe::as_map")]
     pub metrics: NameMap<f64>,
+    /// The monitor's facts.
     #[serde(serialize_with = "crate::observe::as_map")]
     pub facts: NameMap<serde_json::Value>,
+    /// Properties that did not hold.
     pub violations: Vec<Violation>,
     /// Set when the run stopped (at `time_max`, `events_max` or for lack of
     /// events) before its `eventually` properties could be judged: they had
@@ -83,17 +104,20 @@ pub struct RunReport {
 /// `eventually` properties a run stopped too early to judge.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Undecided {
+    /// Their names.
     pub properties: Vec<&'static str>,
     /// When they would have been judged: the last fault plus the liveness bound.
     pub deadline_ns: SimTime,
 }
 
 impl RunReport {
+    /// Whether an `always` property was violated.
     pub fn safety_violated(&self) -> bool {
         self.violations
             .iter()
             .any(|v| v.kind == PropertyKind::Always)
     }
+    /// Whether an `eventually` property was violated.
     pub fn liveness_violated(&self) -> bool {
         self.violations
             .iter()
@@ -118,6 +142,14 @@ pub(crate) enum Event<M> {
     Fault(FaultEv),
     /// The next timer of [`Batch`] `id` is due.
     Batch(u32),
+    /// The next workload submission arrives.
+    Submit,
+    /// A storage write of `node` completes (stale if `gen` is not the
+    /// node's current write generation: a crash lost it).
+    WriteDone {
+        node: NodeId,
+        gen: u32,
+    },
 }
 
 /// Timers armed for one instant with one tag, kept out of the event queue in
@@ -177,8 +209,7 @@ pub(crate) enum FaultEv {
 pub struct Simulation<P: Protocol, M: Monitor<P>> {
     seed: u64,
     n: u32,
-    cfg: P::Config,
-    net: NetConfig,
+    cfg: Arc<P::Config>,
     faults: FaultConfig,
     time_max: SimTime,
     events_max: u64,
@@ -196,16 +227,15 @@ pub struct Simulation<P: Protocol, M: Monitor<P>> {
     timer_gen: Vec<u32>,
     drift_ppm: Vec<i32>,
     streams: NodeStreams,
-    net_rng: SimRng,
-    /// Created on first use: most runs draw nothing from it.
-    fault_rng: Option<SimRng>,
+    network: Network,
+    processes: FaultProcesses,
     graph: Graph,
     parts: Partitions,
-    in_flight: HashMap<(NodeId, NodeId), u32>,
-    fifo_last: HashMap<(NodeId, NodeId), SimTime>,
+    adversary: Adversary,
     out: Commands<P>,
     /// Nodes whose latest note says they lead, with that note's `(time,
-    /// seq)`; kept only if a fault crashes "the current leader".
+    /// seq)`; kept only if a fault crashes "the current leader" or the
+    /// workload targets it.
     leaders: Vec<(NodeId, SimTime, u64)>,
     track_leaders: bool,
     heal_time: Option<SimTime>,
@@ -223,6 +253,11 @@ pub struct Simulation<P: Protocol, M: Monitor<P>> {
     violations: Vec<Violation>,
     counts: Counters,
     by_kind: Vec<u64>,
+    /// The protocol's own counters ([`Protocol::COUNTERS`]).
+    counters: Vec<f64>,
+
+    workload: Option<Workload>,
+    storage: Option<Storage<P>>,
 
     batches: Vec<Batch>,
     free_batches: Vec<u32>,
@@ -237,51 +272,113 @@ pub struct Simulation<P: Protocol, M: Monitor<P>> {
     active: Option<u32>,
 }
 
+/// The workload's state during a run (only when it is on).
+struct Workload {
+    cfg: WorkloadConfig,
+    rng: SimRng,
+    /// Submissions that arrived so far.
+    next: u64,
+    /// The last arrival is past (count reached, or beyond `stop`).
+    finished: bool,
+}
+
+impl Workload {
+    /// The time of the next arrival after one at `now`, if any.
+    fn next_at(&mut self, now: SimTime) -> Option<SimTime> {
+        if self.cfg.count > 0 && self.next >= self.cfg.count {
+            self.finished = true;
+            return None;
+        }
+        let gap = match self.cfg.arrivals {
+            Arrivals::None => return None,
+            Arrivals::Poisson { rate } => self.rng.exp(1e9 / rate) as u64,
+            Arrivals::Every(d) => d.0,
+        };
+        let at = now.saturating_add(gap);
+        if self.cfg.stop.is_some_and(|s| at > s.0) {
+            self.finished = true;
+            return None;
+        }
+        Some(at)
+    }
+}
+
+/// The storage model's state during a run (only with a write delay).
+struct Storage<P: Protocol> {
+    cfg: StorageConfig,
+    rng: SimRng,
+    /// Writes in progress per node, oldest first.
+    pending: Vec<VecDeque<Write<P>>>,
+    /// A node's write generation: bumped by a crash, so that completions of
+    /// lost writes are recognised.
+    gen: Vec<u32>,
+    /// When each node's last write completes (writes complete in order).
+    last_done: Vec<SimTime>,
+}
+
+/// A write in progress and the messages it holds.
+struct Write<P: Protocol> {
+    durable: P::Durable,
+    /// `(Some(to), msg)` or `(None, msg)` for a broadcast.
+    held: Vec<(Option<NodeId>, P::Msg)>,
+}
+
 const TIMERS_MAX: usize = u16::MAX as usize;
 
 impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
-    /// Builds a simulation from a validated scenario.
-    pub fn new(sc: &Scenario, cfg: P::Config, tracer: Tracer) -> Self {
-        let n = sc.nodes;
+    /// Builds a simulation from a validated setup and the protocol's configuration.
+    pub fn new(setup: &Setup<'_>, cfg: Arc<P::Config>, tracer: Tracer) -> Self {
+        let n = setup.nodes;
         let timers = P::Timer::NAMES.len();
         assert!(timers <= TIMERS_MAX);
+        let mut processes = FaultProcesses::new(setup.seed);
+        let drift_ppm = processes.drifts(setup.faults, n);
+        let adversary = resolve_adversary(setup, &mut processes);
+        let graph = setup.net.topology.build(n, setup.seed);
+        let mut streams = NodeStreams::new(setup.seed, n as usize);
         // Durable state is read only when a node recovers: a run that can
         // never crash a node keeps none (16 MB at a million gossip nodes).
         let blank = P::Durable::default();
-        let nodes = (0..n).map(|i| P::init(i, n, &cfg, &blank)).collect();
-        let durable = if sc.faults.can_crash() {
+        let nodes = (0..n)
+            .map(|i| {
+                let mut init = Init::new(&*cfg, i, n, &graph, &adversary, &mut streams);
+                P::init(&mut init, &blank)
+            })
+            .collect();
+        let durable = if setup.faults.can_crash() {
             vec![blank; n as usize]
         } else {
             Vec::new()
         };
-        let mut fault_rng = None;
-        let mut drift_ppm = Vec::new();
-        if sc.faults.drift_ppm_max > 0 || !sc.faults.drift.is_empty() {
-            let m = sc.faults.drift_ppm_max as i64;
-            let fault_rng = fault_rng.get_or_insert_with(|| SimRng::new(sc.seed, stream::FAULTS));
-            drift_ppm = (0..n)
-                .map(|_| {
-                    if m > 0 {
-                        (fault_rng.below(2 * m as u64 + 1) as i64 - m) as i32
-                    } else {
-                        0
-                    }
-                })
-                .collect();
-            for d in &sc.faults.drift {
-                drift_ppm[d.node as usize] = d.ppm;
-            }
-        }
-        let monitor = M::new(sc, &cfg);
+        let monitor = M::new(&MonitorInit {
+            seed: setup.seed,
+            nodes: n,
+            config: &*cfg,
+            adversary: &adversary,
+        });
+        let workload = setup.workload.is_on().then(|| Workload {
+            cfg: setup.workload.clone(),
+            rng: SimRng::new(setup.seed, stream::WORKLOAD),
+            next: 0,
+            finished: false,
+        });
+        let storage = setup.storage.is_on().then(|| Storage {
+            cfg: setup.storage.clone(),
+            rng: SimRng::new(setup.seed, stream::STORAGE),
+            pending: (0..n).map(|_| VecDeque::new()).collect(),
+            gen: vec![0; n as usize],
+            last_done: vec![0; n as usize],
+        });
+        let track_leaders = setup.faults.crashes_leader()
+            || (setup.workload.is_on() && setup.workload.target == Target::Leader);
         Simulation {
-            seed: sc.seed,
+            seed: setup.seed,
             n,
-            net: sc.net.clone(),
-            faults: sc.faults.clone(),
-            time_max: sc.time_max.0,
-            events_max: sc.events_max,
-            stop_when_done: sc.stop_when_done,
-            liveness_bound: sc.liveness_bound.0,
+            faults: setup.faults.clone(),
+            time_max: setup.time_max,
+            events_max: setup.events_max,
+            stop_when_done: setup.stop_when_done,
+            liveness_bound: setup.liveness_bound,
             now: 0,
             seq: 0,
             events: 0,
@@ -292,17 +389,16 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
             durable,
             timer_gen: vec![0; n as usize * timers],
             drift_ppm,
-            streams: NodeStreams::new(sc.seed, n as usize),
-            net_rng: SimRng::new(sc.seed, stream::NETWORK),
-            fault_rng,
-            graph: sc.net.topology.build(n, sc.seed),
+            streams,
+            network: Network::new(setup.net, setup.seed),
+            processes,
+            graph,
             parts: Partitions::default(),
-            in_flight: HashMap::new(),
-            fifo_last: HashMap::new(),
+            adversary,
             out: Commands::default(),
             leaders: Vec::new(),
-            track_leaders: sc.faults.crashes_leader(),
-            heal_time: sc.faults.heal_time(sc.time_max.0),
+            track_leaders,
+            heal_time: setup.faults.heal_time(setup.time_max),
             quiet_at: 0,
             fault_at_quiet: false,
             quiet: false,
@@ -313,7 +409,10 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
             violations: Vec::new(),
             counts: Counters::default(),
             by_kind: vec![0; P::Msg::KINDS.len()],
+            counters: vec![0.0; P::COUNTERS.len()],
             cfg,
+            workload,
+            storage,
             batches: Vec::new(),
             free_batches: Vec::new(),
             batch_pool: Vec::new(),
@@ -321,12 +420,6 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
             last_timer: (SimTime::MAX, u16::MAX),
             active: None,
         }
-    }
-
-    fn fault_rng(&mut self) -> &mut SimRng {
-        let seed = self.seed;
-        self.fault_rng
-            .get_or_insert_with(|| SimRng::new(seed, stream::FAULTS))
     }
 
     fn schedule_initial(&mut self) {
@@ -339,14 +432,14 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         if let Some(heal) = self.heal_time {
             if let Some(mttf) = self.faults.crash_mttf {
                 for i in 0..self.n {
-                    let at = self.fault_rng().exp(mttf.0 as f64) as u64;
+                    let at = self.processes.exp(mttf.0);
                     if at < heal {
                         self.queue.push(at, Event::Fault(FaultEv::ProcCrash(i)));
                     }
                 }
             }
             if let Some(mtbf) = self.faults.partition_mtbf {
-                let at = self.fault_rng().exp(mtbf.0 as f64) as u64;
+                let at = self.processes.exp(mtbf.0);
                 if at < heal {
                     self.queue.push(at, Event::Fault(FaultEv::PartStart));
                 }
@@ -355,7 +448,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         }
         if let Some(lc) = self.faults.leader_crashes.clone() {
             if lc.count > 0 {
-                let at = lc.first.0 + self.fault_rng().range_inclusive(0, lc.jitter.0);
+                let at = lc.first.0 + self.processes.jitter(lc.jitter.0);
                 self.queue.push(at, Event::Fault(FaultEv::LeaderCrash(0)));
             }
         }
@@ -367,11 +460,27 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         if deadline <= self.time_max {
             self.queue.push(deadline, Event::Fault(FaultEv::Deadline));
         }
+        if let Some(w) = &mut self.workload {
+            let start = w.cfg.start.0;
+            let first = match w.cfg.arrivals {
+                Arrivals::Poisson { .. } => w.next_at(start),
+                _ => Some(start),
+            };
+            match first {
+                Some(at) => {
+                    self.queue.push(at, Event::Submit);
+                }
+                None => w.finished = true,
+            }
+        }
     }
 
     /// Runs to a stop and reports.
     pub fn run(mut self) -> (RunReport, Tracer) {
         self.schedule_initial();
+        for (node, b) in self.adversary.iter() {
+            self.tracer.byzantine(0, node, &behaviour_text(b));
+        }
         let stop = self.run_starts().unwrap_or_else(|| self.run_events());
         let cut_short = matches!(
             stop,
@@ -404,13 +513,17 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
             deadline_ns: self.deadline,
         });
         let undecided = undecided.filter(|u| !u.properties.is_empty());
+        let mut metrics = outcome.metrics;
+        for (def, &v) in P::COUNTERS.iter().zip(&self.counters) {
+            metrics.insert(def.name.into(), v);
+        }
         let report = RunReport {
             seed: self.seed,
             stop,
             t_ns: self.now,
             events: self.events,
             counts: self.counts,
-            metrics: outcome.metrics,
+            metrics,
             facts: outcome.facts,
             violations: self.violations,
             undecided,
@@ -632,11 +745,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
             Event::Deliver { from, to, msg } => {
                 let id = self.seq;
                 self.events += 1;
-                if self.net.capacity > 0 {
-                    if let Some(c) = self.in_flight.get_mut(&(from, to)) {
-                        *c -= 1;
-                    }
-                }
+                self.network.arrived(from, to);
                 if !self.alive[to as usize] {
                     self.drop_msg(id, from, to, &msg, DropReason::DstDown);
                 } else if self.parts.blocked(from, to) {
@@ -644,6 +753,8 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 } else {
                     self.counts.delivered += 1;
                     self.tracer.deliver(self.now, self.seq, id, from, to, &msg);
+                    let w = world!(self);
+                    self.monitor.on_deliver(&w, from, to, &msg);
                     self.dispatch(to, |p, ctx| p.on_message(ctx, from, msg));
                 }
             }
@@ -664,6 +775,11 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 self.events += 1;
                 self.fault(f);
             }
+            Event::Submit => {
+                self.events += 1;
+                self.submit();
+            }
+            Event::WriteDone { node, gen } => self.write_done(node, gen),
             Event::Batch(_) => unreachable!("next_event drains batches"),
         }
     }
@@ -674,18 +790,23 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         let mut out = std::mem::take(&mut self.out);
         {
             let mut ctx = Ctx::new(
-                &self.cfg,
+                &*self.cfg,
                 node,
                 self.now,
                 self.n,
                 &self.graph,
+                &self.adversary,
                 &mut self.streams,
                 &mut out,
             );
             f(&mut self.nodes[node as usize], &mut ctx);
         }
-        for cmd in out.list.drain(..) {
-            self.apply(node, cmd);
+        if self.storage.is_some() && out.list.iter().any(|c| matches!(c, Command::Persist(_))) {
+            self.apply_with_write(node, &mut out.list);
+        } else {
+            for cmd in out.list.drain(..) {
+                self.apply(node, cmd);
+            }
         }
         self.out = out;
     }
@@ -694,13 +815,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
     fn apply(&mut self, node: NodeId, cmd: Command<P>) {
         match cmd {
             Command::Send(to, msg) => self.send(node, to, msg),
-            Command::Broadcast(msg) => {
-                let k = self.graph.peers(node).len();
-                for i in 0..k {
-                    let to = self.graph.peers(node).get(i);
-                    self.send(node, to, msg.clone());
-                }
-            }
+            Command::Broadcast(msg) => self.broadcast(node, msg),
             Command::SetTimer(tag, after) => {
                 let t = tag.index();
                 let slot = node as usize * P::Timer::NAMES.len() + t;
@@ -719,7 +834,123 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 }
             }
             Command::Note(note) => self.note(node, note),
+            Command::Count(i, v) => {
+                if let Some(c) = self.counters.get_mut(i) {
+                    *c += v;
+                }
+            }
         }
+    }
+
+    fn broadcast(&mut self, node: NodeId, msg: P::Msg) {
+        let k = self.graph.peers(node).len();
+        for i in 0..k {
+            let to = self.graph.peers(node).get(i);
+            self.send(node, to, msg.clone());
+        }
+    }
+
+    /// Applies the commands of a callback that persisted, with a storage
+    /// delay: the last persisted state starts a write, the messages are held
+    /// until it completes, everything else applies now in issue order.
+    #[cold]
+    fn apply_with_write(&mut self, node: NodeId, list: &mut Vec<Command<P>>) {
+        let mut durable = None;
+        let mut held = Vec::new();
+        for cmd in list.drain(..) {
+            match cmd {
+                Command::Persist(d) => durable = Some(d),
+                Command::Send(to, m) => held.push((Some(to), m)),
+                Command::Broadcast(m) => held.push((None, m)),
+                other => self.apply(node, other),
+            }
+        }
+        let durable = durable.expect("called for a callback that persisted");
+        let st = self.storage.as_mut().expect("storage is on");
+        let delay = match st.cfg.delay_of(node) {
+            Some(l) => l.sample(&mut st.rng),
+            None => 0,
+        };
+        let i = node as usize;
+        // Writes of one node complete in order.
+        let done = self.now.saturating_add(delay).max(st.last_done[i]);
+        st.last_done[i] = done;
+        st.pending[i].push_back(Write { durable, held });
+        let gen = st.gen[i];
+        self.tracer.persist(self.now, self.seq, node, done);
+        self.queue.push(done, Event::WriteDone { node, gen });
+    }
+
+    /// A storage write of `node` completes: its state becomes durable and
+    /// the messages it held go out.
+    fn write_done(&mut self, node: NodeId, gen: u32) {
+        let st = self.storage.as_mut().expect("storage is on");
+        let i = node as usize;
+        if st.gen[i] != gen {
+            return; // lost to a crash: not an event
+        }
+        let Some(w) = st.pending[i].pop_front() else {
+            return;
+        };
+        self.events += 1;
+        self.counts.writes += 1;
+        if let Some(slot) = self.durable.get_mut(i) {
+            *slot = w.durable;
+        }
+        self.tracer
+            .write_done(self.now, self.seq, node, w.held.len() as u64);
+        for (to, msg) in w.held {
+            match to {
+                Some(to) => self.send(node, to, msg),
+                None => self.broadcast(node, msg),
+            }
+        }
+    }
+
+    /// The next workload submission arrives: it goes to its target node, and
+    /// the one after it is scheduled.
+    fn submit(&mut self) {
+        let leader = if self
+            .workload
+            .as_ref()
+            .is_some_and(|w| w.cfg.target == Target::Leader)
+        {
+            self.current_leader()
+        } else {
+            None
+        };
+        let n = self.n;
+        let w = self.workload.as_mut().expect("a workload is on");
+        let index = w.next;
+        w.next += 1;
+        let client = (index % w.cfg.clients as u64) as u32;
+        let node = match w.cfg.target {
+            Target::Random => w.rng.below(n as u64) as NodeId,
+            Target::RoundRobin => (index % n as u64) as NodeId,
+            Target::Node(k) => k,
+            Target::Leader => match leader {
+                Some(l) => l,
+                None => w.rng.below(n as u64) as NodeId,
+            },
+        };
+        let draw = w.rng.next_u64();
+        if let Some(at) = w.next_at(self.now) {
+            self.queue.push(at, Event::Submit);
+        }
+        let lost = !self.alive[node as usize];
+        self.tracer
+            .submit(self.now, self.seq, node, index, client, lost);
+        if lost {
+            self.counts.submissions_lost += 1;
+            return;
+        }
+        self.counts.submitted += 1;
+        let sub = Submission {
+            index,
+            client,
+            draw,
+        };
+        self.dispatch(node, |p, ctx| p.on_submit(ctx, sub));
     }
 
     #[inline]
@@ -739,71 +970,32 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         self.counts.sent += 1;
         self.by_kind[msg.kind()] += 1;
         self.tracer.send(self.now, self.seq, id, from, to, &msg);
-        let dropped = if to != from && !self.graph.has_edge(from, to) {
-            Some(DropReason::NoRoute)
-        } else if self.parts.blocked(from, to) {
-            Some(DropReason::Partition)
-        } else {
-            let link = self.net.link(from, to);
-            let loss = link.loss_ratio;
-            if loss > 0.0 && self.net_rng.chance(loss) {
-                Some(DropReason::Loss)
-            } else if !self.reserve(from, to) {
-                Some(DropReason::Capacity)
-            } else {
-                None
+        match self
+            .network
+            .decide(self.now, from, to, &self.graph, &self.parts)
+        {
+            Fate::Drop(why) => {
+                self.queue.take_seq();
+                self.drop_msg(id, from, to, &msg, why);
             }
-        };
-        if let Some(why) = dropped {
-            self.queue.take_seq();
-            return self.drop_msg(id, from, to, &msg, why);
+            Fate::Deliver { at, dup: None } => {
+                self.queue.push(at, Event::Deliver { from, to, msg });
+            }
+            Fate::Deliver { at, dup: Some(at2) } => {
+                self.queue.push(
+                    at,
+                    Event::Deliver {
+                        from,
+                        to,
+                        msg: msg.clone(),
+                    },
+                );
+                let copy = self.queue.push(at2, Event::Deliver { from, to, msg });
+                self.counts.duplicated += 1;
+                self.tracer
+                    .duplicate(self.now, self.seq, copy, id, from, to);
+            }
         }
-        let dup = self.net.link(from, to).dup_ratio;
-        let at = self.arrival(from, to);
-        if dup > 0.0 && self.net_rng.chance(dup) && self.reserve(from, to) {
-            let at2 = self.arrival(from, to);
-            self.queue.push(
-                at,
-                Event::Deliver {
-                    from,
-                    to,
-                    msg: msg.clone(),
-                },
-            );
-            let copy = self.queue.push(at2, Event::Deliver { from, to, msg });
-            self.counts.duplicated += 1;
-            self.tracer
-                .duplicate(self.now, self.seq, copy, id, from, to);
-        } else {
-            self.queue.push(at, Event::Deliver { from, to, msg });
-        }
-    }
-
-    /// Takes one slot of the link's capacity; false if it is full.
-    #[inline]
-    fn reserve(&mut self, from: NodeId, to: NodeId) -> bool {
-        if self.net.capacity == 0 {
-            return true;
-        }
-        let c = self.in_flight.entry((from, to)).or_insert(0);
-        if *c >= self.net.capacity {
-            return false;
-        }
-        *c += 1;
-        true
-    }
-
-    /// Draws a delivery time, keeping per-link FIFO order if asked.
-    #[inline]
-    fn arrival(&mut self, from: NodeId, to: NodeId) -> SimTime {
-        let delay = self.net.link(from, to).latency.sample(&mut self.net_rng);
-        let mut at = self.now.saturating_add(delay);
-        if self.net.fifo {
-            let last = self.fifo_last.entry((from, to)).or_insert(0);
-            at = at.max(*last);
-            *last = at;
-        }
-        at
     }
 
     fn drop_msg(&mut self, id: u64, from: NodeId, to: NodeId, msg: &P::Msg, why: DropReason) {
@@ -865,6 +1057,19 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         }
         self.leaders.retain(|l| l.0 != node);
         self.tracer.crash(self.now, self.seq, node, cause);
+        if let Some(st) = &mut self.storage {
+            let i = node as usize;
+            st.gen[i] = st.gen[i].wrapping_add(1);
+            st.last_done[i] = 0;
+            let writes = st.pending[i].len() as u64;
+            if writes > 0 {
+                let held: usize = st.pending[i].iter().map(|w| w.held.len()).sum();
+                st.pending[i].clear();
+                self.counts.writes_lost += writes;
+                self.tracer
+                    .write_lost(self.now, self.seq, node, writes, held as u64);
+            }
+        }
         let w = world!(self);
         self.monitor.on_crash(&w, node);
     }
@@ -876,7 +1081,15 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         self.alive[node as usize] = true;
         self.down -= 1;
         self.counts.recoveries += 1;
-        self.nodes[node as usize] = P::init(node, self.n, &self.cfg, &self.durable[node as usize]);
+        let mut init = Init::new(
+            &*self.cfg,
+            node,
+            self.n,
+            &self.graph,
+            &self.adversary,
+            &mut self.streams,
+        );
+        self.nodes[node as usize] = P::init(&mut init, &self.durable[node as usize]);
         self.tracer.recover(self.now, self.seq, node);
         let w = world!(self);
         self.monitor.on_recover(&w, node);
@@ -936,20 +1149,21 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 let max_down = self.faults.crash_max_down.unwrap_or(u32::MAX);
                 if self.alive[n as usize] && self.down < max_down {
                     self.crash(n, "process");
-                    let mttr = self.faults.crash_mttr.0 as f64;
-                    let d = self.fault_rng().exp(mttr) as u64;
+                    let d = self.processes.exp(self.faults.crash_mttr.0);
                     self.push_fault(self.now + d, FaultEv::ProcRecover(n));
                 } else {
-                    let mttf = self.faults.crash_mttf.map_or(0, |d| d.0);
-                    let d = self.fault_rng().exp(mttf as f64) as u64;
+                    let d = self
+                        .processes
+                        .exp(self.faults.crash_mttf.map_or(0, |d| d.0));
                     self.push_fault(self.now + d, FaultEv::ProcCrash(n));
                 }
             }
             FaultEv::ProcRecover(n) => {
                 self.recover(n);
                 if self.before_heal() {
-                    let mttf = self.faults.crash_mttf.map_or(0, |d| d.0);
-                    let d = self.fault_rng().exp(mttf as f64) as u64;
+                    let d = self
+                        .processes
+                        .exp(self.faults.crash_mttf.map_or(0, |d| d.0));
                     self.push_fault(self.now + d, FaultEv::ProcCrash(n));
                 }
             }
@@ -957,25 +1171,20 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 if !self.before_heal() {
                     return;
                 }
-                let mut all: Vec<NodeId> = (0..self.n).collect();
-                self.fault_rng().shuffle(&mut all);
-                let half = (self.n as u64 / 2).max(1);
-                let k = 1 + self.fault_rng().below(half) as usize;
-                let mut minority = all[..k.min(all.len())].to_vec();
-                minority.sort_unstable();
+                let minority = self.processes.minority(self.n);
                 self.parts.split(self.n, &[minority.clone()]);
                 let list: Vec<String> = minority.iter().map(|x| x.to_string()).collect();
                 self.net_change(&format!("partition:{}|rest", list.join(",")));
-                let mttr = self.faults.partition_mttr.0 as f64;
-                let d = self.fault_rng().exp(mttr) as u64;
+                let d = self.processes.exp(self.faults.partition_mttr.0);
                 self.push_fault(self.now + d, FaultEv::PartEnd);
             }
             FaultEv::PartEnd => {
                 self.parts.heal();
                 self.net_change("heal");
                 if self.before_heal() {
-                    let mtbf = self.faults.partition_mtbf.map_or(0, |d| d.0);
-                    let d = self.fault_rng().exp(mtbf as f64) as u64;
+                    let d = self
+                        .processes
+                        .exp(self.faults.partition_mtbf.map_or(0, |d| d.0));
                     self.push_fault(self.now + d, FaultEv::PartStart);
                 }
             }
@@ -990,7 +1199,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 if k + 1 < lc.count {
                     let at = lc.first.0
                         + (k as u64 + 1) * lc.every.0
-                        + self.fault_rng().range_inclusive(0, lc.jitter.0);
+                        + self.processes.jitter(lc.jitter.0);
                     self.push_fault(at.max(self.now), FaultEv::LeaderCrash(k + 1));
                 }
             }
@@ -1037,20 +1246,93 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
     }
 }
 
+/// Resolves the scenario's Byzantine marks: named nodes, then `count`
+/// nodes drawn from the fault stream among the others; selective targets
+/// not given are drawn (half of the other nodes); a split plan (which side
+/// each node is told) is drawn when a node splits. Nothing is drawn when no
+/// node is Byzantine.
+fn resolve_adversary(setup: &Setup<'_>, processes: &mut FaultProcesses) -> Adversary {
+    let a = setup.adversary;
+    if !a.is_on() {
+        return Adversary::none();
+    }
+    let n = setup.nodes;
+    let mut specs: Vec<Option<&super::setup::BehaviourSpec>> = vec![None; n as usize];
+    for s in &a.nodes {
+        for &node in &s.nodes {
+            specs[node as usize] = Some(&s.behaviour);
+        }
+    }
+    if a.count > 0 {
+        if let Some(b) = &a.behaviour {
+            let picked = processes.pick(n, a.count, |x| specs[x as usize].is_none());
+            for node in picked {
+                specs[node as usize] = Some(b);
+            }
+        }
+    }
+    let mut marks: Vec<Option<Behaviour>> = Vec::with_capacity(n as usize);
+    for node in 0..n {
+        let b = specs[node as usize].map(|s| match s.kind {
+            BehaviourKind::Silent => Behaviour::Silent,
+            BehaviourKind::Equivocate => Behaviour::Equivocate,
+            BehaviourKind::Flip => Behaviour::Flip,
+            BehaviourKind::Forge => Behaviour::Forge,
+            BehaviourKind::Delay => Behaviour::Delay,
+            BehaviourKind::Split => Behaviour::Split,
+            BehaviourKind::Selective if !s.targets.is_empty() => {
+                Behaviour::Selective(s.targets.clone())
+            }
+            BehaviourKind::Selective => {
+                Behaviour::Selective(processes.pick(n, n.saturating_sub(1) / 2, |x| x != node))
+            }
+        });
+        marks.push(b);
+    }
+    let split = if marks.iter().any(|m| matches!(m, Some(Behaviour::Split))) {
+        let mut side = vec![false; n as usize];
+        let honest = processes.pick(n, n, |x| marks[x as usize].is_none());
+        // `pick` sorts; shuffle again for the plan's halves.
+        let mut order = honest;
+        processes.rng().shuffle(&mut order);
+        for &x in &order[order.len() / 2..] {
+            side[x as usize] = true;
+        }
+        side
+    } else {
+        Vec::new()
+    };
+    Adversary::new(marks, split)
+}
+
+/// A behaviour as the trace writes it: `equivocate`, `selective=1,2`.
+fn behaviour_text(b: &Behaviour) -> String {
+    match b {
+        Behaviour::Selective(t) => {
+            let t: Vec<String> = t.iter().map(|x| x.to_string()).collect();
+            format!("selective={}", t.join(","))
+        }
+        other => other.kind().name().to_string(),
+    }
+}
+
+/// The size of a queued message event of message type `M`: what bounds the
+/// memory of a run with many messages in flight (protocols pin theirs in tests).
+pub fn queued_message_size<M>() -> usize {
+    std::mem::size_of::<super::queue::Scheduled<Event<M>>>()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{BatchItem, Event};
-    use crate::engine::queue::Scheduled;
-    use crate::protocols::gossip::GossipMsg;
-    use crate::protocols::raft::RaftMsg;
+    use super::{queued_message_size, BatchItem};
     use std::mem::size_of;
 
-    /// Memory per pending event is what bounds a million-node run: a queued
-    /// gossip message takes 40 bytes, a batched timer 12.
+    /// Memory per pending event is what bounds a million-node run: the
+    /// queue's own cost per message is 32 bytes (a payload-free message), a
+    /// batched timer 12. Protocols pin their messages' sizes in their tests.
     #[test]
     fn pending_event_sizes() {
-        assert_eq!(size_of::<Scheduled<Event<GossipMsg>>>(), 40);
-        assert_eq!(size_of::<Scheduled<Event<RaftMsg>>>(), 56);
+        assert_eq!(queued_message_size::<()>(), 32);
         assert_eq!(size_of::<BatchItem>(), 12);
     }
 }

@@ -1,27 +1,28 @@
 //! Derived settings: helpers that set scenario fields from other fields, so an
 //! experiment can sweep what a researcher thinks in (`[derive]` in the file,
 //! `derive.*` in `[sweep]`). Applied to each configuration after the swept
-//! values, in the order of the fields below.
+//! values: first the protocol's own ([`crate::protocols::Spec::DERIVED`], in
+//! the order it declares them), then the generic ones below, in their order.
 
 use crate::net::faults::{FaultAction, FaultEntry};
-use crate::net::latency::Latency;
-use crate::protocols::ProtocolConfig;
+use crate::protocols::{DeriveEnv, DynSpec};
 use crate::scenario::Scenario;
 use crate::time::Dur;
 use serde::{Deserialize, Serialize};
 
+/// The `[derive]` table of an experiment file, checked.
+#[derive(Clone)]
+pub struct Derive {
+    generic: Generic,
+    /// The protocol's derived settings given, in its declared order.
+    protocol: Vec<(&'static str, toml::Value)>,
+    spec: &'static dyn DynSpec,
+}
+
+/// The derived settings every protocol has.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct Derive {
-    /// Raft: `protocol.heartbeat` = this ratio × the minimum election timeout
-    /// (the Raft paper's §9.3 benchmark uses 0.5).
-    pub heartbeat_ratio: Option<f64>,
-    /// `faults.leader_crashes.jitter` = the heartbeat interval, so each leader
-    /// crash lands uniformly within a heartbeat interval.
-    pub leader_crash_within_heartbeat: bool,
-    /// Raft: `net.latency` = a fixed one-way latency of this ratio × the width
-    /// of the election timeout range (the `l` of the Raft dissertation §9.3).
-    pub latency_ratio: Option<f64>,
+struct Generic {
     /// Nodes `n-1`, `n-2`, ... crash at time 0 and never recover.
     pub failed_servers: u32,
     /// A link that flaps: `node` is cut off from every other node at
@@ -33,7 +34,7 @@ pub struct Derive {
     pub partition: Option<Split>,
 }
 
-/// See [`Derive::partition`].
+/// See [`Generic::partition`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Split {
@@ -43,7 +44,7 @@ pub struct Split {
     pub heal: Dur,
 }
 
-/// See [`Derive::flapping_partition`].
+/// See [`Generic::flapping_partition`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Flapping {
@@ -54,68 +55,82 @@ pub struct Flapping {
     pub count: u32,
 }
 
+/// The generic derived settings, for error messages.
+const GENERIC: [&str; 3] = ["failed_servers", "partition", "flapping_partition"];
+
 impl Derive {
+    /// Checks a `[derive]` table for protocol `spec`: its own keys, then the
+    /// generic ones; an unknown key is named with the accepted ones.
+    pub fn from_table(mut t: toml::Table, spec: &'static dyn DynSpec) -> Result<Derive, String> {
+        let mut protocol = Vec::new();
+        for d in spec.derived() {
+            if let Some(v) = t.remove(d.name) {
+                protocol.push((d.name, v));
+            }
+        }
+        if let Some(k) = t.keys().find(|k| !GENERIC.contains(&k.as_str())) {
+            let accepted: Vec<&str> = spec
+                .derived()
+                .iter()
+                .map(|d| d.name)
+                .chain(GENERIC)
+                .collect();
+            return Err(format!(
+                "derive.{k} unknown for protocol {} (accepted: {})",
+                spec.name(),
+                accepted.join(", ")
+            ));
+        }
+        let generic: Generic = toml::Value::Table(t)
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                format!("derive: {}", e.to_string().trim().replace('\n', " "))
+            })?;
+        Ok(Derive {
+            generic,
+            protocol,
+            spec,
+        })
+    }
+
+    /// The table with every setting in use: those given, then the defaults
+    /// of the others (what results show in a swept `derive.*` column).
+    pub fn normalized(&self) -> Result<toml::Table, String> {
+        let mut t = toml::Table::try_from(&self.generic).map_err(|e| e.to_string())?;
+        for d in self.spec.derived() {
+            match self.protocol.iter().find(|(n, _)| *n == d.name) {
+                Some((n, v)) => {
+                    t.insert(n.to_string(), v.clone());
+                }
+                None if !d.default.is_empty() => {
+                    let v = toml::from_str::<toml::Table>(&format!("x = {}", d.default))
+                        .ok()
+                        .and_then(|mut x| x.remove("x"))
+                        .ok_or_else(|| format!("derive.{}: bad default {}", d.name, d.default))?;
+                    t.insert(d.name.to_string(), v);
+                }
+                None => {}
+            }
+        }
+        Ok(t)
+    }
+
     /// Sets the derived fields of `sc`; errors name the helper and the accepted range.
     pub fn apply(&self, sc: &mut Scenario) -> Result<(), String> {
-        if let Some(r) = self.heartbeat_ratio {
-            if !(r > 0.0 && r < 1.0) {
-                return Err(format!(
-                    "derive.heartbeat_ratio = {r} out of range (accepted: above 0 and below 1)"
-                ));
-            }
-            match &mut sc.protocol {
-                ProtocolConfig::Raft(c) => {
-                    let ns = libm::floor(c.election_timeout.lo.0 as f64 * r) as u64;
-                    c.heartbeat = Dur(ns.max(1));
-                }
-                #[allow(unreachable_patterns)]
-                other => {
-                    return Err(format!(
-                        "derive.heartbeat_ratio applies to raft, not {}",
-                        other.name()
-                    ))
-                }
-            }
-        }
-        if self.leader_crash_within_heartbeat {
-            let hb = match &sc.protocol {
-                ProtocolConfig::Raft(c) => c.heartbeat,
-                #[allow(unreachable_patterns)]
-                other => {
-                    return Err(format!(
-                        "derive.leader_crash_within_heartbeat applies to raft, not {}",
-                        other.name()
-                    ))
-                }
+        for (name, value) in &self.protocol {
+            let mut env = DeriveEnv {
+                nodes: sc.nodes,
+                net: &mut sc.net,
+                faults: &mut sc.faults,
             };
-            match &mut sc.faults.leader_crashes {
-                Some(lc) => lc.jitter = hb,
-                None => {
-                    return Err(
-                        "derive.leader_crash_within_heartbeat needs faults.leader_crashes (accepted: set [scenario.faults.leader_crashes])"
-                            .into(),
-                    )
-                }
-            }
+            self.spec.derive(name, value, &mut sc.protocol, &mut env)?;
         }
-        if let Some(l) = self.latency_ratio {
-            if !(l.is_finite() && l >= 0.0) {
-                return Err(format!(
-                    "derive.latency_ratio = {l} out of range (accepted: 0 or above)"
-                ));
-            }
-            let width = match &sc.protocol {
-                ProtocolConfig::Raft(c) => c.election_timeout.width(),
-                #[allow(unreachable_patterns)]
-                other => {
-                    return Err(format!(
-                        "derive.latency_ratio applies to raft, not {}",
-                        other.name()
-                    ))
-                }
-            };
-            sc.net.latency = Latency::Fixed(Dur(libm::round(l * width as f64) as u64));
-        }
+        self.generic.apply(sc)
+    }
+}
+
+impl Generic {
+    fn apply(&self, sc: &mut Scenario) -> Result<(), String> {
         if self.failed_servers > 0 {
             if self.failed_servers >= sc.nodes {
                 return Err(format!(

@@ -83,7 +83,7 @@
 //!   `value`. Rows in run order, then series order, then index. A series
 //!   fact is an array of numbers a run reports at its end (gossip's
 //!   `coverage`: the fraction informed after each round);
-//!   [`protocol_series`](file::protocol_series) lists them.
+//!   `agentsim list` shows each protocol's.
 //! - `summary.csv`: per configuration and metric: `count`, `mean`, `sd`,
 //!   `min`, `median`, `p90`, `p99`, `max`, `ci95_lo`, `ci95_hi`, `missing`
 //!   (runs that did not report the metric); methods in [`stats`].
@@ -93,17 +93,26 @@
 //!
 //! Numbers are written as the shortest decimal that reads back as the same
 //! `f64` (see [`csv`]). The files are byte-identical whatever `--jobs`, the
-//! shard split, or interruptions and resumes ([`sweep`](mod@sweep)).
+//! shard split, or interruptions and resumes ([`runner`]).
 
-pub mod cmd;
+pub mod computed;
 pub mod csv;
 pub mod derive;
-pub mod file;
+pub mod expand;
+pub mod format;
+#[cfg(feature = "plot")]
+pub mod formula;
+pub mod labels;
+pub mod merge;
+pub mod plotspec;
+pub mod results;
+pub mod runner;
 pub mod stats;
-pub mod sweep;
 
-pub use file::Experiment;
-pub use sweep::{merge, sweep, Shard, SweepOptions, SweepReport};
+pub use format::Experiment;
+pub use merge::merge;
+pub use results::Shard;
+pub use runner::{sweep, SweepOptions, SweepReport};
 
 use std::path::Path;
 
@@ -120,7 +129,7 @@ pub enum ExperimentError {
         source: std::io::Error,
     },
     #[error("{0}")]
-    Threads(#[from] crate::check::ThreadsError),
+    Threads(#[from] crate::run::check::ThreadsError),
 }
 
 impl ExperimentError {

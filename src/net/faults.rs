@@ -326,6 +326,46 @@ impl FaultConfig {
     }
 }
 
+impl std::str::FromStr for LeaderCrashes {
+    type Err = String;
+    /// `first=1s,every=1s,jitter=50ms,down=500ms,count=5`
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut lc = LeaderCrashes {
+            first: Dur(crate::time::SEC),
+            every: Dur(crate::time::SEC),
+            jitter: Dur::ZERO,
+            down: Dur::from_ms(500),
+            count: 1,
+        };
+        for part in s.split(',') {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| format!("leader crashes '{s}': expected key=value"))?;
+            let d = || {
+                v.parse::<Dur>()
+                    .map_err(|e| format!("leader crashes '{s}': {e}"))
+            };
+            match k.trim() {
+                "first" => lc.first = d()?,
+                "every" => lc.every = d()?,
+                "jitter" => lc.jitter = d()?,
+                "down" => lc.down = d()?,
+                "count" => {
+                    lc.count = v
+                        .parse()
+                        .map_err(|_| format!("leader crashes '{s}': count '{v}' is not a whole number"))?
+                }
+                other => {
+                    return Err(format!(
+                        "leader crashes '{s}': unknown key '{other}' (accepted: first, every, jitter, down, count)"
+                    ))
+                }
+            }
+        }
+        Ok(lc)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,8 @@
 
 pub mod faults;
 pub mod latency;
+pub mod link;
+pub mod process;
 pub mod topology;
 
 use latency::Latency;
@@ -228,6 +230,81 @@ impl Partitions {
 
     pub fn is_healed(&self) -> bool {
         self.group.is_empty() && self.cuts.is_empty()
+    }
+}
+
+/// A ratio in `0..=1`, from text.
+pub fn parse_ratio(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} out of range (accepted: 0..=1)"))
+    }
+}
+
+impl std::str::FromStr for LinkOverride {
+    type Err = String;
+    /// `A-B:latency=50ms,loss=0.1,dup=0.01` (both ways) or `A>B:...` (one way); `*` is any node.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (ends, params) = s.split_once(':').ok_or_else(|| {
+            format!("link '{s}': expected A-B:key=value,... (keys: latency, loss, dup)")
+        })?;
+        let (a, b, symmetric) = if let Some((a, b)) = ends.split_once('>') {
+            (a, b, false)
+        } else if let Some((a, b)) = ends.split_once('-') {
+            (a, b, true)
+        } else {
+            return Err(format!("link '{s}': expected A-B or A>B before ':'"));
+        };
+        let node = |x: &str| -> Result<Option<u32>, String> {
+            if x.trim() == "*" {
+                Ok(None)
+            } else {
+                x.trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| format!("link '{s}': '{x}' is not a node id or *"))
+            }
+        };
+        let mut o = LinkOverride {
+            from: node(a)?,
+            to: node(b)?,
+            symmetric,
+            latency: None,
+            loss_ratio: None,
+            dup_ratio: None,
+        };
+        // Latency spellings contain commas, so split on ",key=" boundaries only.
+        let mut rest = params;
+        while !rest.is_empty() {
+            let (k, v_and_more) = rest
+                .split_once('=')
+                .ok_or_else(|| format!("link '{s}': expected key=value"))?;
+            let next = ["loss=", "dup=", "latency="]
+                .iter()
+                .filter_map(|key| v_and_more.find(&format!(",{key}")))
+                .min()
+                .unwrap_or(v_and_more.len());
+            let v = &v_and_more[..next];
+            rest = v_and_more[next..].trim_start_matches(',');
+            match k.trim() {
+                "latency" => o.latency = Some(v.parse()?),
+                "loss" => {
+                    o.loss_ratio =
+                        Some(parse_ratio(v).map_err(|e| format!("link '{s}': loss {e}"))?)
+                }
+                "dup" => {
+                    o.dup_ratio = Some(parse_ratio(v).map_err(|e| format!("link '{s}': dup {e}"))?)
+                }
+                other => {
+                    return Err(format!(
+                        "link '{s}': unknown key '{other}' (accepted: latency, loss, dup)"
+                    ))
+                }
+            }
+        }
+        Ok(o)
     }
 }
 

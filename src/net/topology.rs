@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-pub type NodeId = u32;
+pub use crate::node::{Graph, NodeId, Peers};
 
 #[derive(Clone, Debug, PartialEq, Default)]
 pub enum Topology {
@@ -291,7 +291,7 @@ impl Topology {
                 }
             }
         }
-        Graph::from_graphmap(n, &g)
+        graph_from_map(n, &g)
     }
 }
 
@@ -383,118 +383,18 @@ fn watts_strogatz(g: &mut UnGraphMap<NodeId, ()>, n: u32, k: u32, beta: f64, rng
     }
 }
 
-/// The frozen graph used during a run.
-#[derive(Clone, Debug)]
-pub enum Graph {
-    /// Every pair connected; nothing stored per edge.
-    Complete { n: u32 },
-    /// Sorted adjacency lists in one array: neighbours of `v` are `adj[off[v]..off[v+1]]`.
-    Csr { off: Vec<u32>, adj: Vec<NodeId> },
-}
-
-impl Graph {
-    fn from_graphmap(n: u32, g: &UnGraphMap<NodeId, ()>) -> Graph {
-        let mut off = Vec::with_capacity(n as usize + 1);
-        let mut adj = Vec::with_capacity(g.edge_count() * 2);
-        off.push(0);
-        for v in 0..n {
-            let start = adj.len();
-            adj.extend(g.neighbors(v).filter(|&w| w != v));
-            adj[start..].sort_unstable();
-            off.push(adj.len() as u32);
-        }
-        Graph::Csr { off, adj }
+/// A graph from petgraph's map, as sorted adjacency lists.
+fn graph_from_map(n: u32, g: &UnGraphMap<NodeId, ()>) -> Graph {
+    let mut off = Vec::with_capacity(n as usize + 1);
+    let mut adj = Vec::with_capacity(g.edge_count() * 2);
+    off.push(0);
+    for v in 0..n {
+        let start = adj.len();
+        adj.extend(g.neighbors(v).filter(|&w| w != v));
+        adj[start..].sort_unstable();
+        off.push(adj.len() as u32);
     }
-
-    #[inline]
-    pub fn has_edge(&self, a: NodeId, b: NodeId) -> bool {
-        match self {
-            Graph::Complete { n } => a != b && a < *n && b < *n,
-            Graph::Csr { off, adj } => adj[off[a as usize] as usize..off[a as usize + 1] as usize]
-                .binary_search(&b)
-                .is_ok(),
-        }
-    }
-
-    /// Neighbours of `v`.
-    #[inline]
-    pub fn peers(&self, v: NodeId) -> Peers<'_> {
-        match self {
-            Graph::Complete { n } => Peers::All { n: *n, me: v },
-            Graph::Csr { off, adj } => {
-                Peers::List(&adj[off[v as usize] as usize..off[v as usize + 1] as usize])
-            }
-        }
-    }
-
-    pub fn edge_count(&self) -> u64 {
-        match self {
-            Graph::Complete { n } => *n as u64 * (*n as u64).saturating_sub(1) / 2,
-            Graph::Csr { adj, .. } => adj.len() as u64 / 2,
-        }
-    }
-
-    /// Nodes reachable from `from` through nodes for which `ok` holds.
-    pub fn component(&self, n: u32, from: NodeId, ok: impl Fn(NodeId) -> bool) -> Vec<bool> {
-        let mut seen = vec![false; n as usize];
-        if !ok(from) {
-            return seen;
-        }
-        let mut stack = vec![from];
-        seen[from as usize] = true;
-        while let Some(v) = stack.pop() {
-            for w in self.peers(v).iter() {
-                if !seen[w as usize] && ok(w) {
-                    seen[w as usize] = true;
-                    stack.push(w);
-                }
-            }
-        }
-        seen
-    }
-}
-
-/// The neighbours of one node, without allocating.
-#[derive(Clone, Copy, Debug)]
-pub enum Peers<'a> {
-    /// Every node but `me`.
-    All {
-        n: u32,
-        me: NodeId,
-    },
-    List(&'a [NodeId]),
-}
-
-impl<'a> Peers<'a> {
-    #[inline]
-    pub fn len(&self) -> usize {
-        match self {
-            Peers::All { n, .. } => n.saturating_sub(1) as usize,
-            Peers::List(l) => l.len(),
-        }
-    }
-    #[inline]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    /// The `i`-th neighbour, `i < len()`.
-    #[inline]
-    pub fn get(&self, i: usize) -> NodeId {
-        match *self {
-            Peers::All { me, .. } => {
-                let i = i as NodeId;
-                if i < me {
-                    i
-                } else {
-                    i + 1
-                }
-            }
-            Peers::List(l) => l[i],
-        }
-    }
-    pub fn iter(self) -> impl Iterator<Item = NodeId> + 'a {
-        (0..self.len()).map(move |i| self.get(i))
-    }
+    Graph::Csr { off, adj }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! library is ever read, so a figure looks the same on every machine.
 
 use super::svg_text;
-use crate::experiment::file::Format;
+use crate::experiment::plotspec::Format;
 use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;

@@ -1,11 +1,13 @@
 //! A time series of a protocol fact from a trace file (JSON Lines, see
-//! [`crate::trace`]): for Raft, which node each live node believes leads,
-//! over time; for other protocols, each node's notes as marks on its row.
+//! [`crate::observe::trace`]), read from the generic facts of `note`
+//! records only, so it works for every protocol: when notes say who leads
+//! (`leads`, `believes`), which node each live node believes leads, over
+//! time; otherwise each node's notes as marks on its row, labelled by `tag`.
 //!
-//! Raft beliefs come from the notes: `leader` (the node leads: it believes
-//! itself), `following` (it accepted `leader`'s AppendEntries), `candidate`,
-//! `pre_candidate` and `stepped_down` (no leader known); `crash` makes the
-//! node down until `recover` (after which no leader is known).
+//! Beliefs: `leads: true` (the node believes itself), `believes: N` (it
+//! believes N leads), `believes: null` or `leads: false` (no leader known);
+//! `crash` makes the node down until `recover` (after which no leader is
+//! known).
 
 use super::render::{Figure, Key, LegendAt, Shape, PALETTE};
 use crate::experiment::ExperimentError;
@@ -29,8 +31,10 @@ enum Belief {
 struct Mark {
     t_ns: SimTime,
     node: u64,
+    /// The note's tag, or `crash` / `recover`.
     fact: String,
-    leader: Option<u64>,
+    /// What it says of leadership, if anything.
+    belief: Option<Belief>,
 }
 
 /// Options of a timeline figure.
@@ -66,17 +70,31 @@ pub fn timeline(path: &Path, opts: &TimelineOptions) -> Result<Figure, Experimen
             "run_start" => {
                 nodes = d["scenario"]["nodes"].as_u64();
             }
-            "note" => marks.push(Mark {
-                t_ns: t,
-                node,
-                fact: d["note"]["fact"].as_str().unwrap_or("note").to_string(),
-                leader: d["note"]["leader"].as_u64(),
-            }),
-            "crash" | "recover" => marks.push(Mark {
+            "note" => {
+                let belief = match (d["leads"].as_bool(), d.get("believes")) {
+                    (Some(true), _) => Some(Belief::Leads(node)),
+                    (Some(false), _) => Some(Belief::NoLeader),
+                    (None, Some(b)) => Some(b.as_u64().map_or(Belief::NoLeader, Belief::Leads)),
+                    (None, None) => None,
+                };
+                marks.push(Mark {
+                    t_ns: t,
+                    node,
+                    fact: d["tag"].as_str().unwrap_or("note").to_string(),
+                    belief,
+                })
+            }
+            "crash" => marks.push(Mark {
                 t_ns: t,
                 node,
                 fact: ty.to_string(),
-                leader: None,
+                belief: Some(Belief::Down),
+            }),
+            "recover" => marks.push(Mark {
+                t_ns: t,
+                node,
+                fact: ty.to_string(),
+                belief: Some(Belief::NoLeader),
             }),
             _ => {}
         }
@@ -99,11 +117,11 @@ pub fn timeline(path: &Path, opts: &TimelineOptions) -> Result<Figure, Experimen
     let categories: Vec<String> = (0..n).map(|i| format!("node {i}")).collect();
     let mut shapes = Vec::new();
     let mut legend = Vec::new();
-    let raft_like = marks
+    let says_who_leads = marks
         .iter()
-        .any(|m| m.fact == "following" || m.fact == "leader");
+        .any(|m| matches!(m.belief, Some(Belief::Leads(_))));
     let title;
-    if raft_like {
+    if says_who_leads {
         title = format!("Who each node believes leads ({name})");
         // Intervals of belief per node.
         let mut state = vec![(0u64, Belief::NoLeader); n as usize];
@@ -130,12 +148,8 @@ pub fn timeline(path: &Path, opts: &TimelineOptions) -> Result<Figure, Experimen
             if m.node >= n {
                 continue;
             }
-            let b = match (m.fact.as_str(), m.leader) {
-                ("leader", _) => Belief::Leads(m.node),
-                ("following", Some(l)) => Belief::Leads(l),
-                ("crash", _) => Belief::Down,
-                ("candidate" | "pre_candidate" | "stepped_down" | "recover", _) => Belief::NoLeader,
-                _ => continue,
+            let Some(b) = m.belief else {
+                continue;
             };
             let (t0, prev) = state[m.node as usize];
             if prev == b {

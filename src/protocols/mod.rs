@@ -1,94 +1,83 @@
-//! The protocols, one module each: a sans-IO state machine plus its named
-//! properties and metrics. [`ProtocolConfig`] selects one in a scenario
-//! (`[protocol] name = "raft"`), and [`run_protocol`] runs it.
+//! The protocols: one folder each, registered by one line below.
+//!
+//! A protocol's folder holds everything about it: the sans-IO state machine,
+//! its messages and configuration, its flags, its monitor (properties,
+//! metrics, series), derived settings for experiment files, and its step
+//! tests. Its [`Spec`] ties them together; the line in `protocols!` below
+//! registers it, and nothing else in the crate names it. See [`spec`] for
+//! the seam, and the README's "Write your own protocol" for an out-of-tree
+//! protocol.
 
-pub mod gossip;
-pub mod phold;
 pub mod quorum;
-pub mod raft;
+pub mod spec;
 
-use crate::engine::{Property, RunReport, Simulation};
-use crate::observe::Monitor;
-use crate::scenario::Scenario;
-use crate::trace::Tracer;
-use serde::{Deserialize, Serialize};
+pub use spec::{install, registry, DeriveEnv, DerivedDef, DynSpec, ProtocolConfig, Registry, Spec};
+#[cfg(feature = "cli")]
+pub use spec::{Flags, NoFlags};
 
-/// The protocol of a scenario and its parameters.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "name", rename_all = "kebab-case")]
-pub enum ProtocolConfig {
-    Raft(raft::RaftConfig),
-    Gossip(gossip::GossipConfig),
-}
+/// Declares the protocol modules and the built-in registry, in `list` order.
+macro_rules! protocols {
+    ($($module:ident => $spec:ident),* $(,)?) => {
+        $(pub mod $module;)*
 
-impl Default for ProtocolConfig {
-    fn default() -> Self {
-        ProtocolConfig::Raft(raft::RaftConfig::default())
-    }
-}
-
-/// What `agentsim list` shows about a protocol.
-pub struct ProtocolInfo {
-    pub name: &'static str,
-    pub summary: &'static str,
-    pub properties: fn() -> &'static [Property],
-    /// The default configuration, as `[protocol]` TOML.
-    pub defaults: fn() -> ProtocolConfig,
-}
-
-pub const PROTOCOLS: &[ProtocolInfo] = &[
-    ProtocolInfo {
-        name: "raft",
-        summary: "Raft leader election (Figure 2, §5.2, §5.4.1) with Pre-Vote and CheckQuorum",
-        properties: <raft::RaftMonitor as Monitor<raft::Raft>>::properties,
-        defaults: || ProtocolConfig::Raft(raft::RaftConfig::default()),
-    },
-    ProtocolInfo {
-        name: "gossip",
-        summary:
-            "Gossip: push, pull and push-pull rumor mongering and anti-entropy (Demers et al. 1987)",
-        properties: <gossip::GossipMonitor as Monitor<gossip::Gossip>>::properties,
-        defaults: || ProtocolConfig::Gossip(gossip::GossipConfig::default()),
-    },
-];
-
-impl ProtocolConfig {
-    pub fn name(&self) -> &'static str {
-        match self {
-            ProtocolConfig::Raft(_) => "raft",
-            ProtocolConfig::Gossip(_) => "gossip",
+        /// `r` with the built-in protocols added.
+        pub(crate) fn builtin(r: Registry) -> Registry {
+            r$(.with::<$module::$spec>())*
         }
-    }
+    };
+}
 
-    pub fn validate(&self, nodes: u32) -> Result<(), String> {
-        match self {
-            ProtocolConfig::Raft(c) => c.validate(),
-            ProtocolConfig::Gossip(c) => c.validate(nodes),
-        }
-    }
+protocols! {
+    raft => RaftSpec,
+    gossip => GossipSpec,
+    phold => PholdSpec,
+}
 
-    pub fn properties(&self) -> &'static [Property] {
-        match self {
-            ProtocolConfig::Raft(_) => <raft::RaftMonitor as Monitor<raft::Raft>>::properties(),
-            ProtocolConfig::Gossip(_) => {
-                <gossip::GossipMonitor as Monitor<gossip::Gossip>>::properties()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::run_silent;
+    use crate::scenario::Scenario;
+
+    /// Every metric a protocol's run reports is declared (with its unit), and
+    /// every declared series comes as an array: `list`, experiment files and
+    /// plots read the declarations.
+    #[test]
+    fn every_protocol_reports_only_what_it_declares() {
+        for spec in registry().iter() {
+            let declared: Vec<&str> = spec.metrics().iter().map(|m| m.name).collect();
+            for seed in 0..3 {
+                let sc = Scenario {
+                    seed,
+                    events_max: 200_000,
+                    ..Scenario::for_protocol(spec)
+                };
+                sc.validate().unwrap();
+                let r = run_silent(&sc);
+                for m in r.metrics.keys() {
+                    assert!(
+                        declared.contains(&m.as_ref()),
+                        "{} reports metric '{m}' it does not declare",
+                        spec.name()
+                    );
+                }
+                for s in spec.series() {
+                    assert!(
+                        r.facts.get(s.name).is_some_and(|v| v.is_array()),
+                        "{} declares series '{}' but reports no array",
+                        spec.name(),
+                        s.name
+                    );
+                }
             }
-        }
-    }
-}
-
-/// Runs the scenario's protocol, hashing (and maybe writing) through `tracer`.
-pub fn run_protocol(sc: &Scenario, tracer: Tracer) -> (RunReport, Tracer) {
-    match &sc.protocol {
-        ProtocolConfig::Raft(c) => {
-            Simulation::<raft::Raft, raft::RaftMonitor>::new(sc, *c, tracer).run()
-        }
-        ProtocolConfig::Gossip(c) => {
-            let cfg = std::sync::Arc::new(c.clone());
-            let (mut report, tracer) =
-                Simulation::<gossip::Gossip, gossip::GossipMonitor>::new(sc, cfg, tracer).run();
-            gossip::add_traffic_metrics(&mut report, sc.nodes);
-            (report, tracer)
+            for m in spec.metrics() {
+                assert!(
+                    !m.unit.is_empty() && !m.definition.is_empty(),
+                    "{}: {}",
+                    spec.name(),
+                    m.name
+                );
+            }
         }
     }
 }

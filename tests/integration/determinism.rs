@@ -3,9 +3,9 @@
 //! every trace level; replay round-trips; golden hashes pin behaviour.
 
 use crate::common::scenario;
+use agentsim::observe::trace::TraceLevel;
 use agentsim::run::{replay, run_scenario, run_silent, trace_text, Replay};
 use agentsim::scenario::Scenario;
-use agentsim::trace::TraceLevel;
 
 /// A scenario with every fault kind on, so the hash covers all code paths.
 fn faulty(seed: u64) -> Scenario {

@@ -3,14 +3,12 @@
 //! and one-way cuts, capacity, routes, clock drift, loss and duplication ratios,
 //! and what stops a run.
 
-use agentsim::engine::{Ctx, Message, Note, Protocol, RunReport, Simulation, StopReason, TimerTag};
-use agentsim::net::topology::NodeId;
-use agentsim::observe::{Monitor, Outcome, Violation, World};
+use agentsim::engine::Simulation;
+use agentsim::observe::trace::{TraceLevel, Tracer};
+use agentsim::prelude::*;
 use agentsim::run::SharedBuf;
-use agentsim::scenario::Scenario;
-use agentsim::time::MS;
-use agentsim::trace::{TraceLevel, Tracer};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// What node 0 does at start; everyone else only reports.
 #[derive(Clone, Debug, Default)]
@@ -24,30 +22,13 @@ struct Script {
     rounds: bool,
 }
 
-#[derive(Clone, Debug, Hash, Serialize, PartialEq)]
+#[derive(Clone, Debug, Hash, Serialize, PartialEq, Message)]
 struct Ping(u32);
 
-impl Message for Ping {
-    const KINDS: &'static [&'static str] = &["Ping"];
-    fn kind(&self) -> usize {
-        0
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, TimerTag)]
 enum T {
     A,
     B,
-}
-
-impl TimerTag for T {
-    const NAMES: &'static [&'static str] = &["a", "b"];
-    fn index(self) -> usize {
-        self as usize
-    }
-    fn from_index(i: usize) -> Self {
-        [T::A, T::B][i]
-    }
 }
 
 #[derive(Clone, Debug, Hash, Serialize, PartialEq)]
@@ -71,9 +52,9 @@ impl Protocol for Probe {
     type Note = Fact;
     type Durable = u32;
 
-    fn init(_id: NodeId, _n: u32, cfg: &Script, boots: &u32) -> Self {
+    fn init(ctx: &mut Init<'_, Self>, boots: &u32) -> Self {
         Probe {
-            script: cfg.clone(),
+            script: ctx.config().clone(),
             boots: *boots,
         }
     }
@@ -114,30 +95,12 @@ impl Protocol for Probe {
     }
 }
 
-struct Quiet;
-impl Monitor<Probe> for Quiet {
-    fn properties() -> &'static [agentsim::engine::Property] {
-        &[]
-    }
-    fn new(_: &Scenario, _: &Script) -> Self {
-        Quiet
-    }
-    fn on_note(&mut self, _: &World, _: NodeId, _: &Fact, _: &mut Vec<Violation>) {}
-    fn done(&self) -> bool {
-        false
-    }
-    fn finish(&mut self, _: &World, _: &mut Vec<Violation>) -> Outcome {
-        Outcome::default()
-    }
-}
-
 /// Runs the probe and returns the report and the parsed event records.
 fn probe(toml: &str, script: Script) -> (RunReport, Vec<serde_json::Value>) {
     let mut sc = crate::common::scenario(&format!("stop_when_done = false\n{toml}"));
-    sc.protocol = Default::default();
     let buf = SharedBuf::default();
     let tracer = Tracer::new(TraceLevel::Full, Box::new(buf.clone()));
-    let (r, t) = Simulation::<Probe, Quiet>::new(&sc, script, tracer).run();
+    let (r, t) = Simulation::<Probe, NoMonitor>::new(&sc.setup(), Arc::new(script), tracer).run();
     drop(t);
     let text = String::from_utf8(buf.0.take()).unwrap();
     let recs = text

@@ -3,15 +3,16 @@
 //! 1987), broken variants caught, a 100,000-node run, and the command line.
 
 use crate::common::{agentsim, scenario, stderr, stdout};
-use agentsim::check::check_seeds;
-use agentsim::engine::{PropertyKind, RunReport, StopReason};
+use agentsim::engine::{RunReport, StopReason};
+use agentsim::observe::trace::TraceLevel;
+use agentsim::observe::PropertyKind;
 use agentsim::protocols::gossip::monitor::{CONVERGENCE, MISSED_RUMOR, NO_INVENTION};
 use agentsim::protocols::gossip::{Direction, GossipConfig, InterestLoss, Removal};
 use agentsim::protocols::ProtocolConfig;
+use agentsim::run::check::check_seeds;
 use agentsim::run::{run_silent, trace_text};
 use agentsim::scenario::Scenario;
 use agentsim::time::{Dur, SEC};
-use agentsim::trace::TraceLevel;
 use rayon::prelude::*;
 
 /// A gossip scenario on `nodes` nodes (complete graph, latency 1–5 ms, period 100 ms).
@@ -21,7 +22,7 @@ fn gossip(nodes: u32, seed: u64, cfg: GossipConfig) -> Scenario {
         nodes,
         time_max: Dur(120 * SEC),
         events_max: u64::MAX,
-        protocol: ProtocolConfig::Gossip(cfg),
+        protocol: ProtocolConfig::of::<agentsim::protocols::gossip::GossipSpec>(cfg),
         ..Scenario::default()
     };
     sc.validate().expect("test scenario is valid");
@@ -81,7 +82,7 @@ variant = "{variant}"
     ))
 }
 
-fn assert_clean(s: &agentsim::check::CheckSummary, what: &str) {
+fn assert_clean(s: &agentsim::run::check::CheckSummary, what: &str) {
     let bad: Vec<_> = s
         .failures
         .iter()

@@ -2,8 +2,8 @@
 //! heal, and each broken variant caught with a reproducing command.
 
 use crate::common::{agentsim, scenario, stderr, stdout};
-use agentsim::check::check_seeds;
 use agentsim::engine::StopReason;
+use agentsim::run::check::check_seeds;
 use agentsim::run::run_silent;
 use agentsim::scenario::Scenario;
 

@@ -67,18 +67,22 @@
 //! "convergence").
 
 pub mod config;
+#[cfg(feature = "cli")]
+mod flags;
 pub mod monitor;
+mod spec;
 
 pub use config::{
     Direction, GossipConfig, GossipVariant, InterestLoss, Mode, Removal, Timing, WriteTiming,
 };
+#[cfg(feature = "cli")]
+pub use flags::GossipFlags;
 pub use monitor::GossipMonitor;
+pub use spec::GossipSpec;
 
-use crate::engine::{Ctx, Message, Note, Protocol, RunReport, TimerTag};
-use crate::net::topology::NodeId;
+use crate::node::{Ctx, Init, NodeId, Note, Protocol};
 use config::FANOUT_MAX;
 use serde::Serialize;
-use std::sync::Arc;
 
 /// A key's version and value. Ordered by `(version, value)`: newer wins.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -114,7 +118,7 @@ pub struct Keyed {
 /// Messages, named as in the paper. Rumor-mongering messages concern key 0 (the
 /// one key of that mode) and are fixed-size; anti-entropy batches are boxed so
 /// every message stays 16 bytes.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, agentsim_macros::Message)]
 #[serde(tag = "msg")]
 pub enum GossipMsg {
     /// A hot update: pushed by an infective node (`reply = false`) or sent in
@@ -147,21 +151,8 @@ pub mod kind {
     pub const STATE: usize = 4;
 }
 
-impl Message for GossipMsg {
-    const KINDS: &'static [&'static str] = &["Rumor", "PullRequest", "Feedback", "Digest", "State"];
-    #[inline]
-    fn kind(&self) -> usize {
-        match self {
-            GossipMsg::Rumor { .. } => kind::RUMOR,
-            GossipMsg::PullRequest { .. } => kind::PULL_REQUEST,
-            GossipMsg::Feedback { .. } => kind::FEEDBACK,
-            GossipMsg::Digest { .. } => kind::DIGEST,
-            GossipMsg::State { .. } => kind::STATE,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Gossip's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, agentsim_macros::TimerTag)]
 pub enum GossipTimer {
     /// The node's gossip round (rumor mongering, or anti-entropy in that mode).
     Round,
@@ -169,18 +160,6 @@ pub enum GossipTimer {
     Backup,
     /// A writer's next write.
     Write,
-}
-
-impl TimerTag for GossipTimer {
-    const NAMES: &'static [&'static str] = &["round", "backup", "write"];
-    #[inline]
-    fn index(self) -> usize {
-        self as usize
-    }
-    #[inline]
-    fn from_index(i: usize) -> Self {
-        [GossipTimer::Round, GossipTimer::Backup, GossipTimer::Write][i]
-    }
 }
 
 /// Protocol facts for the trace, the checkers and the metrics. A node notes
@@ -202,7 +181,15 @@ pub enum GossipNote {
     Removed { version: u32 },
 }
 
-impl Note for GossipNote {}
+impl Note for GossipNote {
+    fn tag(&self) -> Option<&'static str> {
+        Some(match self {
+            GossipNote::Learned { .. } => "learned",
+            GossipNote::Wrote { .. } => "wrote",
+            GossipNote::Removed { .. } => "removed",
+        })
+    }
+}
 
 /// Rumor-mongering state of a node with respect to its current update (§1.4).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -664,13 +651,14 @@ impl Gossip {
 }
 
 impl Protocol for Gossip {
-    type Config = Arc<GossipConfig>;
+    type Config = GossipConfig;
     type Msg = GossipMsg;
     type Timer = GossipTimer;
     type Note = GossipNote;
     type Durable = Store;
 
-    fn init(id: NodeId, _nodes: u32, cfg: &Arc<GossipConfig>, durable: &Store) -> Self {
+    fn init(ctx: &mut Init<'_, Self>, durable: &Store) -> Self {
+        let (id, cfg) = (ctx.id(), ctx.config());
         let first_boot = *durable == Store::default();
         let informed = first_boot && id < cfg.informed;
         let store = match durable {
@@ -843,32 +831,6 @@ impl Protocol for Gossip {
             GossipTimer::Write => self.write(ctx),
         }
     }
-}
-
-/// Adds the traffic metrics, which need the network's counters, to a gossip
-/// run's report: `msgs_per_node` (every message), `update_msgs_per_node`
-/// (messages carrying updates: `Rumor` and `State`, the paper's traffic `m`)
-/// and `unnecessary_msgs_per_node` (update messages that did not first inform
-/// their recipient of the first update, lost ones included).
-pub fn add_traffic_metrics(report: &mut RunReport, nodes: u32) {
-    let n = nodes.max(1) as f64;
-    let kinds = GossipMsg::KINDS;
-    let sent_kind = |k: usize| report.counts.by_kind.get(kinds[k]).copied().unwrap_or(0) as f64;
-    let updates = sent_kind(kind::RUMOR) + sent_kind(kind::STATE);
-    let necessary = report
-        .metrics
-        .get("necessary_msgs_per_node")
-        .copied()
-        .unwrap_or(0.0)
-        * n;
-    let sent = report.counts.sent as f64;
-    let m = &mut report.metrics;
-    m.insert("msgs_per_node".into(), sent / n);
-    m.insert("update_msgs_per_node".into(), updates / n);
-    m.insert(
-        "unnecessary_msgs_per_node".into(),
-        (updates - necessary).max(0.0) / n,
-    );
 }
 
 #[cfg(test)]

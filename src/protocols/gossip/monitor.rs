@@ -32,18 +32,44 @@
 //! quiet time and the last write). Facts: `coverage`, the fraction of nodes
 //! informed after each round (index 0: at time 0).
 
-use super::{Entry, Gossip, GossipConfig, GossipNote, Mode, Removal};
-use crate::engine::{Property, PropertyKind};
-use crate::net::topology::{NodeId, Topology};
-use crate::observe::{property, Monitor, Outcome, Violation, World};
-use crate::scenario::Scenario;
+use super::{kind, Entry, Gossip, GossipMsg, GossipNote, Mode, Removal};
+use crate::node::{Graph, Message, MetricDef, NodeId};
+use crate::observe::{
+    property, Monitor, MonitorInit, Outcome, Property, PropertyKind, SeriesDef, Violation, World,
+};
 use crate::time::{Dur, SimTime, MS};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
+/// The safety property.
 pub const NO_INVENTION: &str = "no invention";
+/// The liveness property.
 pub const CONVERGENCE: &str = "convergence";
+/// The reachability property.
 pub const MISSED_RUMOR: &str = "a node missed the rumor";
+
+static METRICS: [MetricDef; 15] = [
+    MetricDef { name: "time_to_full_ms", unit: "ms", definition: "from time 0 until every live node held the first update" },
+    MetricDef { name: "rounds_to_full", unit: "rounds", definition: "the round (period-long, round r ends at r × period) by which every live node held the first update; 0 if all held it at time 0" },
+    MetricDef { name: "time_to_death_ms", unit: "ms", definition: "rumor mongering: from time 0 until no infective node was left" },
+    MetricDef { name: "rounds_to_death", unit: "rounds", definition: "rumor mongering: time_to_death_ms in rounds, rounded up" },
+    MetricDef { name: "receipt_round_mean", unit: "rounds", definition: "mean round in which nodes informed by a message received the first update (Demers et al.'s t_ave)" },
+    MetricDef { name: "receipt_round_last", unit: "rounds", definition: "the last such round (Demers et al.'s t_last)" },
+    MetricDef { name: "residue_ratio", unit: "ratio", definition: "rumor mongering: nodes never informed over all nodes, when the rumor died (or at the end)" },
+    MetricDef { name: "informed_ratio", unit: "ratio", definition: "rumor mongering: nodes informed over all nodes at the end" },
+    MetricDef { name: "necessary_msgs_per_node", unit: "messages/node", definition: "messages that first informed a node, over all nodes" },
+    MetricDef { name: "writes", unit: "count", definition: "writes made by writers" },
+    MetricDef { name: "converged_ms", unit: "ms", definition: "when every live node last came to hold the newest version of every key" },
+    MetricDef { name: "converge_after_heal_ms", unit: "ms", definition: "converged_ms after the later of the quiet time (last fault) and the last write" },
+    MetricDef { name: "msgs_per_node", unit: "messages/node", definition: "messages sent (every kind) over all nodes" },
+    MetricDef { name: "update_msgs_per_node", unit: "messages/node", definition: "messages carrying an update (Rumor, State) over all nodes: the paper's traffic m" },
+    MetricDef { name: "unnecessary_msgs_per_node", unit: "messages/node", definition: "update_msgs_per_node minus necessary_msgs_per_node" },
+];
+
+static SERIES: [SeriesDef; 1] = [SeriesDef {
+    name: "coverage",
+    unit: "ratio",
+    definition: "value i: the fraction of nodes informed by the end of round i (i × period); value 0 at time 0",
+}];
 
 static PROPERTIES: [Property; 3] = [
     Property {
@@ -96,8 +122,6 @@ pub struct GossipMonitor {
     n: u32,
     keys: u32,
     period: u64,
-    topology: Topology,
-    seed: u64,
     /// The write log; index 0 is the empty entry of every key.
     writes: Vec<Write>,
     index: BTreeMap<(u32, Entry), u32>,
@@ -260,9 +284,9 @@ impl GossipMonitor {
     /// The convergence judgement at the deadline: `(key, lacking, live judged, target, example)`.
     fn lagging(&self, w: &World) -> Option<(u32, u64, u64, u32, NodeId)> {
         let quiet = self.quiet_at.unwrap_or(0);
-        let graph = match self.topology {
-            Topology::Complete => None,
-            ref t => Some(t.build(self.n, self.seed)),
+        let graph: Option<&Graph> = match w.graph {
+            Graph::Complete { .. } => None,
+            g => Some(g),
         };
         for key in 0..self.keys {
             // The newest version written by the quiet time that still exists.
@@ -327,6 +351,14 @@ impl GossipMonitor {
 }
 
 impl Monitor<Gossip> for GossipMonitor {
+    fn metrics() -> &'static [MetricDef] {
+        &METRICS
+    }
+
+    fn series() -> &'static [SeriesDef] {
+        &SERIES
+    }
+
     fn properties() -> &'static [Property] {
         &PROPERTIES
     }
@@ -336,22 +368,21 @@ impl Monitor<Gossip> for GossipMonitor {
         crate::engine::prefetch(self.held.as_ptr().wrapping_add(self.word(node, 0)));
     }
 
-    fn new(sc: &Scenario, cfg: &Arc<GossipConfig>) -> Self {
+    fn new(init: &MonitorInit<'_, Gossip>) -> Self {
+        let cfg = init.config;
         let kind = match (cfg.mode, cfg.removal, cfg.backup_period.0 > 0) {
             (Mode::AntiEntropy, _, _) => Kind::AntiEntropy,
             (Mode::Rumor, Removal::Never, _) => Kind::Spreading,
             (Mode::Rumor, _, false) => Kind::Mongering,
             (Mode::Rumor, _, true) => Kind::MongeringBackup,
         };
-        let n = sc.nodes;
+        let n = init.nodes;
         let keys = cfg.keys;
         let mut m = GossipMonitor {
             kind,
             n,
             keys,
             period: cfg.period.0.max(1),
-            topology: sc.net.topology.clone(),
-            seed: sc.seed,
             writes: vec![Write {
                 key: 0,
                 entry: Entry::EMPTY,
@@ -445,7 +476,7 @@ impl Monitor<Gossip> for GossipMonitor {
                 let Some(&i) = self.index.get(&(key, entry)) else {
                     out.push(Violation::new(
                         now,
-                        property::<Gossip, Self>(NO_INVENTION),
+                        property(&PROPERTIES, NO_INVENTION),
                         format!(
                             "node {node} holds key {key} version {version} value {value:#x}, which no writer wrote"
                         ),
@@ -513,7 +544,7 @@ impl Monitor<Gossip> for GossipMonitor {
             let has = self.writes[(self.held[self.word(example, key)] & IDX) as usize].entry;
             out.push(Violation::new(
                 w.now,
-                property::<Gossip, Self>(CONVERGENCE),
+                property(&PROPERTIES, CONVERGENCE),
                 format!(
                     "{lacking} of {live} live nodes lack key {key} version {} (written by {by}); e.g. node {example} holds version {}",
                     t.entry.version, has.version
@@ -581,6 +612,19 @@ impl Monitor<Gossip> for GossipMonitor {
             cov.push(c as f64 / n);
         }
         o.facts.insert("coverage".into(), serde_json::json!(cov));
+        // Traffic, from the network's counters.
+        let sent_kind = |k: usize| w.sent_by_kind[k] as f64;
+        let updates = sent_kind(kind::RUMOR) + sent_kind(kind::STATE);
+        // As `necessary_msgs_per_node` times n, to the same bits.
+        let necessary = (self.receipts as f64 / n) * n;
+        let m = &mut o.metrics;
+        m.insert("msgs_per_node".into(), w.counts.sent as f64 / n);
+        m.insert("update_msgs_per_node".into(), updates / n);
+        m.insert(
+            "unnecessary_msgs_per_node".into(),
+            (updates - necessary).max(0.0) / n,
+        );
+        debug_assert_eq!(GossipMsg::KINDS.len(), w.sent_by_kind.len());
         o.facts.insert("informed".into(), self.informed.into());
         o.facts.insert("live".into(), self.live.into());
         if matches!(self.kind, Kind::Mongering | Kind::MongeringBackup)
@@ -589,7 +633,7 @@ impl Monitor<Gossip> for GossipMonitor {
         {
             out.push(Violation::new(
                 w.now,
-                property::<Gossip, Self>(MISSED_RUMOR),
+                property(&PROPERTIES, MISSED_RUMOR),
                 "not reached: the rumor died only after reaching every live node (no residue)"
                     .into(),
             ));

@@ -6,29 +6,24 @@
 //! lost (after `k` counted contacts, or with probability `1/k` at each).
 
 use super::*;
-use crate::engine::{Command, Commands};
-use crate::net::topology::Graph;
+use crate::node::testkit::Harness;
+use crate::node::{Command, Ctx};
 use crate::rng::NodeRng;
 use crate::time::{Dur, MS};
+use std::sync::Arc;
 
 const N: u32 = 10;
 const P: u64 = 100 * MS;
 
+/// Gossip's steps on the shared kit.
 struct Step {
-    /// The configuration the context hands the node.
-    cfg: Arc<GossipConfig>,
-    graph: Graph,
-    rng: NodeRng,
-    out: Commands<Gossip>,
+    h: Harness<Gossip>,
 }
 
 impl Step {
     fn new(cfg: &Arc<GossipConfig>) -> Step {
         Step {
-            cfg: cfg.clone(),
-            graph: Graph::Complete { n: N },
-            rng: NodeRng::for_node(7, 0),
-            out: Commands::default(),
+            h: Harness::new((**cfg).clone(), N).with_rng(NodeRng::for_node(7, 0)),
         }
     }
 
@@ -40,18 +35,7 @@ impl Step {
         now: u64,
         f: impl FnOnce(&mut Gossip, &mut Ctx<'_, Gossip>),
     ) -> Vec<Command<Gossip>> {
-        self.out.clear();
-        let mut ctx = Ctx::detached(
-            &self.cfg,
-            id,
-            now,
-            N,
-            &self.graph,
-            &mut self.rng,
-            &mut self.out,
-        );
-        f(node, &mut ctx);
-        std::mem::take(&mut self.out.list)
+        self.h.step(node, id, now, f).0
     }
 
     fn tick(&mut self, node: &mut Gossip, id: NodeId, now: u64) -> Vec<Command<Gossip>> {
@@ -79,7 +63,7 @@ fn cfg(f: impl FnOnce(&mut GossipConfig)) -> Arc<GossipConfig> {
 
 /// Node `id` at first boot (nodes `0..informed` start infective with `Entry::FIRST`).
 fn boot(cfg: &Arc<GossipConfig>, id: NodeId) -> Gossip {
-    Gossip::init(id, N, cfg, &Store::default())
+    Harness::new((**cfg).clone(), N).boot(id)
 }
 
 fn rumor_mongering(loss: InterestLoss, removal: Removal, k: u32) -> Arc<GossipConfig> {
@@ -227,7 +211,7 @@ fn coin_with_k_1_always_loses_interest_at_the_first_counted_contact() {
     s.tick(&mut a, 0, 0);
     assert_eq!(a.status(), Status::Removing);
     let fbk = rumor_mongering(InterestLoss::Feedback, Removal::Coin, 1);
-    s.cfg = fbk.clone();
+    s.h.cfg = (*fbk).clone();
     let mut b = boot(&fbk, 0);
     s.tick(&mut b, 0, 0);
     assert_eq!(
@@ -585,7 +569,7 @@ fn a_recovered_node_keeps_its_store_but_no_hot_rumor() {
         count: 1,
         writes: 0,
     });
-    let b = Gossip::init(6, N, &c, &durable);
+    let b: Gossip = Harness::new((*c).clone(), N).recover(6, &durable);
     assert_eq!(
         b.entry(0),
         Entry {
@@ -595,10 +579,8 @@ fn a_recovered_node_keeps_its_store_but_no_hot_rumor() {
     );
     assert_eq!((b.status(), b.count()), (Status::Removed, 0));
     // An initially informed node that recovers with its persisted store is not infective.
-    let a0 = Gossip::init(
+    let a0: Gossip = Harness::new((*c).clone(), N).recover(
         0,
-        N,
-        &c,
         &Store::One(Slot {
             entry: Entry::FIRST,
             ..Slot::default()
@@ -809,7 +791,7 @@ fn broken_variants_invent_values_and_let_older_versions_win() {
         c.mode = Mode::AntiEntropy;
         c.variant = GossipVariant::OlderWins;
     });
-    s.cfg = older.clone();
+    s.h.cfg = (*older).clone();
     let mut a = boot(&older, 0);
     s.recv(
         &mut a,
@@ -836,4 +818,10 @@ fn broken_variants_invent_values_and_let_older_versions_win() {
         2,
         "the older version overwrote the newer"
     );
+}
+
+/// A queued gossip message is 40 bytes: what bounds memory at a million nodes.
+#[test]
+fn queued_message_is_40_bytes() {
+    assert_eq!(crate::engine::queued_message_size::<GossipMsg>(), 40);
 }

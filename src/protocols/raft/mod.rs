@@ -28,15 +28,20 @@
 //! `forget-voted-for` does not restore `votedFor` after a crash;
 //! `double-vote` grants a vote to every up-to-date candidate of a term.
 
+#[cfg(feature = "cli")]
+mod flags;
 pub mod monitor;
+mod spec;
 
 use super::quorum::{is_majority, VoteSet};
-use crate::engine::{Ctx, Message, Note, Protocol, TimerTag};
-use crate::net::topology::NodeId;
+use crate::node::{Ctx, Init, NodeId, Note, Protocol};
 use crate::time::{Dur, DurRange, SimTime};
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "cli")]
+pub use flags::RaftFlags;
 pub use monitor::RaftMonitor;
+pub use spec::RaftSpec;
 
 /// Deliberately broken behaviours, selected by `variant`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -140,7 +145,7 @@ impl LogPos {
 }
 
 /// Messages, named as in the paper.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, agentsim_macros::Message)]
 #[serde(tag = "rpc")]
 pub enum RaftMsg {
     RequestVote {
@@ -170,47 +175,12 @@ pub enum RaftMsg {
     },
 }
 
-impl Message for RaftMsg {
-    const KINDS: &'static [&'static str] = &[
-        "RequestVote",
-        "RequestVoteResponse",
-        "PreVote",
-        "PreVoteResponse",
-        "AppendEntries",
-        "AppendEntriesResponse",
-    ];
-    #[inline]
-    fn kind(&self) -> usize {
-        match self {
-            RaftMsg::RequestVote { .. } => 0,
-            RaftMsg::RequestVoteResponse { .. } => 1,
-            RaftMsg::PreVote { .. } => 2,
-            RaftMsg::PreVoteResponse { .. } => 3,
-            RaftMsg::AppendEntries { .. } => 4,
-            RaftMsg::AppendEntriesResponse { .. } => 5,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Raft's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, agentsim_macros::TimerTag)]
 pub enum RaftTimer {
     Election,
     Heartbeat,
     CheckQuorum,
-}
-
-impl TimerTag for RaftTimer {
-    const NAMES: &'static [&'static str] = &["election", "heartbeat", "check_quorum"];
-    fn index(self) -> usize {
-        self as usize
-    }
-    fn from_index(i: usize) -> Self {
-        [
-            RaftTimer::Election,
-            RaftTimer::Heartbeat,
-            RaftTimer::CheckQuorum,
-        ][i]
-    }
 }
 
 /// Protocol facts for the trace, the checkers and the metrics.
@@ -236,6 +206,22 @@ impl Note for RaftNote {
             RaftNote::SteppedDown { .. } => Some(false),
             _ => None,
         }
+    }
+    fn believes(&self) -> Option<Option<NodeId>> {
+        match self {
+            RaftNote::PreCandidate { .. } | RaftNote::Candidate { .. } => Some(None),
+            RaftNote::Following { leader, .. } => Some(Some(*leader)),
+            RaftNote::Leader { .. } | RaftNote::SteppedDown { .. } => None,
+        }
+    }
+    fn tag(&self) -> Option<&'static str> {
+        Some(match self {
+            RaftNote::PreCandidate { .. } => "pre_candidate",
+            RaftNote::Candidate { .. } => "candidate",
+            RaftNote::Leader { .. } => "leader",
+            RaftNote::SteppedDown { .. } => "stepped_down",
+            RaftNote::Following { .. } => "following",
+        })
     }
 }
 
@@ -506,7 +492,8 @@ impl Protocol for Raft {
     type Note = RaftNote;
     type Durable = RaftDurable;
 
-    fn init(_id: NodeId, nodes: u32, cfg: &RaftConfig, d: &RaftDurable) -> Self {
+    fn init(ctx: &mut Init<'_, Self>, d: &RaftDurable) -> Self {
+        let (cfg, nodes) = (ctx.config(), ctx.nodes());
         let voted_for = match cfg.variant {
             RaftVariant::ForgetVotedFor => None,
             _ => d.voted_for,

@@ -13,14 +13,16 @@
 //! (leaders elected); `split_votes` (terms in which some node campaigned, none
 //! won, and a later term began).
 
-use super::{Raft, RaftConfig, RaftNote};
-use crate::engine::{Property, PropertyKind};
-use crate::net::topology::NodeId;
-use crate::observe::{property, Monitor, Outcome, Violation, World};
-use crate::scenario::Scenario;
+use super::RaftNote;
+use crate::node::{MetricDef, NodeId, Protocol};
+use crate::observe::{
+    property, Monitor, MonitorInit, Outcome, Property, PropertyKind, Violation, World,
+};
 use crate::time::{SimTime, MS};
 
+/// The name of the safety property.
 pub const ELECTION_SAFETY: &str = "election safety";
+/// The name of the liveness property.
 pub const LEADER_ELECTED: &str = "leader elected";
 
 static PROPERTIES: [Property; 2] = [
@@ -36,6 +38,46 @@ static PROPERTIES: [Property; 2] = [
     },
 ];
 
+static METRICS: [MetricDef; 7] = [
+    MetricDef {
+        name: "first_leader_ms",
+        unit: "ms",
+        definition: "time from 0 (so including the first election timeout) until the first node won an election",
+    },
+    MetricDef {
+        name: "downtime_ms",
+        unit: "ms",
+        definition: "per crash of a leader, from the crash until a leader of a later term is followed by every live node linked to it (its first AppendEntries accepted); mean over the run's leader crashes",
+    },
+    MetricDef {
+        name: "downtime_ms_max",
+        unit: "ms",
+        definition: "the longest downtime_ms of the run",
+    },
+    MetricDef {
+        name: "leader_crashes",
+        unit: "count",
+        definition: "crashes of a node while it led",
+    },
+    MetricDef {
+        name: "terms",
+        unit: "count",
+        definition: "the highest term any node reached",
+    },
+    MetricDef {
+        name: "elections",
+        unit: "count",
+        definition: "elections won (Leader notes)",
+    },
+    MetricDef {
+        name: "split_votes",
+        unit: "count",
+        definition: "terms in which some node campaigned, none won, and a later term began",
+    },
+];
+
+/// Raft's monitor. It reads only [`RaftNote`]s, so it checks any protocol
+/// that reports them (a hosted Raft implementation as well as ours).
 pub struct RaftMonitor {
     /// Each term in which some node campaigned or won, ascending, with its
     /// leader if one was elected. (Terms come mostly in order: a push.)
@@ -124,13 +166,17 @@ impl RaftMonitor {
     }
 }
 
-impl Monitor<Raft> for RaftMonitor {
+impl<P: Protocol<Note = RaftNote>> Monitor<P> for RaftMonitor {
     fn properties() -> &'static [Property] {
         &PROPERTIES
     }
 
-    fn new(sc: &Scenario, _cfg: &RaftConfig) -> Self {
-        let n = sc.nodes as usize;
+    fn metrics() -> &'static [MetricDef] {
+        &METRICS
+    }
+
+    fn new(init: &MonitorInit<'_, P>) -> Self {
+        let n = init.nodes as usize;
         RaftMonitor {
             terms: Vec::new(),
             nodes: vec![NodeSeen::default(); n],
@@ -164,7 +210,7 @@ impl Monitor<Raft> for RaftMonitor {
                     if other != node {
                         out.push(Violation::new(
                             w.now,
-                            property::<Raft, Self>(ELECTION_SAFETY),
+                            property(&PROPERTIES, ELECTION_SAFETY),
                             format!(
                                 "nodes {other} and {node} were both elected leader in term {term}"
                             ),
@@ -220,7 +266,7 @@ impl Monitor<Raft> for RaftMonitor {
                 .collect();
             out.push(Violation::new(
                 w.now,
-                property::<Raft, Self>(LEADER_ELECTED),
+                property(&PROPERTIES, LEADER_ELECTED),
                 format!(
                     "no leader linked to a majority and followed by every live node linked to it by the deadline ({live} nodes live); leaders now: [{}]",
                     leaders.join(", ")

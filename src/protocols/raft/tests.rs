@@ -1,28 +1,25 @@
 //! Single-step tests: feed one event to one node, assert the exact commands.
 
 use super::*;
-use crate::engine::{Command, Commands};
-use crate::net::topology::Graph;
+use crate::node::testkit::Harness;
+use crate::node::Command;
 use crate::rng::NodeRng;
 use crate::time::MS;
 
 const N: u32 = 5;
 
+/// Raft's steps on the shared kit. Raft nodes keep their own configuration;
+/// the context's is not read.
 struct Step {
-    /// Raft nodes keep their own configuration; the context's is not read.
-    cfg: RaftConfig,
-    graph: Graph,
-    rng: NodeRng,
-    out: Commands<Raft>,
+    h: Harness<Raft>,
+    last: Vec<Command<Raft>>,
 }
 
 impl Step {
     fn new() -> Step {
         Step {
-            cfg: RaftConfig::default(),
-            graph: Graph::Complete { n: N },
-            rng: NodeRng::for_node(1, 99),
-            out: Commands::default(),
+            h: Harness::new(RaftConfig::default(), N).with_rng(NodeRng::for_node(1, 99)),
+            last: Vec::new(),
         }
     }
     /// Runs `f` on `node` as node `id` at time `now`; returns the commands.
@@ -33,23 +30,13 @@ impl Step {
         now: u64,
         f: impl FnOnce(&mut Raft, &mut Ctx<'_, Raft>),
     ) -> &[Command<Raft>] {
-        self.out.clear();
-        let mut ctx = Ctx::detached(
-            &self.cfg,
-            id,
-            now,
-            N,
-            &self.graph,
-            &mut self.rng,
-            &mut self.out,
-        );
-        f(node, &mut ctx);
-        self.out.as_slice()
+        self.last = self.h.step(node, id, now, f).0;
+        &self.last
     }
 }
 
 fn node(cfg: &RaftConfig, d: RaftDurable) -> Raft {
-    Raft::init(0, N, cfg, &d)
+    Harness::new(*cfg, N).recover(0, &d)
 }
 
 fn sends(cmds: &[Command<Raft>]) -> Vec<(Option<NodeId>, RaftMsg)> {
@@ -622,4 +609,10 @@ fn a_late_append_entries_never_shortens_the_log() {
     };
     let cmds = s.run(&mut r, 0, 2 * MS, |n, c| n.on_message(c, 4, ae3.clone()));
     assert_eq!(persisted(cmds).unwrap().log, LogPos { term: 3, index: 3 });
+}
+
+/// A queued Raft message is 56 bytes.
+#[test]
+fn queued_message_is_56_bytes() {
+    assert_eq!(crate::engine::queued_message_size::<RaftMsg>(), 56);
 }

@@ -1,13 +1,20 @@
-//! Running one scenario end to end: the `run_start` header, the run, the
-//! `run_end` record, and atomic trace files (written to a temporary file in
-//! the same folder and renamed into place only when complete). Also `replay`.
+//! Running scenarios: one run end to end (the `run_start` header, the run,
+//! the `run_end` record, atomic trace files written to a temporary file in
+//! the same folder and renamed into place only when complete), [`replay`] of
+//! a trace, and [`check`] of many seeds in parallel.
+
+pub mod check;
+mod replay;
+
+pub use replay::{replay, Replay};
 
 use crate::engine::RunReport;
-use crate::protocols::run_protocol;
+use crate::observe::trace::{
+    dependency_versions, program_version, TraceLevel, Tracer, SCHEMA_VERSION,
+};
 use crate::scenario::Scenario;
-use crate::trace::{dependency_versions, program_version, TraceLevel, Tracer, SCHEMA_VERSION};
 use serde::{Deserialize, Serialize};
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// Errors of running or replaying (the binary maps them to exit codes).
@@ -30,7 +37,7 @@ pub enum RunError {
     #[error("{0}")]
     BadTrace(String),
     #[error("{0}")]
-    Threads(#[from] crate::check::ThreadsError),
+    Threads(#[from] check::ThreadsError),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
@@ -40,7 +47,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
     }
 }
 
-fn input_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+pub(crate) fn input_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
     move |source| RunError::Input {
         path: path.display().to_string(),
         source,
@@ -50,16 +57,24 @@ fn input_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
 /// The `run_start` record.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct RunStart {
+    /// The trace schema ([`SCHEMA_VERSION`]).
     pub schema: u32,
+    /// `agentsim X.Y.Z`.
     pub program: String,
+    /// The run's seed.
     pub seed: u64,
+    /// The protocol's name.
     pub protocol: String,
+    /// The level the trace was written at.
     pub trace_level: TraceLevel,
+    /// The whole scenario (enough to re-run it).
     pub scenario: Scenario,
+    /// Versions of the dependencies that affect replay.
     pub deps: serde_json::Value,
 }
 
 impl RunStart {
+    /// The header of a run of `sc` traced at `level`.
     pub fn new(sc: &Scenario, level: TraceLevel) -> RunStart {
         RunStart {
             schema: SCHEMA_VERSION,
@@ -77,7 +92,7 @@ impl RunStart {
 pub fn run_to_writer(sc: &Scenario, level: TraceLevel, out: Box<dyn Write>) -> (RunReport, Tracer) {
     let mut tracer = Tracer::new(level, out);
     tracer.write_record("run_start", &RunStart::new(sc, level));
-    let (report, mut tracer) = run_protocol(sc, tracer);
+    let (report, mut tracer) = sc.run(tracer);
     tracer.write_record("run_end", &report);
     tracer.flush();
     (report, tracer)
@@ -85,7 +100,7 @@ pub fn run_to_writer(sc: &Scenario, level: TraceLevel, out: Box<dyn Write>) -> (
 
 /// Runs a scenario without writing anything (the hash is still computed).
 pub fn run_silent(sc: &Scenario) -> RunReport {
-    run_protocol(sc, Tracer::hash_only()).0
+    sc.run(Tracer::hash_only()).0
 }
 
 /// Runs a scenario, writing its trace to `path` atomically if given. At
@@ -238,115 +253,4 @@ pub fn trace_text(sc: &Scenario, level: TraceLevel) -> (RunReport, String) {
     drop(tracer);
     let text = String::from_utf8(buf.0.take()).expect("traces are UTF-8");
     (report, text)
-}
-
-/// The outcome of replaying a trace file.
-#[derive(Debug)]
-pub enum Replay {
-    Identical {
-        records: usize,
-        hash: String,
-    },
-    Diverged {
-        line: usize,
-        t_ns: Option<u64>,
-        seq: Option<u64>,
-        recorded: String,
-        replayed: String,
-        program_differs: Option<String>,
-    },
-}
-
-/// Re-runs the run recorded in `path` from its `run_start` and compares record by record.
-pub fn replay(path: &Path) -> Result<Replay, RunError> {
-    let file = std::fs::File::open(path).map_err(input_err(path))?;
-    let mut lines = std::io::BufReader::new(file).lines();
-    let first = lines
-        .next()
-        .ok_or_else(|| {
-            RunError::BadTrace(format!(
-                "{}: empty file, no run_start record",
-                path.display()
-            ))
-        })?
-        .map_err(input_err(path))?;
-    #[derive(Deserialize)]
-    struct Envelope {
-        #[serde(rename = "type")]
-        ty: String,
-        data: serde_json::Value,
-    }
-    let env: Envelope = serde_json::from_str(&first).map_err(|e| {
-        RunError::BadTrace(format!(
-            "{}: line 1 is not a trace record: {e}",
-            path.display()
-        ))
-    })?;
-    if env.ty != "run_start" {
-        return Err(RunError::BadTrace(format!(
-            "{}: line 1 is a '{}' record, expected run_start",
-            path.display(),
-            env.ty
-        )));
-    }
-    let start: RunStart = serde_json::from_value(env.data).map_err(|e| {
-        RunError::BadTrace(format!(
-            "{}: run_start does not describe a scenario: {e}",
-            path.display()
-        ))
-    })?;
-    if start.schema != SCHEMA_VERSION {
-        return Err(RunError::BadTrace(format!(
-            "{}: trace schema {} but this agentsim writes schema {SCHEMA_VERSION}; replay it with the agentsim that wrote it ({})",
-            path.display(),
-            start.schema,
-            start.program
-        )));
-    }
-    start.scenario.validate()?;
-    let (_, text) = trace_text(&start.scenario, start.trace_level);
-    let program_differs = (start.program != program_version()).then(|| start.program.clone());
-    let mut replayed = text.lines();
-    let mut recorded_lines = std::iter::once(Ok(first)).chain(lines);
-    let mut n = 0;
-    loop {
-        let a = recorded_lines.next().transpose().map_err(input_err(path))?;
-        let b = replayed.next();
-        n += 1;
-        match (a, b) {
-            (None, None) => {
-                let hash = text
-                    .lines()
-                    .last()
-                    .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-                    .and_then(|v| v["data"]["hash"].as_str().map(String::from))
-                    .unwrap_or_default();
-                return Ok(Replay::Identical {
-                    records: n - 1,
-                    hash,
-                });
-            }
-            (a, b) if a.as_deref() == b => continue,
-            (a, b) => {
-                let pick = |s: &Option<&str>, k: &str| {
-                    s.and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-                        .and_then(|v| v["data"][k].as_u64())
-                };
-                let (a, b) = (
-                    a.unwrap_or_else(|| "<end of file>".into()),
-                    b.unwrap_or("<end of run>"),
-                );
-                let t_ns = pick(&Some(&a), "t_ns").or(pick(&Some(b), "t_ns"));
-                let seq = pick(&Some(&a), "seq").or(pick(&Some(b), "seq"));
-                return Ok(Replay::Diverged {
-                    line: n,
-                    t_ns,
-                    seq,
-                    recorded: a,
-                    replayed: b.to_string(),
-                    program_differs,
-                });
-            }
-        }
-    }
 }

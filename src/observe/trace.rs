@@ -9,7 +9,12 @@
 //! | `crash` | notes+ | `t_ns`, `seq`, `node`, `cause` (`schedule`, `process`, `leader`) |
 //! | `recover` | notes+ | `t_ns`, `seq`, `node` |
 //! | `net_change` | notes+ | `t_ns`, `seq`, `change` (e.g. `partition:0,1\|2,3,4`, `heal`) |
-//! | `note` | notes+ | `t_ns`, `seq`, `node`, `note` (the protocol's fact) |
+//! | `note` | notes+ | `t_ns`, `seq`, `node`, `note` (the protocol's fact), and the generic facts the note gives (see [`crate::node::Note`]): `leads` (true: the node now leads; false: it stopped), `believes` (the node it now believes leads, or null: none known), `decided` (`{"instance", "value"}`), `tag` |
+//! | `byzantine` | notes+ | `t_ns` (0), `seq`, `node`, `behaviour` (a node the scenario marks Byzantine; before the starts) |
+//! | `submit` | notes+ | `t_ns`, `seq`, `node`, `index`, `client` (a workload submission; `lost` when the node was down) |
+//! | `persist` | notes+ | `t_ns`, `seq`, `node`, `done_ns` (a storage write begins; only with a storage delay) |
+//! | `write_done` | notes+ | `t_ns`, `seq`, `node`, `released` (the write completed; messages it held go out now) |
+//! | `write_lost` | notes+ | `t_ns`, `seq`, `node`, `writes`, `held` (a crash lost writes in progress and the messages they held) |
 //! | `violation` | notes+ | `t_ns`, `seq`, `property`, `kind`, `detail` |
 //! | `send` | events+ | `t_ns`, `seq`, `id`, `from`, `to`, `kind` (+ `msg` at full) |
 //! | `deliver` | events+ | `t_ns`, `seq`, `id`, `from`, `to`, `kind` (+ `msg` at full) |
@@ -33,15 +38,20 @@
 //! is identical on every platform. Writing a trace never changes the run: the
 //! writer only observes.
 
-use crate::engine::Message;
+pub use crate::hash::RunHasher;
+use crate::node::{Message, Note};
 use serde::Serialize;
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 use std::io::Write;
 
-/// The trace schema. 2: a message's `id` is the seq of its delivery event, and
-/// a `deliver` record adds only the event to the run hash (the message's
-/// content went in with its `send`). 1: ids counted sends from 0.
-pub const SCHEMA_VERSION: u32 = 2;
+/// The trace schema. 3: `note` records carry the generic facts `leads`,
+/// `decided` and `tag`; new records `byzantine`, `submit`, `persist`,
+/// `write_done` and `write_lost` (only in runs with an adversary, a workload or
+/// a storage delay). Run hashes are those of schema 2. 2: a message's `id` is
+/// the seq of its delivery event, and a `deliver` record adds only the event
+/// to the run hash (the message's content went in with its `send`). 1: ids
+/// counted sends from 0.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The start of an event record of type `$ty`, as one literal.
 macro_rules! head_of {
@@ -106,77 +116,6 @@ impl std::fmt::Display for TraceLevel {
     }
 }
 
-/// The platform-independent run hash (see the module docs).
-#[derive(Clone, Debug)]
-pub struct RunHasher {
-    h: u64,
-}
-
-const K0: u64 = 0x9E37_79B9_7F4A_7C15;
-const K1: u64 = 0xD6E8_FEB8_6659_FD93;
-
-impl Default for RunHasher {
-    fn default() -> Self {
-        RunHasher { h: K1 }
-    }
-}
-
-impl RunHasher {
-    #[inline]
-    pub fn word(&mut self, w: u64) {
-        let m = ((self.h ^ w) as u128).wrapping_mul(K0 as u128);
-        self.h = (m as u64) ^ ((m >> 64) as u64) ^ K1.rotate_left(w as u32 & 63);
-    }
-    pub fn value(&self) -> u64 {
-        // Final avalanche so that nearby states give unrelated hashes.
-        let mut x = self.h;
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        x ^ (x >> 33)
-    }
-}
-
-impl Hasher for RunHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.word(u64::from_le_bytes(c.try_into().unwrap()));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut b = [0u8; 8];
-            b[..rest.len()].copy_from_slice(rest);
-            self.word(u64::from_le_bytes(b) ^ ((rest.len() as u64) << 56));
-        }
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.word(i as u64);
-    }
-    fn write_u16(&mut self, i: u16) {
-        self.word(i as u64);
-    }
-    fn write_u32(&mut self, i: u32) {
-        self.word(i as u64);
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.word(i);
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.word(i as u64);
-    }
-    fn write_i64(&mut self, i: i64) {
-        self.word(i as u64);
-    }
-    fn write_isize(&mut self, i: isize) {
-        self.word(i as i64 as u64);
-    }
-    fn finish(&self) -> u64 {
-        self.value()
-    }
-}
-
 /// Record tags folded into the hash.
 mod tag {
     pub const START: u64 = 1;
@@ -190,6 +129,11 @@ mod tag {
     pub const DROP: u64 = 9;
     pub const DUP: u64 = 10;
     pub const TIMER: u64 = 11;
+    pub const BYZANTINE: u64 = 12;
+    pub const SUBMIT: u64 = 13;
+    pub const PERSIST: u64 = 14;
+    pub const WRITE_DONE: u64 = 15;
+    pub const WRITE_LOST: u64 = 16;
 }
 
 /// Hashes every event record and, depending on the level, writes it.
@@ -369,7 +313,9 @@ impl Tracer {
         }
     }
 
-    pub fn note<N: Hash + Serialize>(&mut self, t: u64, seq: u64, node: u32, note: &N) {
+    /// A note; its generic facts (`leads`, `decided`, `tag`) are written
+    /// beside it but not hashed: they are functions of the note.
+    pub fn note<N: Note>(&mut self, t: u64, seq: u64, node: u32, note: &N) {
         self.hash_head(tag::NOTE, t, seq);
         self.hasher.word(node as u64);
         note.hash(&mut self.hasher);
@@ -377,6 +323,93 @@ impl Tracer {
             self.head(head_of!("note"), t, seq);
             self.field_num(key!("node"), node as u64);
             self.field_json(key!("note"), note);
+            if let Some(l) = note.leadership() {
+                self.line.extend_from_slice(if l {
+                    b",\"leads\":true"
+                } else {
+                    b",\"leads\":false"
+                });
+            }
+            match note.believes() {
+                Some(Some(n)) => self.field_num(key!("believes"), n as u64),
+                Some(None) => self.line.extend_from_slice(b",\"believes\":null"),
+                None => {}
+            }
+            if let Some(d) = note.decided() {
+                self.field_json(key!("decided"), &d);
+            }
+            if let Some(tag) = note.tag() {
+                self.field_json(key!("tag"), tag);
+            }
+            self.close();
+        }
+    }
+
+    /// A node the scenario marks Byzantine (before the starts).
+    pub fn byzantine(&mut self, seq: u64, node: u32, behaviour: &str) {
+        self.hash_head(tag::BYZANTINE, 0, seq);
+        self.hasher.word(node as u64);
+        behaviour.hash(&mut self.hasher);
+        if self.on(TraceLevel::Notes) {
+            self.head(head_of!("byzantine"), 0, seq);
+            self.field_num(key!("node"), node as u64);
+            self.field_json(key!("behaviour"), behaviour);
+            self.close();
+        }
+    }
+
+    /// A workload submission to `node` (`lost`: the node was down).
+    pub fn submit(&mut self, t: u64, seq: u64, node: u32, index: u64, client: u32, lost: bool) {
+        self.hash_head(tag::SUBMIT, t, seq);
+        self.hasher.word(((node as u64) << 32) | client as u64);
+        self.hasher.word(index ^ ((lost as u64) << 63));
+        if self.on(TraceLevel::Notes) {
+            self.head(head_of!("submit"), t, seq);
+            self.field_num(key!("node"), node as u64);
+            self.field_num(key!("index"), index);
+            self.field_num(key!("client"), client as u64);
+            if lost {
+                self.line.extend_from_slice(b",\"lost\":true");
+            }
+            self.close();
+        }
+    }
+
+    /// A storage write of `node` begins; it completes at `done`.
+    pub fn persist(&mut self, t: u64, seq: u64, node: u32, done: u64) {
+        self.hash_head(tag::PERSIST, t, seq);
+        self.hasher.word(node as u64);
+        self.hasher.word(done);
+        if self.on(TraceLevel::Notes) {
+            self.head(head_of!("persist"), t, seq);
+            self.field_num(key!("node"), node as u64);
+            self.field_num(key!("done_ns"), done);
+            self.close();
+        }
+    }
+
+    /// A storage write of `node` completed; `released` messages it held go out.
+    pub fn write_done(&mut self, t: u64, seq: u64, node: u32, released: u64) {
+        self.hash_head(tag::WRITE_DONE, t, seq);
+        self.hasher.word(((node as u64) << 32) | released);
+        if self.on(TraceLevel::Notes) {
+            self.head(head_of!("write_done"), t, seq);
+            self.field_num(key!("node"), node as u64);
+            self.field_num(key!("released"), released);
+            self.close();
+        }
+    }
+
+    /// A crash of `node` lost `writes` writes in progress and the `held` messages they held.
+    pub fn write_lost(&mut self, t: u64, seq: u64, node: u32, writes: u64, held: u64) {
+        self.hash_head(tag::WRITE_LOST, t, seq);
+        self.hasher.word(node as u64);
+        self.hasher.word((writes << 32) | held);
+        if self.on(TraceLevel::Notes) {
+            self.head(head_of!("write_lost"), t, seq);
+            self.field_num(key!("node"), node as u64);
+            self.field_num(key!("writes"), writes);
+            self.field_num(key!("held"), held);
             self.close();
         }
     }
@@ -425,7 +458,7 @@ impl Tracer {
         self.hash_head(tag::SEND, t, seq);
         self.hasher.word(id);
         self.hasher.word(((from as u64) << 32) | to as u64);
-        msg.hash(&mut self.hasher);
+        msg.hash_into(&mut self.hasher);
         if self.on(TraceLevel::Events) {
             self.msg_line(head_of!("send"), t, seq, id, from, to, msg);
         }
@@ -510,27 +543,4 @@ pub fn dependency_versions() -> serde_json::Value {
 /// `agentsim X.Y.Z`
 pub fn program_version() -> String {
     format!("agentsim {}", env!("CARGO_PKG_VERSION"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hasher_is_order_sensitive_and_stable() {
-        let mut a = RunHasher::default();
-        let mut b = RunHasher::default();
-        a.word(1);
-        a.word(2);
-        b.word(2);
-        b.word(1);
-        assert_ne!(a.value(), b.value());
-        // Pinned: a change of the hash function changes every golden hash.
-        let mut c = RunHasher::default();
-        "abc".hash(&mut c);
-        7u32.hash(&mut c);
-        assert_eq!(c.value(), RUN_HASHER_PIN);
-    }
-
-    const RUN_HASHER_PIN: u64 = 1_182_080_492_904_197_539;
 }

@@ -6,15 +6,22 @@
 //! Processes are nodes and every event is a message (a loopback message for a
 //! local event), so PHOLD exercises the engine's real paths: queue, dispatch,
 //! network model, run hash. The delay is the link latency
-//! `exp:floor=1ms,mean=1ms` (see [`phold_scenario`]).
+//! `exp:floor=1ms,mean=1ms` (see [`run_phold`]).
 
-use crate::engine::{Ctx, Message, Note, Protocol, TimerTag};
-use crate::net::topology::NodeId;
-use crate::observe::{Monitor, Outcome, Violation, World};
-use crate::scenario::Scenario;
-use serde::Serialize;
+use crate::engine::setup::{AdversaryConfig, StorageConfig, WorkloadConfig};
+use crate::engine::{RunReport, Setup, Simulation};
+use crate::net::faults::FaultConfig;
+use crate::net::NetConfig;
+use crate::node::{Ctx, Init, NoNote, NoTimer, NodeId, Protocol};
+use crate::observe::trace::Tracer;
+use crate::observe::NoMonitor;
+use crate::protocols::Spec;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
-#[derive(Clone, Debug)]
+/// PHOLD's settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PholdConfig {
     /// Probability that a new event goes to another process.
     pub remote_ratio: f64,
@@ -32,34 +39,8 @@ impl Default for PholdConfig {
 }
 
 /// The event token.
-#[derive(Clone, Copy, Debug, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, Hash, Serialize, agentsim_macros::Message)]
 pub struct PholdEvent;
-
-impl Message for PholdEvent {
-    const KINDS: &'static [&'static str] = &["PholdEvent"];
-    #[inline]
-    fn kind(&self) -> usize {
-        0
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NoTimer {}
-
-impl TimerTag for NoTimer {
-    const NAMES: &'static [&'static str] = &[];
-    fn index(self) -> usize {
-        match self {}
-    }
-    fn from_index(_: usize) -> Self {
-        unreachable!("PHOLD has no timers")
-    }
-}
-
-#[derive(Clone, Copy, Debug, Hash, Serialize)]
-pub enum NoNote {}
-
-impl Note for NoNote {}
 
 /// A PHOLD process: stateless.
 #[derive(Clone, Copy, Debug)]
@@ -75,7 +56,8 @@ impl Protocol for Phold {
     type Note = NoNote;
     type Durable = ();
 
-    fn init(_id: NodeId, _nodes: u32, cfg: &PholdConfig, _d: &()) -> Self {
+    fn init(ctx: &mut Init<'_, Self>, _d: &()) -> Self {
+        let cfg = ctx.config();
         Phold {
             remote_ratio: cfg.remote_ratio,
             population: cfg.population,
@@ -110,59 +92,57 @@ impl Protocol for Phold {
     }
 }
 
-/// PHOLD checks nothing; it only counts.
-pub struct PholdMonitor;
+/// PHOLD's registration: `agentsim run phold --nodes N --latency exp:floor=1ms,mean=1ms`.
+pub struct PholdSpec;
 
-impl Monitor<Phold> for PholdMonitor {
-    fn properties() -> &'static [crate::engine::Property] {
-        &[]
-    }
-    fn new(_sc: &Scenario, _cfg: &PholdConfig) -> Self {
-        PholdMonitor
-    }
-    fn on_note(&mut self, _w: &World, _n: NodeId, note: &NoNote, _o: &mut Vec<Violation>) {
-        match *note {}
-    }
-    fn done(&self) -> bool {
-        false
-    }
-    fn finish(&mut self, _w: &World, _o: &mut Vec<Violation>) -> Outcome {
-        Outcome::default()
+impl Spec for PholdSpec {
+    const NAME: &'static str = "phold";
+    const SUMMARY: &'static str =
+        "PHOLD (Fujimoto 1990), the engine benchmark: every event schedules one more, no properties";
+    type Node = Phold;
+    type Config = PholdConfig;
+    type Monitor = NoMonitor;
+    #[cfg(feature = "cli")]
+    type Flags = crate::protocols::NoFlags;
+
+    fn validate(cfg: &PholdConfig, _nodes: u32) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&cfg.remote_ratio) {
+            return Err(format!(
+                "phold.remote_ratio = {} out of range (accepted: 0..=1)",
+                cfg.remote_ratio
+            ));
+        }
+        if cfg.population == 0 {
+            return Err("phold.population must be above 0 (accepted: 1..)".into());
+        }
+        Ok(())
     }
 }
 
-/// The PHOLD scenario: `processes` nodes on the complete graph, delays
-/// `1ms + Exp(1ms)`, stopping after `events` events.
-pub fn phold_scenario(processes: u32, events: u64, seed: u64) -> Scenario {
-    Scenario {
+/// Runs PHOLD through the engine (tracing off): `processes` nodes on the
+/// complete graph, delays `1ms + Exp(1ms)`, stopping after `events` events.
+pub fn run_phold(processes: u32, events: u64, seed: u64, cfg: PholdConfig) -> RunReport {
+    let net = NetConfig {
+        latency: "exp:floor=1ms,mean=1ms".parse().expect("valid latency"),
+        ..Default::default()
+    };
+    let setup = Setup {
         seed,
         nodes: processes,
-        time_max: crate::time::Dur(u64::MAX / 2),
+        time_max: u64::MAX / 2,
         events_max: events,
         stop_when_done: false,
-        net: crate::net::NetConfig {
-            latency: "exp:floor=1ms,mean=1ms".parse().expect("valid latency"),
-            ..Default::default()
-        },
-        ..Scenario::default()
-    }
-}
-
-/// Runs PHOLD through the engine (tracing off) and returns the report.
-pub fn run_phold(
-    processes: u32,
-    events: u64,
-    seed: u64,
-    cfg: PholdConfig,
-) -> crate::engine::RunReport {
-    let sc = phold_scenario(processes, events, seed);
-    crate::engine::Simulation::<Phold, PholdMonitor>::new(
-        &sc,
-        cfg,
-        crate::trace::Tracer::hash_only(),
-    )
-    .run()
-    .0
+        // A scenario's default, so runs keep the event sequence they always had.
+        liveness_bound: 5 * crate::time::SEC,
+        net: &net,
+        faults: &FaultConfig::default(),
+        workload: &WorkloadConfig::default(),
+        storage: &StorageConfig::default(),
+        adversary: &AdversaryConfig::default(),
+    };
+    Simulation::<Phold, NoMonitor>::new(&setup, Arc::new(cfg), Tracer::hash_only())
+        .run()
+        .0
 }
 
 #[cfg(test)]

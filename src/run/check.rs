@@ -4,8 +4,9 @@
 //! rayon pool and their results gathered in seed order, so the summary is the
 //! same whatever the number of threads.
 
-use crate::engine::{PropertyKind, RunReport};
-use crate::run::run_silent;
+use super::run_silent;
+use crate::engine::RunReport;
+use crate::observe::PropertyKind;
 use crate::scenario::Scenario;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -58,6 +59,23 @@ impl CheckSummary {
             .iter()
             .any(|f| f.kind == PropertyKind::Eventually)
     }
+}
+
+/// Parses a seed range `A..B` (A included, B excluded, A < B): the one
+/// parser of seed ranges, for flags and experiment files alike.
+pub fn parse_seeds(s: &str) -> Result<Range<u64>, String> {
+    let bad = || {
+        format!("'{s}' is not a seed range (accepted: A..B with A < B, B excluded, e.g. 0..1000)")
+    };
+    let (a, b) = s.split_once("..").ok_or_else(bad)?;
+    let (a, b): (u64, u64) = (
+        a.trim().parse().map_err(|_| bad())?,
+        b.trim().parse().map_err(|_| bad())?,
+    );
+    if a >= b {
+        return Err(bad());
+    }
+    Ok(a..b)
 }
 
 /// Most worker threads `check` and `sweep` accept (`--jobs 1..=JOBS_MAX`).
@@ -190,8 +208,8 @@ impl Summarizer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Property, StopReason};
-    use crate::observe::{Counters, Violation};
+    use crate::engine::StopReason;
+    use crate::observe::{Counters, Property, Violation};
 
     fn report(seed: u64, violations: Vec<Violation>) -> RunReport {
         RunReport {

@@ -4,18 +4,17 @@
 //! `experiments/README.md`; every error names the file, the key and the
 //! accepted values.
 
+use super::computed::{Computed, Expr, Operand};
 use super::derive::Derive;
+use super::expand::*;
+use super::labels::{flatten_labels, Labels};
+use super::plotspec::*;
 use super::ExperimentError;
-use crate::plot::formula::Formula;
-use crate::protocols::PROTOCOLS;
+use crate::protocols::registry;
 use crate::scenario::{one_line_toml_error, Scenario};
-use crate::time::Dur;
 use serde::Deserialize;
 use std::ops::Range;
 use std::path::Path;
-
-/// Most configurations one experiment may expand to (a guard against typos in ranges).
-pub const CONFIGS_MAX: usize = 100_000;
 
 /// A parsed, validated experiment.
 #[derive(Clone, Debug)]
@@ -125,453 +124,6 @@ impl Experiment {
     }
 }
 
-/// A metric computed from others in each run: `NAME = "A OP B"`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Computed {
-    pub name: String,
-    pub expr: Expr,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum Operand {
-    Metric(String),
-    Num(f64),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Gt,
-    Ge,
-    Lt,
-    Le,
-    Eq,
-    Ne,
-}
-
-const OPS: &[(&str, Op)] = &[
-    ("+", Op::Add),
-    ("-", Op::Sub),
-    ("*", Op::Mul),
-    ("/", Op::Div),
-    (">", Op::Gt),
-    (">=", Op::Ge),
-    ("<", Op::Lt),
-    ("<=", Op::Le),
-    ("==", Op::Eq),
-    ("!=", Op::Ne),
-];
-
-/// `A` or `A OP B` (spaces around the operator), operands metric names or numbers.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Expr {
-    pub a: Operand,
-    pub rest: Option<(Op, Operand)>,
-}
-
-impl Expr {
-    fn parse(s: &str) -> Result<Expr, String> {
-        let operand = |t: &str| -> Operand {
-            match t.parse::<f64>() {
-                Ok(v) if v.is_finite() => Operand::Num(v),
-                _ => Operand::Metric(t.to_string()),
-            }
-        };
-        let toks: Vec<&str> = s.split_whitespace().collect();
-        match toks.as_slice() {
-            [a] => Ok(Expr {
-                a: operand(a),
-                rest: None,
-            }),
-            [a, op, b] => {
-                let op = OPS
-                    .iter()
-                    .find(|(t, _)| t == op)
-                    .map(|&(_, o)| o)
-                    .ok_or_else(|| {
-                        format!("operator '{op}' unknown (accepted: + - * / > >= < <= == !=)")
-                    })?;
-                Ok(Expr {
-                    a: operand(a),
-                    rest: Some((op, operand(b))),
-                })
-            }
-            _ => Err(format!(
-                "'{s}' is not an expression (accepted: METRIC, or A OP B with spaces around OP, e.g. \"split_votes > 0\")"
-            )),
-        }
-    }
-
-    fn operands(&self) -> impl Iterator<Item = &Operand> {
-        std::iter::once(&self.a).chain(self.rest.as_ref().map(|(_, b)| b))
-    }
-
-    /// Evaluates with `get` giving metric values; comparisons give 1 or 0.
-    /// Absent when an operand is absent or on division by zero.
-    pub fn eval(&self, get: impl Fn(&str) -> Option<f64>) -> Option<f64> {
-        let val = |o: &Operand| match o {
-            Operand::Num(v) => Some(*v),
-            Operand::Metric(m) => get(m),
-        };
-        let a = val(&self.a)?;
-        let Some((op, b)) = &self.rest else {
-            return Some(a);
-        };
-        let b = val(b)?;
-        let t = |c: bool| if c { 1.0 } else { 0.0 };
-        Some(match op {
-            Op::Add => a + b,
-            Op::Sub => a - b,
-            Op::Mul => a * b,
-            Op::Div if b == 0.0 => return None,
-            Op::Div => a / b,
-            Op::Gt => t(a > b),
-            Op::Ge => t(a >= b),
-            Op::Lt => t(a < b),
-            Op::Le => t(a <= b),
-            Op::Eq => t(a == b),
-            Op::Ne => t(a != b),
-        })
-    }
-}
-
-/// The metrics each protocol reports (kept in step with its monitor; a test
-/// checks Raft's). A protocol missing here accepts any metric name.
-pub fn protocol_metrics(protocol: &str) -> Option<&'static [&'static str]> {
-    match protocol {
-        "raft" => Some(&[
-            "first_leader_ms",
-            "downtime_ms",
-            "downtime_ms_max",
-            "leader_crashes",
-            "terms",
-            "elections",
-            "split_votes",
-        ]),
-        "gossip" => Some(&[
-            "time_to_full_ms",
-            "rounds_to_full",
-            "time_to_death_ms",
-            "rounds_to_death",
-            "receipt_round_mean",
-            "receipt_round_last",
-            "residue_ratio",
-            "informed_ratio",
-            "necessary_msgs_per_node",
-            "writes",
-            "converged_ms",
-            "converge_after_heal_ms",
-            "msgs_per_node",
-            "update_msgs_per_node",
-            "unnecessary_msgs_per_node",
-        ]),
-        _ => None,
-    }
-}
-
-/// The series facts each protocol reports: a fact holding an array of
-/// numbers per run (kept in step with its monitor; a test checks gossip's).
-pub fn protocol_series(protocol: &str) -> &'static [&'static str] {
-    match protocol {
-        "gossip" => &["coverage"],
-        _ => &[],
-    }
-}
-
-/// How parameters, values and metrics are named in legends and axes.
-#[derive(Clone, Debug, Default)]
-pub struct Labels {
-    /// Flattened `[labels]`: `path` or `path.value` or metric name → text.
-    entries: Vec<(String, String)>,
-}
-
-impl Labels {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The name of a parameter (`timeout`), from `[labels]` or its path.
-    pub fn param_name(&self, path: &str) -> String {
-        if let Some(l) = self.get(path) {
-            let name = l.replace("{}", "").trim().to_string();
-            // A label of the value alone ("{}") names nothing.
-            if !name.is_empty() {
-                return name;
-            }
-        }
-        default_param_name(path)
-    }
-
-    /// A parameter and its value in the user's terms: `timeout 150–300ms`.
-    pub fn param_value(&self, path: &str, value: &str) -> String {
-        if let Some(l) = self.get(&format!("{path}.{value}")) {
-            return l.to_string();
-        }
-        let shown = human_value(value);
-        match self.get(path) {
-            Some(l) if l.contains("{}") => l.replace("{}", &shown),
-            Some(l) => format!("{l} {shown}"),
-            None => format!("{} {shown}", default_param_name(path)),
-        }
-    }
-
-    /// A value alone, as a category on an axis: `[labels]` `path.value`, else as written.
-    pub fn value_text(&self, path: &str, value: &str) -> String {
-        self.get(&format!("{path}.{value}"))
-            .map(str::to_string)
-            .unwrap_or_else(|| human_value(value))
-    }
-
-    /// A metric's axis label with its unit: `time without a leader (ms)`.
-    pub fn metric_axis(&self, metric: &str) -> String {
-        let (words, unit) = metric_words(metric);
-        let name = self.get(metric).map(str::to_string).unwrap_or(words);
-        match unit {
-            Some(u) => format!("{name} ({u})"),
-            None => name,
-        }
-    }
-}
-
-/// `protocol.election_timeout` → `election timeout`; helpers get their own words.
-fn default_param_name(path: &str) -> String {
-    match path {
-        "derive.heartbeat_ratio" => "heartbeat / minimum timeout".into(),
-        "derive.latency_ratio" => "one-way latency / timeout range".into(),
-        "derive.failed_servers" => "failed servers".into(),
-        _ => path.rsplit('.').next().unwrap_or(path).replace('_', " "),
-    }
-}
-
-/// Splits a metric name into words and its unit: `downtime_ms_max` → (`downtime max`, `ms`).
-pub fn metric_words(metric: &str) -> (String, Option<&'static str>) {
-    let mut unit = None;
-    let mut words = Vec::new();
-    for w in metric.split('_') {
-        match w {
-            "ms" => unit = Some("ms"),
-            "ns" => unit = Some("ns"),
-            "us" => unit = Some("µs"),
-            "s" => unit = Some("s"),
-            _ => words.push(w),
-        }
-    }
-    (words.join(" "), unit)
-}
-
-/// A value as people write it: `150ms..300ms` → `150–300ms`, `true` → `on`.
-pub fn human_value(v: &str) -> String {
-    if v == "true" {
-        return "on".into();
-    }
-    if v == "false" {
-        return "off".into();
-    }
-    if let Some((a, b)) = v.split_once("..") {
-        if a.parse::<Dur>().is_ok() && b.parse::<Dur>().is_ok() {
-            let unit = |s: &str| {
-                s.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.')
-                    .to_string()
-            };
-            let (ua, ub) = (unit(a), unit(b));
-            if ua == ub {
-                return format!("{}–{b}", a.trim_end_matches(ua.as_str()));
-            }
-            return format!("{a}–{b}");
-        }
-    }
-    v.to_string()
-}
-
-/// What a plot shows (`kind` in `[[plot]]`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PlotKind {
-    /// Cumulative distribution of a metric, one curve per configuration.
-    Cdf,
-    /// A statistic of a metric against a swept parameter, with 95% CI bars for the mean.
-    Versus,
-    /// Histogram of a metric, one outline per configuration.
-    Histogram,
-    /// A kept series against its index: the mean over each configuration's runs.
-    Series,
-}
-
-/// A reference drawn dashed beside the data of a `versus` or `series` plot:
-/// a formula in `x`, or a table of points (a paper's figures).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Reference {
-    /// The legend entry.
-    pub label: String,
-    /// `formula = "log2(x) + ln(x)"` (see [`crate::plot::formula`]).
-    pub formula: Option<String>,
-    /// `points = [[1, 0.18], [2, 0.037]]`: `[x, y]` pairs, joined in order.
-    pub points: Option<Vec<[f64; 2]>>,
-    /// The parsed formula (set when the file is validated).
-    #[serde(skip)]
-    pub curve: Option<Formula>,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scale {
-    #[default]
-    Linear,
-    Log,
-    /// `versus` x only: the values as categories, evenly spaced in sweep order.
-    Category,
-}
-
-/// How `cdf` and `histogram` plots count runs that did not report the metric.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Missing {
-    /// In the denominator: a curve that stays below 100% shows trials that never got there.
-    #[default]
-    Count,
-    /// Left out: fractions are of the trials that reported the metric.
-    Exclude,
-}
-
-/// Where a plot's legend goes (`legend` in `[[plot]]`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LegendPlace {
-    UpperLeft,
-    UpperRight,
-    LowerRight,
-    /// Right of the plotting area.
-    Outside,
-}
-
-/// Which summary column a `versus` plot draws.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stat {
-    #[default]
-    Mean,
-    Median,
-    P90,
-    P99,
-    Max,
-}
-
-impl Stat {
-    pub fn column(self) -> &'static str {
-        match self {
-            Stat::Mean => "mean",
-            Stat::Median => "median",
-            Stat::P90 => "p90",
-            Stat::P99 => "p99",
-            Stat::Max => "max",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Png,
-    Svg,
-}
-
-impl Format {
-    pub fn ext(self) -> &'static str {
-        match self {
-            Format::Png => "png",
-            Format::Svg => "svg",
-        }
-    }
-}
-
-impl std::str::FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "png" => Ok(Format::Png),
-            "svg" => Ok(Format::Svg),
-            _ => Err(format!("format '{s}' unknown (accepted: png, svg)")),
-        }
-    }
-}
-
-/// One `[[plot]]` of an experiment file.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlotSpec {
-    pub kind: PlotKind,
-    /// `cdf`, `versus`, `histogram`: the metric drawn (empty for `series`).
-    #[serde(default)]
-    pub metric: String,
-    /// `series`: the kept series drawn.
-    pub series: Option<String>,
-    /// `series`: draw 1 − value (say, the fraction not yet informed).
-    #[serde(default)]
-    pub complement: bool,
-    /// `versus`, `series`: reference curves and tables, drawn dashed
-    /// (`[[plot.reference]]`).
-    #[serde(default)]
-    pub reference: Vec<Reference>,
-    /// Output file stem (default: `KIND-METRIC`, `series-SERIES`).
-    pub name: Option<String>,
-    pub title: Option<String>,
-    /// Only configurations of this sweep group.
-    pub group: Option<String>,
-    /// Only configurations whose parameters have these values (`{ "nodes" = [5, 7] }`).
-    #[serde(default, rename = "where")]
-    pub filter: toml::Table,
-    /// `versus`: the swept parameter on the x axis, or `group` (the sweep groups, as categories).
-    pub x: Option<String>,
-    #[serde(default)]
-    pub stat: Stat,
-    #[serde(default)]
-    pub x_scale: Scale,
-    #[serde(default)]
-    pub y_scale: Scale,
-    pub x_range: Option<[f64; 2]>,
-    pub y_range: Option<[f64; 2]>,
-    pub x_label: Option<String>,
-    pub y_label: Option<String>,
-    /// `histogram`: number of bins (default 40).
-    pub bins: Option<u32>,
-    /// Legend position (default: a corner that suits the kind; outside past 8 entries).
-    pub legend: Option<LegendPlace>,
-    /// `cdf`, `histogram`: whether runs without the metric count (default) or are excluded.
-    #[serde(default)]
-    pub missing: Missing,
-    /// Pixels (default 960 × 600).
-    pub width: Option<u32>,
-    pub height: Option<u32>,
-    /// Formats drawn by default (default `["png"]`; `plot --format` overrides).
-    #[serde(default)]
-    pub formats: Vec<Format>,
-}
-
-impl PlotSpec {
-    pub fn stem(&self) -> String {
-        self.name.clone().unwrap_or_else(|| {
-            let kind = kind_name(self.kind);
-            match &self.x {
-                _ if self.kind == PlotKind::Series => match &self.series {
-                    Some(series) => format!("{kind}-{series}"),
-                    None => kind.to_string(),
-                },
-                Some(x) if self.kind == PlotKind::Versus => {
-                    format!("{kind}-{}-{}", self.metric, x.replace('.', "-"))
-                }
-                _ => format!("{kind}-{}", self.metric),
-            }
-        })
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
@@ -595,29 +147,8 @@ struct Raw {
     plot: Vec<PlotSpec>,
 }
 
-fn accepted_protocols() -> String {
-    PROTOCOLS
-        .iter()
-        .map(|p| p.name)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn parse_seeds(s: &str) -> Result<Range<u64>, String> {
-    let bad = || {
-        format!(
-            "seeds = '{s}' is not a seed range (accepted: \"A..B\" with A < B, e.g. \"0..1000\")"
-        )
-    };
-    let (a, b) = s.split_once("..").ok_or_else(bad)?;
-    let (a, b): (u64, u64) = (
-        a.trim().parse().map_err(|_| bad())?,
-        b.trim().parse().map_err(|_| bad())?,
-    );
-    if a >= b {
-        return Err(bad());
-    }
-    Ok(a..b)
+    crate::run::check::parse_seeds(s).map_err(|e| format!("seeds = {e}"))
 }
 
 /// A value for results files and legends, as written in the experiment file.
@@ -631,269 +162,6 @@ pub fn display_value(v: &toml::Value) -> String {
     }
 }
 
-/// Sets `path` (dotted) in `table`, creating tables on the way.
-fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) -> Result<(), String> {
-    let mut parts = path.split('.').peekable();
-    let mut t = table;
-    while let Some(p) = parts.next() {
-        if parts.peek().is_none() {
-            t.insert(p.to_string(), value);
-            return Ok(());
-        }
-        let entry = t
-            .entry(p.to_string())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        t = match entry {
-            toml::Value::Table(inner) => inner,
-            _ => return Err(format!("'{p}' in '{path}' is a value, not a table")),
-        };
-    }
-    Ok(())
-}
-
-fn get_path<'a>(table: &'a toml::Table, path: &str) -> Option<&'a toml::Value> {
-    let mut parts = path.split('.');
-    let mut v = table.get(parts.next()?)?;
-    for p in parts {
-        v = v.as_table()?.get(p)?;
-    }
-    Some(v)
-}
-
-/// One swept key and its values, in the order written.
-type SweptKey = (String, Vec<toml::Value>);
-
-/// One sweep group: its name, its seeds and its swept keys.
-struct Group {
-    name: String,
-    seeds: Range<u64>,
-    keys: Vec<SweptKey>,
-}
-
-const RANGE_KEYS: [&str; 5] = ["from", "to", "step", "count", "scale"];
-
-fn is_range(t: &toml::Table) -> bool {
-    t.contains_key("from") && t.keys().all(|k| RANGE_KEYS.contains(&k.as_str()))
-}
-
-/// Flattens one sweep table into `(path, values)` in the order written.
-fn flatten_sweep(prefix: &str, t: &toml::Table, out: &mut Vec<SweptKey>) -> Result<(), String> {
-    for (k, v) in t {
-        let path = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        match v {
-            toml::Value::Array(a) => {
-                if a.is_empty() {
-                    return Err(format!(
-                        "sweep '{path}': empty list (accepted: a list of values or a range {{ from, to, step | count }})"
-                    ));
-                }
-                out.push((path, a.clone()));
-            }
-            toml::Value::Table(inner) if is_range(inner) => {
-                out.push((path.clone(), expand_range(&path, inner)?))
-            }
-            toml::Value::Table(inner) => flatten_sweep(&path, inner, out)?,
-            scalar => out.push((path, vec![scalar.clone()])),
-        }
-    }
-    Ok(())
-}
-
-/// Rounds to 12 significant digits, so `0.05 * 3` is written `0.15`.
-fn round12(v: f64) -> f64 {
-    format!("{v:.11e}").parse().unwrap_or(v)
-}
-
-/// Rounds nanoseconds to 6 significant digits: a log range gives `316.228ms`.
-fn round_sig6(ns: u64) -> u64 {
-    let mut f = 1u64;
-    while ns / f >= 1_000_000 {
-        f *= 10;
-    }
-    (ns + f / 2) / f * f
-}
-
-/// Expands `{ from, to, step }` or `{ from, to, count [, scale = "log"] }`.
-fn expand_range(path: &str, t: &toml::Table) -> Result<Vec<toml::Value>, String> {
-    let ctx = |m: String| format!("sweep '{path}': {m}");
-    let accepted =
-        "accepted: { from, to, step } or { from, to, count, scale = \"linear\" | \"log\" }";
-    let to = t
-        .get("to")
-        .ok_or_else(|| ctx(format!("range needs 'to' ({accepted})")))?;
-    let from = &t["from"];
-    let log = match t.get("scale") {
-        None => false,
-        Some(toml::Value::String(s)) if s == "linear" => false,
-        Some(toml::Value::String(s)) if s == "log" => true,
-        Some(other) => {
-            return Err(ctx(format!(
-                "scale = {other} unknown (accepted: \"linear\", \"log\")"
-            )))
-        }
-    };
-    let count = match t.get("count") {
-        None => None,
-        Some(toml::Value::Integer(n)) if (1..=CONFIGS_MAX as i64).contains(n) => Some(*n as usize),
-        Some(other) => {
-            return Err(ctx(format!(
-                "count = {other} out of range (accepted: 1..={CONFIGS_MAX})"
-            )))
-        }
-    };
-    let step = t.get("step");
-    if step.is_some() == count.is_some() {
-        return Err(ctx(format!(
-            "give exactly one of step and count ({accepted})"
-        )));
-    }
-    if log && count.is_none() {
-        return Err(ctx("scale = \"log\" needs count".into()));
-    }
-    let too_many = || {
-        ctx(format!(
-            "range has more than {CONFIGS_MAX} values (accepted: fewer values)"
-        ))
-    };
-    // Durations: integer nanoseconds.
-    if let (toml::Value::String(a), toml::Value::String(b)) = (from, to) {
-        let dur = |s: &str| s.parse::<Dur>().map_err(|e| ctx(e.0));
-        let (a, b) = (dur(a)?.0, dur(b)?.0);
-        if b < a {
-            return Err(ctx("'to' is below 'from' (accepted: from <= to)".into()));
-        }
-        let mut vals = Vec::new();
-        if let Some(n) = count {
-            for i in 0..n {
-                let v = if n == 1 {
-                    a
-                } else if log {
-                    if a == 0 {
-                        return Err(ctx("scale = \"log\" needs from above 0".into()));
-                    }
-                    let r = i as f64 / (n - 1) as f64;
-                    round_sig6(libm::round(a as f64 * libm::pow(b as f64 / a as f64, r)) as u64)
-                } else {
-                    a + ((b - a) as u128 * i as u128 / (n - 1) as u128) as u64
-                };
-                vals.push(v);
-            }
-        } else {
-            let s = match step {
-                Some(toml::Value::String(s)) => dur(s)?.0,
-                _ => {
-                    return Err(ctx(
-                        "a duration range needs a duration step, e.g. \"10ms\"".into()
-                    ))
-                }
-            };
-            if s == 0 {
-                return Err(ctx("step must be above 0".into()));
-            }
-            let mut v = a;
-            while v <= b {
-                vals.push(v);
-                if vals.len() > CONFIGS_MAX {
-                    return Err(too_many());
-                }
-                v += s;
-            }
-        }
-        return Ok(vals
-            .into_iter()
-            .map(|ns| toml::Value::String(Dur(ns).to_string()))
-            .collect());
-    }
-    // Integers with an integer step stay integers.
-    if let (toml::Value::Integer(a), toml::Value::Integer(b), Some(toml::Value::Integer(s))) =
-        (from, to, step)
-    {
-        if *s <= 0 {
-            return Err(ctx("step must be above 0".into()));
-        }
-        if b < a {
-            return Err(ctx("'to' is below 'from' (accepted: from <= to)".into()));
-        }
-        if (b - a) / s >= CONFIGS_MAX as i64 {
-            return Err(too_many());
-        }
-        return Ok((0..=(b - a) / s)
-            .map(|i| toml::Value::Integer(a + i * s))
-            .collect());
-    }
-    let num = |v: &toml::Value, k: &str| -> Result<f64, String> {
-        match v {
-            toml::Value::Integer(i) => Ok(*i as f64),
-            toml::Value::Float(f) if f.is_finite() => Ok(*f),
-            other => Err(ctx(format!(
-                "{k} = {other} is not a number or a duration ({accepted})"
-            ))),
-        }
-    };
-    let (a, b) = (num(from, "from")?, num(to, "to")?);
-    if b < a {
-        return Err(ctx("'to' is below 'from' (accepted: from <= to)".into()));
-    }
-    let mut vals = Vec::new();
-    if let Some(n) = count {
-        if log && a <= 0.0 {
-            return Err(ctx("scale = \"log\" needs from above 0".into()));
-        }
-        for i in 0..n {
-            let v = if n == 1 {
-                a
-            } else if log {
-                a * libm::pow(b / a, i as f64 / (n - 1) as f64)
-            } else {
-                a + (b - a) * i as f64 / (n - 1) as f64
-            };
-            vals.push(round12(v));
-        }
-    } else {
-        let s = num(step.expect("checked above"), "step")?;
-        if s <= 0.0 {
-            return Err(ctx("step must be above 0".into()));
-        }
-        let n = libm::floor((b - a) / s * (1.0 + 1e-12) + 1e-9) as usize;
-        if n >= CONFIGS_MAX {
-            return Err(too_many());
-        }
-        for i in 0..=n {
-            vals.push(round12(a + s * i as f64));
-        }
-    }
-    Ok(vals.into_iter().map(toml::Value::Float).collect())
-}
-
-/// Flattens `[labels]` into `(key, text)`; value-specific labels are `path.value`.
-fn flatten_labels(
-    prefix: &str,
-    t: &toml::Table,
-    out: &mut Vec<(String, String)>,
-) -> Result<(), String> {
-    for (k, v) in t {
-        let path = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        match v {
-            toml::Value::String(s) => out.push((path, s.clone())),
-            toml::Value::Table(inner) => flatten_labels(&path, inner, out)?,
-            other => {
-                return Err(format!(
-                    "labels '{path}' = {other} (accepted: a text, or a table of value = text)"
-                ))
-            }
-        }
-    }
-    Ok(())
-}
-
 fn toml_err(e: toml::de::Error, text: &str) -> String {
     one_line_toml_error(&e, text)
 }
@@ -905,13 +173,13 @@ fn flat(e: impl std::fmt::Display) -> String {
 fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
     let raw: Raw = toml::from_str(text).map_err(|e| toml_err(e, text))?;
 
-    if !PROTOCOLS.iter().any(|p| p.name == raw.protocol) {
+    let Some(spec) = registry().get(&raw.protocol) else {
         return Err(format!(
             "protocol = '{}' unknown (accepted: {})",
             raw.protocol,
-            accepted_protocols()
+            registry().names().join(", ")
         ));
-    }
+    };
     let seeds = raw.seeds.as_deref().map(parse_seeds).transpose()?;
 
     // The base scenario: the [scenario] table plus the protocol's name.
@@ -949,13 +217,12 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
         .try_into()
         .map_err(|e| format!("scenario: {}", flat(e)))?;
     let base_table = toml::Table::try_from(&scenario).map_err(flat)?;
-    let derive: Derive = toml::Value::Table(raw.derive.clone())
-        .try_into()
-        .map_err(|e| format!("derive: {}", flat(e)))?;
-    let derive_table = toml::Table::try_from(&derive).map_err(flat)?;
+    // Checked here as written; again per configuration with swept values.
+    let derive_table = Derive::from_table(raw.derive.clone(), spec)?.normalized()?;
 
     // Computed metrics and kept metrics.
-    let known: Option<&[&str]> = protocol_metrics(&raw.protocol);
+    let declared: Vec<&str> = spec.metrics().iter().map(|m| m.name).collect();
+    let known: Option<&[&str]> = Some(&declared);
     let mut computed: Vec<Computed> = Vec::new();
     for (k, v) in &raw.computed {
         let s = v.as_str().ok_or_else(|| {
@@ -1019,7 +286,7 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
         }
     }
 
-    let known_series = protocol_series(&raw.protocol);
+    let known_series: Vec<&str> = spec.series().iter().map(|s| s.name).collect();
     for (i, name) in raw.series.iter().enumerate() {
         if !known_series.contains(&name.as_str()) {
             let accepted = if known_series.is_empty() {
@@ -1176,9 +443,7 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
             let mut sc: Scenario = toml::Value::Table(sc_t)
                 .try_into()
                 .map_err(|e| format!("{}: {}", what(), flat(e)))?;
-            let dv: Derive = toml::Value::Table(dv_t)
-                .try_into()
-                .map_err(|e| format!("{}: {}", what(), flat(e)))?;
+            let dv = Derive::from_table(dv_t, spec).map_err(|e| format!("{}: {e}", what()))?;
             dv.apply(&mut sc).map_err(|e| format!("{}: {e}", what()))?;
             sc.validate().map_err(|e| format!("{}: {}", what(), e.0))?;
             configs.push(Config {
@@ -1346,7 +611,11 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
                 return Err(at("label is empty (accepted: the legend text)".into()));
             }
             match (&r.formula, &r.points) {
-                (Some(f), None) => curves.push(Some(Formula::parse(f).map_err(at)?)),
+                #[cfg(feature = "plot")]
+                (Some(f), None) => curves.push(Some(super::formula::Formula::parse(f).map_err(at)?)),
+                // Without the `plot` feature the formula is kept as text: nothing draws it.
+                #[cfg(not(feature = "plot"))]
+                (Some(_), None) => curves.push(None::<()>),
                 (None, Some(pts)) => {
                     if pts.is_empty() || pts.iter().flatten().any(|v| !v.is_finite()) {
                         return Err(at(
@@ -1393,9 +662,12 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
                 "two plots have this name (accepted: set name = \"...\")".into(),
             ));
         }
+        #[cfg(feature = "plot")]
         for (r, c) in plots[i].reference.iter_mut().zip(curves) {
             r.curve = c;
         }
+        #[cfg(not(feature = "plot"))]
+        let _ = curves;
     }
 
     Ok(Experiment {
@@ -1416,15 +688,6 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
     })
 }
 
-fn kind_name(k: PlotKind) -> &'static str {
-    match k {
-        PlotKind::Cdf => "cdf",
-        PlotKind::Versus => "versus",
-        PlotKind::Histogram => "histogram",
-        PlotKind::Series => "series",
-    }
-}
-
 fn metric_list(known: Option<&[&str]>, computed: &[Computed]) -> String {
     known
         .unwrap_or(&[])
@@ -1438,7 +701,6 @@ fn metric_list(known: Option<&[&str]>, computed: &[Computed]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocols::ProtocolConfig;
 
     fn parse_ok(text: &str) -> Experiment {
         Experiment::parse(text, "t", "t.toml").unwrap()
@@ -1468,10 +730,12 @@ mod tests {
                 "5 12ms..24ms"
             ]
         );
-        let ProtocolConfig::Raft(r) = &e.configs[1].scenario.protocol else {
-            panic!("a raft experiment")
-        };
-        assert_eq!(r.heartbeat, Dur::from_ms(6));
+        let r = e.configs[1]
+            .scenario
+            .protocol
+            .get::<crate::protocols::raft::RaftSpec>()
+            .expect("a raft experiment");
+        assert_eq!(r.heartbeat, crate::time::Dur::from_ms(6));
         assert_eq!(e.runs(), 40);
         assert_eq!(e.run_at(13), (1, 3));
         assert_eq!(e.run_index(1, 3), 13);

@@ -1,0 +1,96 @@
+//! `agentsim plot PATH`: the figures of a results folder, or who leads over
+//! time from a trace.
+
+use super::exit;
+use crate::experiment::plotspec::Format;
+use crate::experiment::results::write_atomic;
+use crate::plot::timeline::{timeline, TimelineOptions};
+use crate::plot::{plot_results, render, PlotOptions, HEIGHT, WIDTH};
+use crate::run::RunError;
+use crate::time::Dur;
+use clap::Args;
+use std::path::PathBuf;
+
+fn parse_size(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(n) if (100..=10_000).contains(&n) => Ok(n),
+        _ => Err(format!("'{s}' out of range (accepted: 100..=10000 pixels)")),
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PlotArgs {
+    /// A results folder (draws its experiment's `[[plot]]` tables) or a trace file (draws who leads over time).
+    pub path: PathBuf,
+    /// png | svg, repeatable [default: each plot's `formats`, else png].
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Vec<Format>,
+    /// Width in pixels [default: the plot's, else 960].
+    #[arg(long, value_name = "PX", value_parser = parse_size)]
+    pub width: Option<u32>,
+    /// Height in pixels [default: the plot's, else 600].
+    #[arg(long, value_name = "PX", value_parser = parse_size)]
+    pub height: Option<u32>,
+    /// Only the plot with this name (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+    /// Trace plots: output file [default: the trace's name with .png or .svg].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Trace plots: start of the time window shown.
+    #[arg(long, value_name = "DUR")]
+    pub from: Option<Dur>,
+    /// Trace plots: end of the time window shown.
+    #[arg(long, value_name = "DUR")]
+    pub to: Option<Dur>,
+}
+
+/// `agentsim plot PATH`.
+pub fn plot_cmd(a: &PlotArgs) -> Result<i32, RunError> {
+    if a.path.is_dir() {
+        let opts = PlotOptions {
+            formats: a.format.clone(),
+            width: a.width,
+            height: a.height,
+            only: a.only.clone(),
+        };
+        for p in plot_results(&a.path, &opts)? {
+            println!("{}", p.display());
+        }
+        return Ok(exit::OK);
+    }
+    if !a.path.exists() {
+        return Err(RunError::Config(crate::scenario::ConfigError(format!(
+            "{}: no such file or folder (accepted: a results folder or a trace file)",
+            a.path.display()
+        ))));
+    }
+    let opts = TimelineOptions {
+        from_ns: a.from.map(|d| d.0),
+        to_ns: a.to.map(|d| d.0),
+        width: a.width.unwrap_or(WIDTH),
+        height: a.height.unwrap_or(HEIGHT),
+    };
+    let fig = timeline(&a.path, &opts)?;
+    let formats = if a.format.is_empty() {
+        vec![Format::Png]
+    } else {
+        a.format.clone()
+    };
+    for f in formats {
+        let out = match &a.out {
+            Some(o) if a.format.len() <= 1 => o.clone(),
+            Some(o) => o.with_extension(f.ext()),
+            None => a.path.with_extension(f.ext()),
+        };
+        let bytes = render::render(&fig, f).map_err(|e| {
+            RunError::Config(crate::scenario::ConfigError(format!(
+                "{}: {e}",
+                a.path.display()
+            )))
+        })?;
+        write_atomic(&out, &bytes)?;
+        println!("{}", out.display());
+    }
+    Ok(exit::OK)
+}
