@@ -107,10 +107,8 @@ pub fn command(reg: &Registry) -> Command {
 /// and returns the exit code. The entry point of an out-of-tree binary:
 ///
 /// ```no_run
-/// fn main() {
-///     let reg = agentsim::protocols::Registry::builtin(); // .with::<MySpec>()
-///     std::process::exit(agentsim::cli::main_with(reg));
-/// }
+/// let reg = agentsim::protocols::Registry::builtin(); // .with::<MySpec>()
+/// std::process::exit(agentsim::cli::main_with(reg));
 /// ```
 pub fn main_with(reg: Registry) -> i32 {
     // Rust ignores SIGPIPE, so printing into a closed pipe (`agentsim list |

@@ -1172,7 +1172,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                     return;
                 }
                 let minority = self.processes.minority(self.n);
-                self.parts.split(self.n, &[minority.clone()]);
+                self.parts.split(self.n, std::slice::from_ref(&minority));
                 let list: Vec<String> = minority.iter().map(|x| x.to_string()).collect();
                 self.net_change(&format!("partition:{}|rest", list.join(",")));
                 let d = self.processes.exp(self.faults.partition_mttr.0);

@@ -97,7 +97,7 @@ impl Protocol for Probe {
 
 /// Runs the probe and returns the report and the parsed event records.
 fn probe(toml: &str, script: Script) -> (RunReport, Vec<serde_json::Value>) {
-    let mut sc = crate::common::scenario(&format!("stop_when_done = false\n{toml}"));
+    let sc = crate::common::scenario(&format!("stop_when_done = false\n{toml}"));
     let buf = SharedBuf::default();
     let tracer = Tracer::new(TraceLevel::Full, Box::new(buf.clone()));
     let (r, t) = Simulation::<Probe, NoMonitor>::new(&sc.setup(), Arc::new(script), tracer).run();

@@ -17,3 +17,5 @@ mod gossip;
 mod sweep;
 // Plots: valid PNG and SVG of the requested size, from results and from traces.
 mod plot;
+// The protocol seam's hooks with a probe protocol: workload, storage delay, Byzantine marks, counters.
+mod hooks;
