@@ -476,6 +476,7 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
     first_run.push(runs);
 
     let group_names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
+    #[cfg_attr(not(feature = "plot"), allow(unused_mut))]
     let mut plots = raw.plot;
     for i in 0..plots.len() {
         let p = &plots[i];

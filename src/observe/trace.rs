@@ -13,8 +13,8 @@
 //! | `byzantine` | notes+ | `t_ns` (0), `seq`, `node`, `behaviour` (a node the scenario marks Byzantine; before the starts) |
 //! | `submit` | notes+ | `t_ns`, `seq`, `node`, `index`, `client` (a workload submission; `lost` when the node was down) |
 //! | `persist` | notes+ | `t_ns`, `seq`, `node`, `done_ns` (a storage write begins; only with a storage delay) |
-//! | `write_done` | notes+ | `t_ns`, `seq`, `node`, `released` (the write completed; messages it held go out now) |
-//! | `write_lost` | notes+ | `t_ns`, `seq`, `node`, `writes`, `held` (a crash lost writes in progress and the messages they held) |
+//! | `write_done` | notes+ | `t_ns`, `seq`, `node`, `released` (the write completed; the messages and notes it held, counted here, take place now) |
+//! | `write_lost` | notes+ | `t_ns`, `seq`, `node`, `writes`, `held` (a crash lost writes in progress and the messages and notes they held) |
 //! | `violation` | notes+ | `t_ns`, `seq`, `property`, `kind`, `detail` |
 //! | `send` | events+ | `t_ns`, `seq`, `id`, `from`, `to`, `kind` (+ `msg` at full) |
 //! | `deliver` | events+ | `t_ns`, `seq`, `id`, `from`, `to`, `kind` (+ `msg` at full) |

@@ -12,7 +12,10 @@ fn src() -> PathBuf {
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -47,7 +50,12 @@ fn code(path: &Path) -> String {
 /// The top-level module a file belongs to (`engine` for src/engine/sim.rs).
 fn module_of(path: &Path) -> String {
     let rel = path.strip_prefix(src()).unwrap();
-    let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
     first.trim_end_matches(".rs").to_string()
 }
 
@@ -126,7 +134,11 @@ fn no_protocol_is_named_outside_its_folder() {
     let mut files = Vec::new();
     rust_files(&src(), &mut files);
     for f in files {
-        let rel = f.strip_prefix(src()).unwrap().to_string_lossy().into_owned();
+        let rel = f
+            .strip_prefix(src())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         if rel == "protocols/mod.rs" {
             continue; // the registration
         }
@@ -140,7 +152,9 @@ fn no_protocol_is_named_outside_its_folder() {
                 for (i, _) in c.match_indices(&spelling) {
                     let before = c[..i].chars().next_back();
                     let after = c[i + spelling.len()..].chars().next();
-                    let word = |ch: Option<char>| ch.is_some_and(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+                    let word = |ch: Option<char>| {
+                        ch.is_some_and(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+                    };
                     assert!(
                         word(before) || word(after),
                         "src/{rel} names protocol '{n}' in its code: {}",
