@@ -53,7 +53,7 @@ impl Default for Latency {
 
 impl Latency {
     /// Draws one latency in nanoseconds.
-    #[inline]
+    #[inline(always)]
     pub fn sample(&self, rng: &mut SimRng) -> u64 {
         let v = match *self {
             Latency::Fixed(d) => d.0,
