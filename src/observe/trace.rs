@@ -4,7 +4,7 @@
 //!
 //! | type | written at level | data fields |
 //! |---|---|---|
-//! | `run_start` | summary+ | `schema`, `program`, `seed`, `protocol`, `trace_level`, `scenario` (everything needed to re-run), `deps` (versions that affect replay) |
+//! | `run_start` | summary+ | `schema`, `program`, `model` (the model version), `seed`, `protocol`, `trace_level`, `scenario` (everything needed to re-run), `deps` (versions that affect replay) |
 //! | `start` | notes+ | `t_ns`, `seq`, `node` (first boot) |
 //! | `crash` | notes+ | `t_ns`, `seq`, `node`, `cause` (`schedule`, `process`, `leader`) |
 //! | `recover` | notes+ | `t_ns`, `seq`, `node` |

@@ -61,6 +61,9 @@ pub struct RunStart {
     pub schema: u32,
     /// `agentsim X.Y.Z`.
     pub program: String,
+    /// The model version ([`crate::hash::MODEL_VERSION`]).
+    #[serde(default)]
+    pub model: u32,
     /// The run's seed.
     pub seed: u64,
     /// The protocol's name.
@@ -79,6 +82,7 @@ impl RunStart {
         RunStart {
             schema: SCHEMA_VERSION,
             program: program_version(),
+            model: crate::hash::MODEL_VERSION,
             seed: sc.seed,
             protocol: sc.protocol.name().to_string(),
             trace_level: level,

@@ -87,6 +87,7 @@ fn self_check() {
         shard: None,
         progress: false,
         max_runs: None,
+        replace: false,
     };
     let r = agentsim::experiment::sweep(&exp, &opts).expect("the sweep runs");
     assert_eq!(r.runs, 120);
