@@ -230,7 +230,10 @@ pub fn sweep(exp: &Experiment, opts: &SweepOptions) -> Result<SweepReport, Exper
     let mut done: BTreeMap<u64, RunResult> = BTreeMap::new();
     let mut discarded = 0;
     if let Some(m) = read_manifest(dir)? {
-        let same_base = m.experiment == exp.name && m.base == base_id(exp);
+        // A folder of an older results format names no base: the same name
+        // is enough (its rows are run again: they are not reusable).
+        let same_base =
+            m.experiment == exp.name && (m.format < FORMAT || m.base == base_id(exp));
         if !same_base && !opts.replace {
             return Err(ExperimentError::BadInput(format!(
                 "{}: holds results of experiment '{}' ({}), not of this one (accepted: another --out, or --replace to replace them)",
