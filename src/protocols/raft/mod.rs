@@ -94,6 +94,13 @@ pub struct RaftConfig {
     pub check_quorum: bool,
     /// Log entries a leader appends per heartbeat interval (0: heartbeats only).
     pub entries_per_heartbeat: u32,
+    /// The last this many servers (ids `n-1`, `n-2`, ...) keep their logs one
+    /// entry behind their leader's, so that while a leader of the others
+    /// lives they cannot win an election against an up-to-date server
+    /// (§5.4.1): the Raft paper's §9.3 benchmark made two of the four
+    /// surviving servers ineligible this way ("different log lengths").
+    pub ineligible: u32,
+    /// A deliberately broken variant, or `correct`.
     pub variant: RaftVariant,
 }
 
@@ -105,6 +112,7 @@ impl Default for RaftConfig {
             pre_vote: false,
             check_quorum: false,
             entries_per_heartbeat: 1,
+            ineligible: 0,
             variant: RaftVariant::Correct,
         }
     }
@@ -465,6 +473,15 @@ impl Raft {
         // so a late or duplicated AppendEntries of the leader already
         // followed shortens nothing; a new leader's log replaces ours (its
         // entries overwrite the ones that conflict).
+        // An ineligible server stays one entry behind (see `ineligible`).
+        let last_log = if ctx.id() + self.cfg.ineligible >= self.n && last_log.index > 0 {
+            LogPos {
+                term: last_log.term,
+                index: last_log.index - 1,
+            }
+        } else {
+            last_log
+        };
         let log = if same_leader {
             self.log.max(last_log)
         } else {
