@@ -32,9 +32,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// How to run a sweep.
 #[derive(Clone, Debug, Default)]
 pub struct SweepOptions {
+    /// The results folder.
     pub out: PathBuf,
     /// Threads (all cores when `None`).
     pub jobs: Option<usize>,
+    /// Run only this slice of the runs; `None`: all of them.
     pub shard: Option<Shard>,
     /// Draw a progress bar on stderr if it is a terminal.
     pub progress: bool,
