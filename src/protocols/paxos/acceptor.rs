@@ -4,7 +4,7 @@
 use super::config::{Mode, PaxosVariant};
 use super::journal::Rec;
 use super::types::{Ballot, Entry, Value};
-use super::{Paxos, PaxosMsg, PaxosNote};
+use super::{Paxos, PaxosMsg};
 use crate::node::{Ctx, NodeId};
 
 /// What an acceptor remembers (rebuilt from the journal after a crash).
@@ -234,11 +234,6 @@ impl Paxos {
         if !again {
             s.accepted = Some((ballot, value.clone()));
             self.journal.borrow_mut().push(Rec::Accept {
-                slot,
-                ballot,
-                value: value.clone(),
-            });
-            ctx.note(PaxosNote::Accepted {
                 slot,
                 ballot,
                 value: value.clone(),

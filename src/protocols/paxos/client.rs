@@ -8,11 +8,13 @@ use super::types::Cmd;
 use super::{Paxos, PaxosMsg, PaxosNote, PaxosTimer};
 use crate::node::{Ctx, NodeId, Submission};
 use crate::time::SimTime;
+use std::collections::VecDeque;
 
-/// The commands a node holds for its clients.
+/// The commands a node holds for its clients, by sequence number (a node
+/// receives submissions in increasing order).
 #[derive(Default)]
 pub(super) struct Proxy {
-    pending: Vec<Pending>,
+    pending: VecDeque<Pending>,
     armed: bool,
 }
 
@@ -34,7 +36,7 @@ impl Paxos {
             client: cmd.client,
             seq: cmd.seq,
         });
-        self.proxy.pending.push(Pending {
+        self.proxy.pending.push_back(Pending {
             cmd,
             sent_at: ctx.now(),
             tries: 0,
@@ -97,8 +99,8 @@ impl Paxos {
 
     /// The answer to command `seq` reached its proxy (this node).
     pub(super) fn answered(&mut self, ctx: &mut Ctx<'_, Self>, seq: u64) {
-        if let Some(i) = self.proxy.pending.iter().position(|p| p.cmd.seq == seq) {
-            let p = self.proxy.pending.swap_remove(i);
+        if let Ok(i) = self.proxy.pending.binary_search_by_key(&seq, |p| p.cmd.seq) {
+            let p = self.proxy.pending.remove(i).expect("found");
             ctx.note(PaxosNote::Answered {
                 client: p.cmd.client,
                 seq,

@@ -163,33 +163,28 @@ impl Paxos {
         } else if self.learn.chosen[i].is_some() {
             return false;
         }
-        ctx.note(PaxosNote::Learned {
-            slot,
-            value: value.clone(),
-            ballot,
-        });
         self.journal.borrow_mut().push(super::Rec::Learned {
             slot,
             value: value.clone(),
         });
         self.persist(ctx);
-        self.learn.chosen[i] = Some(value);
+        self.learn.chosen[i] = Some(value.clone());
         self.learn.expect(slot + 1);
         if !self.learn.tallies.is_empty() {
             self.learn.tallies.retain(|t| t.slot != slot);
         }
-        let before = self.learn.prefix;
         while let Some(Some(v)) = self.learn.chosen.get(self.learn.prefix as usize) {
             let v = v.clone();
             self.learn.prefix += 1;
             self.execute(ctx, &v);
         }
-        if self.learn.prefix > before {
-            ctx.note(PaxosNote::Applied {
-                upto: self.learn.prefix,
-                digest: self.learn.digest,
-            });
-        }
+        ctx.note(PaxosNote::Learned {
+            slot,
+            value,
+            ballot,
+            applied: self.learn.prefix,
+            digest: self.learn.digest,
+        });
         if ctx.config().mode == Mode::Single && self.is_proposer {
             self.single_on_learned(ctx, slot);
         }

@@ -10,8 +10,10 @@
 //! - **learner consistency** (always): a learner never learns two values for
 //!   one slot (across its crashes too).
 //! - **chosen value stable** (always): once a value is chosen in a slot, every
-//!   proposal accepted there in the chosen ballot or a higher one carries it
-//!   (§2.2's P2b), so no later majority can choose another.
+//!   acceptance of that slot in the chosen ballot or a higher one carries it
+//!   (§2.2's P2b), so no later majority can choose another. Acceptances are
+//!   seen as their Accepted messages are delivered (sent once the acceptance
+//!   is durable); one found at a delivery is reported with the next note.
 //! - **commands chosen and executed** (eventually): after the last fault,
 //!   within the liveness bound, once the workload is over: every command
 //!   submitted whose proxy did not crash before it was chosen is chosen (and,
@@ -76,7 +78,7 @@ static PROPERTIES: [Property; 7] = [
     Property {
         name: CHOSEN_STABLE,
         kind: PropertyKind::Always,
-        description: "a chosen value never changes: every proposal accepted in its slot in the chosen ballot or a higher one carries it",
+        description: "a chosen value never changes: every acceptance delivered for its slot in the chosen ballot or a higher one carries it",
     },
     Property {
         name: EXECUTED,
@@ -353,6 +355,9 @@ pub struct PaxosMonitor {
     follows: Vec<Option<(NodeId, Ballot)>>,
     quiet: bool,
     satisfied: bool,
+    /// A violation found where it cannot be reported (a delivery): reported
+    /// with the next note, or at the end, with the time it was found.
+    deferred: Option<Violation>,
     /// After the quiet time: the live learners linked to a majority of acceptors.
     eligible: Option<Vec<bool>>,
 }
@@ -510,6 +515,29 @@ impl PaxosMonitor {
         s.accepts.add((ballot, value.clone()));
     }
 
+    /// A learner executed every slot below `upto`, with `digest`.
+    fn on_applied(
+        &mut self,
+        w: &World,
+        node: NodeId,
+        upto: u64,
+        digest: u64,
+        out: &mut Vec<Violation>,
+    ) {
+        self.applied[node as usize] = (upto, digest);
+        if let Some(&want) = self.digests.get(upto as usize) {
+            if want != digest {
+                out.push(Violation::new(
+                    w.now,
+                    property(&PROPERTIES, EXECUTED),
+                    format!(
+                        "node {node} executed slots 0..{upto} with digest {digest:016x}, not {want:016x}: another order or another deduplication"
+                    ),
+                ));
+            }
+        }
+    }
+
     /// The Multi-Paxos leader: the live node of the highest leading ballot, if
     /// it is linked to a majority of acceptors and every live node linked to
     /// it follows it.
@@ -645,11 +673,15 @@ impl Monitor<Paxos> for PaxosMonitor {
             follows: vec![None; n as usize],
             quiet: false,
             satisfied: false,
+            deferred: None,
             eligible: None,
         }
     }
 
     fn on_note(&mut self, w: &World, node: NodeId, note: &PaxosNote, out: &mut Vec<Violation>) {
+        if let Some(v) = self.deferred.take() {
+            out.push(v);
+        }
         let i = node as usize;
         match note {
             PaxosNote::Attempt { .. } => self.ballots += 1,
@@ -686,30 +718,17 @@ impl Monitor<Paxos> for PaxosMonitor {
                     }
                 }
             }
-            PaxosNote::Accepted {
-                slot,
-                ballot,
-                value,
-            } => self.on_accepted(w, node, *slot, *ballot, value, out),
             PaxosNote::Learned {
                 slot,
                 value,
                 ballot,
-            } => self.on_learned(w, node, *slot, value, *ballot, out),
-            PaxosNote::Applied { upto, digest } => {
-                self.applied[i] = (*upto, *digest);
-                if let Some(&want) = self.digests.get(*upto as usize) {
-                    if want != *digest {
-                        out.push(Violation::new(
-                            w.now,
-                            property(&PROPERTIES, EXECUTED),
-                            format!(
-                                "node {node} executed slots 0..{upto} with digest {digest:016x}, not {want:016x}: another order or another deduplication"
-                            ),
-                        ));
-                    }
-                }
+                applied,
+                digest,
+            } => {
+                self.on_learned(w, node, *slot, value, *ballot, out);
+                self.on_applied(w, node, *applied, *digest, out);
             }
+            PaxosNote::Applied { upto, digest } => self.on_applied(w, node, *upto, *digest, out),
             PaxosNote::Leader { ballot } => {
                 self.leaderships += 1;
                 self.leading[i] = Some(*ballot);
@@ -753,6 +772,24 @@ impl Monitor<Paxos> for PaxosMonitor {
         }
     }
 
+    /// An acceptance reaches a learner or the leader: it left its acceptor
+    /// after the acceptance was durable. Checked against the chosen value.
+    #[inline]
+    fn on_deliver(&mut self, w: &World, from: NodeId, _to: NodeId, msg: &PaxosMsg) {
+        if let PaxosMsg::Accepted {
+            ballot,
+            slot,
+            value,
+        } = msg
+        {
+            let mut found = Vec::new();
+            self.on_accepted(w, from, *slot, *ballot, value, &mut found);
+            if self.deferred.is_none() {
+                self.deferred = found.pop();
+            }
+        }
+    }
+
     fn on_crash(&mut self, w: &World, node: NodeId) {
         let i = node as usize;
         self.leading[i] = None;
@@ -776,13 +813,19 @@ impl Monitor<Paxos> for PaxosMonitor {
         self.applied[node as usize] = (0, 0);
     }
 
-    fn on_quiet(&mut self, w: &World, _out: &mut Vec<Violation>) {
+    fn on_quiet(&mut self, w: &World, out: &mut Vec<Violation>) {
+        if let Some(v) = self.deferred.take() {
+            out.push(v);
+        }
         self.quiet = true;
         self.eligible = None;
         self.check(w);
     }
 
     fn on_deadline(&mut self, w: &World, out: &mut Vec<Violation>) {
+        if let Some(v) = self.deferred.take() {
+            out.push(v);
+        }
         self.check(w);
         if !self.satisfied {
             let why = self.missing(w).unwrap_or_default();
@@ -799,6 +842,9 @@ impl Monitor<Paxos> for PaxosMonitor {
     }
 
     fn finish(&mut self, w: &World, out: &mut Vec<Violation>) -> Outcome {
+        if let Some(v) = self.deferred.take() {
+            out.push(v);
+        }
         let mut o = Outcome::with_capacity(all_metrics().len(), 3);
         let ms = |t: SimTime| t as f64 / MS as f64;
         let m = &mut o.metrics;

@@ -148,18 +148,10 @@ pub enum PaxosNote {
         /// The ballot of the accepted proposal adopted, if any.
         recovered: Option<Ballot>,
     },
-    /// An acceptor accepted `value` in `slot` at `ballot`.
-    Accepted {
-        /// The slot.
-        slot: u64,
-        /// The ballot.
-        ballot: Ballot,
-        /// The value.
-        value: Value,
-    },
     /// A learner learned that `value` is chosen in `slot` (from a majority
     /// of acceptances in `ballot`, or, with no ballot, from the leader or a
-    /// catch-up).
+    /// catch-up), and then had executed every slot below `applied`, with
+    /// the execution digest `digest` (see `Applied`).
     Learned {
         /// The slot.
         slot: u64,
@@ -167,9 +159,14 @@ pub enum PaxosNote {
         value: Value,
         /// The ballot of the majority it saw, if it saw one.
         ballot: Option<Ballot>,
+        /// Slots executed, after this one was learned.
+        applied: u64,
+        /// The execution's digest then.
+        digest: u64,
     },
-    /// A learner executed every slot below `upto`; `digest` folds the
-    /// commands it executed, in order, duplicates skipped.
+    /// A recovered learner executed every slot below `upto` of its durable
+    /// log; `digest` folds the commands it executed, in order, duplicates
+    /// skipped.
     Applied {
         /// Slots executed.
         upto: u64,
@@ -237,7 +234,6 @@ impl Note for PaxosNote {
             PaxosNote::Attempt { .. } => "attempt",
             PaxosNote::Preempted { .. } => "preempted",
             PaxosNote::Proposed { .. } => "proposed",
-            PaxosNote::Accepted { .. } => "accepted",
             PaxosNote::Learned { .. } => "learned",
             PaxosNote::Applied { .. } => "applied",
             PaxosNote::Leader { .. } => "leader",
