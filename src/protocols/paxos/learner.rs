@@ -158,7 +158,10 @@ impl Paxos {
             return false;
         }
         let i = slot as usize;
-        if i >= self.learn.chosen.len() {
+        let len = self.learn.chosen.len();
+        if i == len {
+            self.learn.chosen.push(None);
+        } else if i > len {
             self.learn.chosen.resize(i + 1, None);
         } else if self.learn.chosen[i].is_some() {
             return false;

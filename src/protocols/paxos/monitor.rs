@@ -36,13 +36,13 @@ use super::config::{Mode, PaxosConfig};
 use super::msg::PaxosNote;
 use super::types::{fold_digest, Ballot, SeqSet, Value};
 use super::{Paxos, PaxosMsg};
-use crate::experiment::stats::percentile_sorted;
 use crate::node::{Message, MetricDef, NodeId};
 use crate::observe::{
     property, Monitor, MonitorInit, Outcome, Property, PropertyKind, Violation, World,
 };
 use crate::protocols::quorum::majority;
 use crate::time::{SimTime, MS, SEC};
+use std::collections::VecDeque;
 
 /// Safety: no two learners learn different values for a slot.
 pub const AGREEMENT: &str = "agreement";
@@ -290,22 +290,31 @@ impl<T: PartialEq> Few<T> {
     }
 }
 
+/// A chosen slot: its value, and the ballot of the first majority a
+/// learner saw ([`Ballot::NONE`] until one says).
+struct Chosen {
+    value: Value,
+    ballot: Ballot,
+}
+
+/// A slot not chosen yet (or whose chosen ballot is not known yet): what was
+/// proposed and accepted there.
 #[derive(Default)]
-struct SlotSeen {
-    chosen: Option<Value>,
-    /// The lowest ballot in which a learner saw a majority.
-    chosen_ballot: Option<Ballot>,
+struct Open {
     accepts: Few<(Ballot, Value)>,
     proposed: Few<Value>,
-    /// A proposer adopted another proposer's value here before it was chosen.
-    recovered_open: bool,
+    /// A proposer adopted another proposer's value here.
+    recovered: bool,
 }
+
+/// `Sub::chosen_at` of a command not chosen.
+const NEVER: SimTime = SimTime::MAX;
 
 struct Sub {
     t: SimTime,
+    /// When it was first chosen ([`NEVER`] if not).
+    chosen_at: SimTime,
     proxy: NodeId,
-    /// When it was first chosen.
-    chosen_at: Option<SimTime>,
     /// Still required by the liveness property (its proxy did not crash
     /// before it was chosen).
     required: bool,
@@ -318,7 +327,13 @@ pub struct PaxosMonitor {
     own_value: bool,
     acceptors: u32,
     learners: u32,
-    slots: Vec<SlotSeen>,
+    /// Per slot, the value chosen.
+    chosen: Vec<Option<Chosen>>,
+    /// Slots with proposals or acceptances and no chosen value (or no chosen
+    /// ballot) yet, from slot `open_base` on (a window: slots close in
+    /// about the order they open).
+    open: VecDeque<Option<Open>>,
+    open_base: u64,
     /// Slots chosen in a row from 0.
     prefix: u64,
     /// `digests[i]`: the digest after executing slots `0..i`.
@@ -363,23 +378,50 @@ pub struct PaxosMonitor {
 }
 
 impl PaxosMonitor {
-    fn slot_mut(&mut self, slot: u64) -> &mut SlotSeen {
-        let i = slot as usize;
-        if i >= self.slots.len() {
-            self.slots.resize_with(i + 1, SlotSeen::default);
+    /// The open entry of `slot` (created if needed).
+    fn open_mut(&mut self, slot: u64) -> &mut Open {
+        if self.open.is_empty() {
+            self.open_base = slot;
+        } else if slot < self.open_base {
+            for _ in slot..self.open_base {
+                self.open.push_front(None);
+            }
+            self.open_base = slot;
         }
-        &mut self.slots[i]
+        let i = (slot - self.open_base) as usize;
+        if i >= self.open.len() {
+            self.open.resize_with(i + 1, || None);
+        }
+        self.open[i].get_or_insert_with(Open::default)
+    }
+
+    /// The open entry of `slot`, if there is one.
+    fn open_of(&self, slot: u64) -> Option<&Open> {
+        let i = slot.checked_sub(self.open_base)?;
+        self.open.get(i as usize).and_then(|o| o.as_ref())
+    }
+
+    /// Closes the entry of `slot` (chosen, with its ballot), returning it.
+    fn close(&mut self, slot: u64) -> Option<Open> {
+        let i = slot.checked_sub(self.open_base)?;
+        let o = self.open.get_mut(i as usize)?.take();
+        while let Some(None) = self.open.front() {
+            self.open.pop_front();
+            self.open_base += 1;
+        }
+        o
+    }
+
+    /// The chosen value of `slot`, if any.
+    fn chosen_of(&self, slot: u64) -> Option<&Chosen> {
+        self.chosen.get(slot as usize).and_then(|c| c.as_ref())
     }
 
     /// The chosen slots in a row grow: extend the expected digests.
     fn advance_prefix(&mut self) {
-        while let Some(v) = self
-            .slots
-            .get(self.prefix as usize)
-            .and_then(|s| s.chosen.as_ref())
-        {
+        while let Some(Some(c)) = self.chosen.get(self.prefix as usize) {
             let mut d = *self.digests.last().expect("digest of the empty log");
-            for c in v.cmds() {
+            for c in c.value.cmds() {
                 if self.executed.insert(c.seq) {
                     d = fold_digest(d, c);
                 }
@@ -400,20 +442,25 @@ impl PaxosMonitor {
     ) {
         let again = !self.learned[node as usize].insert(slot);
         let now = w.now;
-        let s = self.slot_mut(slot);
-        let Some(chosen) = s.chosen.clone() else {
+        let Some(chosen) = self.chosen_of(slot) else {
             // The first learner to learn this slot: the value is chosen.
-            if !s.proposed.contains(value) {
+            let open = self.open_of(slot);
+            if !open.is_some_and(|o| o.proposed.contains(value)) {
                 out.push(Violation::new(
                     now,
                     property(&PROPERTIES, VALIDITY),
                     format!("node {node} learned {value} in slot {slot}, which no proposer proposed there"),
                 ));
             }
-            s.chosen = Some(value.clone());
-            if s.recovered_open {
-                self.finished_open = true;
+            self.finished_open |= open.is_some_and(|o| o.recovered);
+            let i = slot as usize;
+            if i >= self.chosen.len() {
+                self.chosen.resize_with(i + 1, || None);
             }
+            self.chosen[i] = Some(Chosen {
+                value: value.clone(),
+                ballot: Ballot::NONE,
+            });
             self.decisions += 1;
             if self.first_decision.is_none() {
                 self.first_decision = Some(now);
@@ -429,8 +476,8 @@ impl PaxosMonitor {
                             c.client, c.seq
                         ),
                     )),
-                    Some(sub) if sub.chosen_at.is_none() => {
-                        sub.chosen_at = Some(now);
+                    Some(sub) if sub.chosen_at == NEVER => {
+                        sub.chosen_at = now;
                         self.commands_chosen += 1;
                         self.latencies.push(now - sub.t);
                         if sub.required {
@@ -447,20 +494,17 @@ impl PaxosMonitor {
             self.advance_prefix();
             return;
         };
-        if chosen != *value {
+        if chosen.value != *value {
+            let c = &chosen.value;
             let (p, what) = if again {
                 (
                     LEARNER_CONSISTENCY,
-                    format!(
-                        "node {node} learned {value} in slot {slot}, having learned {chosen} there"
-                    ),
+                    format!("node {node} learned {value} in slot {slot}, having learned {c} there"),
                 )
             } else {
                 (
                     AGREEMENT,
-                    format!(
-                        "node {node} learned {value} in slot {slot}, where {chosen} was chosen"
-                    ),
+                    format!("node {node} learned {value} in slot {slot}, where {c} was chosen"),
                 )
             };
             out.push(Violation::new(now, property(&PROPERTIES, p), what));
@@ -471,16 +515,24 @@ impl PaxosMonitor {
         }
     }
 
-    /// A majority accepted the slot's value in `b`: every acceptance in `b`
-    /// or above must carry it.
+    /// A majority accepted the slot's value in `b` (the first majority a
+    /// learner saw): every acceptance in `b` or above must carry it.
     fn set_chosen_ballot(&mut self, w: &World, slot: u64, b: Ballot, out: &mut Vec<Violation>) {
-        let s = &mut self.slots[slot as usize];
-        if s.chosen_ballot.is_some_and(|c| c <= b) {
+        let c = self.chosen[slot as usize].as_mut().expect("chosen");
+        if c.ballot.is_some() {
             return;
         }
-        s.chosen_ballot = Some(b);
-        let chosen = s.chosen.as_ref().expect("chosen before its ballot");
-        if let Some((ab, av)) = s.accepts.iter().find(|(ab, av)| *ab >= b && av != chosen) {
+        c.ballot = b;
+        let Some(open) = self.close(slot) else {
+            return;
+        };
+        let chosen = &self.chosen[slot as usize].as_ref().expect("chosen").value;
+        let bad = open
+            .accepts
+            .iter()
+            .find(|(ab, av)| *ab >= b && av != chosen)
+            .cloned();
+        if let Some((ab, av)) = bad {
             out.push(Violation::new(
                 w.now,
                 property(&PROPERTIES, CHOSEN_STABLE),
@@ -500,19 +552,22 @@ impl PaxosMonitor {
         value: &Value,
         out: &mut Vec<Violation>,
     ) {
-        let s = self.slot_mut(slot);
-        if let (Some(c), Some(cb)) = (&s.chosen, s.chosen_ballot) {
-            if ballot >= cb && c != value {
-                out.push(Violation::new(
-                    w.now,
-                    property(&PROPERTIES, CHOSEN_STABLE),
-                    format!(
-                        "node {node} accepted {value} in slot {slot} in ballot {ballot}, but {c} was chosen there in ballot {cb}"
-                    ),
-                ));
+        if let Some(c) = self.chosen_of(slot) {
+            if c.ballot.is_some() {
+                if ballot >= c.ballot && c.value != *value {
+                    out.push(Violation::new(
+                        w.now,
+                        property(&PROPERTIES, CHOSEN_STABLE),
+                        format!(
+                            "node {node} accepted {value} in slot {slot} in ballot {ballot}, but {} was chosen there in ballot {}",
+                            c.value, c.ballot
+                        ),
+                    ));
+                }
+                return;
             }
         }
-        s.accepts.add((ballot, value.clone()));
+        self.open_mut(slot).accepts.add((ballot, value.clone()));
     }
 
     /// A learner executed every slot below `upto`, with `digest`.
@@ -558,10 +613,14 @@ impl PaxosMonitor {
         all.then_some(l)
     }
 
-    fn eligible(&mut self, w: &World) -> &[bool] {
-        let acceptors = self.acceptors;
-        let learners = self.learners;
-        self.eligible.get_or_insert_with(|| {
+    /// After the quiet time: the live learners linked to a majority of
+    /// acceptors (computed once: links and liveness no longer change).
+    fn eligible(&mut self, w: &World) {
+        if self.eligible.is_some() {
+            return;
+        }
+        let (acceptors, learners) = (self.acceptors, self.learners);
+        self.eligible = Some(
             (0..w.nodes)
                 .map(|n| {
                     n < learners
@@ -571,42 +630,37 @@ impl PaxosMonitor {
                             .count() as u32
                             >= majority(acceptors)
                 })
-                .collect()
-        })
+                .collect(),
+        );
     }
 
     /// What the liveness property still waits for, or `None` when it holds.
-    fn missing(&mut self, w: &World) -> Option<String> {
+    fn missing(&mut self, w: &World) -> Option<Missing> {
         if !w.workload_over {
-            return Some("the workload is not over".into());
+            return Some(Missing::Workload);
         }
-        if self.mode == Mode::Single && self.own_value && self.slots.first().is_none_or(|s| s.chosen.is_none()) {
-            return Some("no value chosen in slot 0".into());
+        if self.mode == Mode::Single
+            && self.own_value
+            && self.chosen_of(0).is_none()
+        {
+            return Some(Missing::SlotZero);
         }
         if self.required_unchosen > 0 {
-            return Some(format!(
-                "{} submitted commands not chosen",
-                self.required_unchosen
-            ));
+            return Some(Missing::Commands(self.required_unchosen));
         }
         if self.decisions != self.prefix {
-            return Some(format!(
-                "slot {} not chosen, though {} slots are",
-                self.prefix, self.decisions
-            ));
-        }
-        if self.mode == Mode::Multi && self.stable_leader(w).is_none() {
-            return Some("no leader linked to a majority and followed by every live node linked to it".into());
+            return Some(Missing::Gap(self.prefix, self.decisions));
         }
         let want = (self.prefix, *self.digests.last().expect("digest"));
-        let eligible = self.eligible(w).to_vec();
-        for (n, ok) in eligible.into_iter().enumerate() {
+        self.eligible(w);
+        let eligible = self.eligible.as_deref().expect("computed");
+        for (n, &ok) in eligible.iter().enumerate() {
             if ok && self.applied[n] != want {
-                return Some(format!(
-                    "node {n} executed {} of {} chosen slots",
-                    self.applied[n].0, want.0
-                ));
+                return Some(Missing::Executed(n as NodeId, self.applied[n].0, want.0));
             }
+        }
+        if self.mode == Mode::Multi && self.stable_leader(w).is_none() {
+            return Some(Missing::Leader);
         }
         None
     }
@@ -614,6 +668,33 @@ impl PaxosMonitor {
     fn check(&mut self, w: &World) {
         if self.quiet && !self.satisfied && self.missing(w).is_none() {
             self.satisfied = true;
+        }
+    }
+}
+
+/// What the liveness property waits for.
+enum Missing {
+    Workload,
+    SlotZero,
+    Commands(u64),
+    Gap(u64, u64),
+    Executed(NodeId, u64, u64),
+    Leader,
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Missing::Workload => f.write_str("the workload is not over"),
+            Missing::SlotZero => f.write_str("no value chosen in slot 0"),
+            Missing::Commands(k) => write!(f, "{k} submitted commands not chosen"),
+            Missing::Gap(slot, k) => write!(f, "slot {slot} not chosen, though {k} slots are"),
+            Missing::Executed(n, done, of) => {
+                write!(f, "node {n} executed {done} of {of} chosen slots")
+            }
+            Missing::Leader => f.write_str(
+                "no leader linked to a majority and followed by every live node linked to it",
+            ),
         }
     }
 }
@@ -641,7 +722,9 @@ impl Monitor<Paxos> for PaxosMonitor {
             own_value: cfg.own_value,
             acceptors: cfg.acceptor_count(n),
             learners,
-            slots: Vec::new(),
+            chosen: Vec::new(),
+            open: VecDeque::new(),
+            open_base: 0,
             prefix: 0,
             digests: vec![0],
             executed: SeqSet::default(),
@@ -707,15 +790,15 @@ impl Monitor<Paxos> for PaxosMonitor {
                 if self.proposing.last() != Some(ballot) && !self.proposing.contains(ballot) {
                     self.proposing.push(*ballot);
                 }
-                let s = self.slot_mut(*slot);
-                s.proposed.add(value.clone());
                 if let Some(b) = recovered {
                     if b.node != ballot.node {
-                        if s.chosen.is_none() {
-                            s.recovered_open = true;
-                        }
                         self.recovered += 1;
                     }
+                }
+                if self.chosen_of(*slot).is_none() {
+                    let o = self.open_mut(*slot);
+                    o.proposed.add(value.clone());
+                    o.recovered |= recovered.is_some_and(|b| b.node != ballot.node);
                 }
             }
             PaxosNote::Learned {
@@ -749,7 +832,7 @@ impl Monitor<Paxos> for PaxosMonitor {
                 self.subs[k] = Some(Sub {
                     t: w.now,
                     proxy: node,
-                    chosen_at: None,
+                    chosen_at: NEVER,
                     required: true,
                     answered: false,
                 });
@@ -828,7 +911,7 @@ impl Monitor<Paxos> for PaxosMonitor {
         }
         self.check(w);
         if !self.satisfied {
-            let why = self.missing(w).unwrap_or_default();
+            let why = self.missing(w).map(|m| m.to_string()).unwrap_or_default();
             out.push(Violation::new(
                 w.now,
                 property(&PROPERTIES, EXECUTED),
@@ -874,16 +957,26 @@ impl Monitor<Paxos> for PaxosMonitor {
             m.insert("commands_answered".into(), self.answered as f64);
         }
         if !self.latencies.is_empty() {
-            let mut l: Vec<f64> = self.latencies.iter().map(|&t| ms(t)).collect();
-            l.sort_by(f64::total_cmp);
-            m.insert(
-                "latency_ms_mean".into(),
-                l.iter().sum::<f64>() / l.len() as f64,
-            );
-            m.insert("latency_ms_p50".into(), percentile_sorted(&l, 0.5));
-            m.insert("latency_ms_p90".into(), percentile_sorted(&l, 0.9));
-            m.insert("latency_ms_p99".into(), percentile_sorted(&l, 0.99));
-            m.insert("latency_ms_max".into(), l[l.len() - 1]);
+            let l = &mut self.latencies;
+            let n = l.len();
+            let mean = l.iter().map(|&t| t as f64).sum::<f64>() / n as f64 / MS as f64;
+            m.insert("latency_ms_mean".into(), mean);
+            // Type 7 quantiles from the two order statistics around
+            // (n - 1) p, found by selection (no full sort).
+            let mut quantile = |p: f64| {
+                let h = (n - 1) as f64 * p;
+                let lo = libm::floor(h) as usize;
+                let a = *l.select_nth_unstable(lo).1;
+                if lo + 1 >= n {
+                    return ms(a);
+                }
+                let b = *l[lo + 1..].iter().min().expect("above lo");
+                ms(a) + (h - lo as f64) * (ms(b) - ms(a))
+            };
+            m.insert("latency_ms_p50".into(), quantile(0.5));
+            m.insert("latency_ms_p90".into(), quantile(0.9));
+            m.insert("latency_ms_p99".into(), quantile(0.99));
+            m.insert("latency_ms_max".into(), quantile(1.0));
         }
         if let Some(first) = self.first_sub {
             if self.last_sub > first {
@@ -892,7 +985,7 @@ impl Monitor<Paxos> for PaxosMonitor {
                     .subs
                     .iter()
                     .flatten()
-                    .filter(|s| s.chosen_at.is_some_and(|t| t <= last))
+                    .filter(|s| s.chosen_at <= last)
                     .count();
                 m.insert(
                     "throughput_per_s".into(),
@@ -919,10 +1012,10 @@ impl Monitor<Paxos> for PaxosMonitor {
         }
         o.facts.insert("chosen_slots".into(), self.prefix.into());
         if self.mode == Mode::Single && self.own_value {
-            let v = self.slots.first().and_then(|s| s.chosen.as_ref());
+            let v = self.chosen_of(0).map(|c| c.value.to_string());
             o.facts.insert(
                 "value".into(),
-                v.map_or(serde_json::Value::Null, |v| v.to_string().into()),
+                v.map_or(serde_json::Value::Null, |v| v.into()),
             );
         }
         if self.mode == Mode::Multi {
