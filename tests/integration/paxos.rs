@@ -418,3 +418,35 @@ fn runs_are_deterministic_and_bad_settings_are_refused() {
         assert!(stderr(&out).contains(field), "{args:?}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn golden_hashes_of_fixed_seeds() {
+    // A change that moves these says so in its commit message.
+    for (args, hash) in [
+        (vec!["run", "paxos", "--seed", "7"], "7280b5e4973128ba"),
+        (
+            vec![
+                "run",
+                "paxos",
+                "--seed",
+                "7",
+                "--mode",
+                "multi",
+                "--arrivals",
+                "poisson:rate=200",
+                "--submissions",
+                "100",
+                "--loss",
+                "0.1",
+            ],
+            "1c579cdc89194f27",
+        ),
+    ] {
+        let out = agentsim(&args);
+        assert!(
+            stdout(&out).ends_with(&format!("hash {hash}\n")),
+            "{args:?}:\n{}",
+            stdout(&out)
+        );
+    }
+}
