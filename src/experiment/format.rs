@@ -877,8 +877,8 @@ mod tests {
             e.starts_with("t.toml: ") && e.contains("sweeps") && e.contains("expected one of"),
             "{e}"
         );
-        let e = parse_err("protocol = \"paxos\"\nseeds = \"0..10\"\n");
-        assert!(e.contains("paxos") && e.contains("accepted: raft"), "{e}");
+        let e = parse_err("protocol = \"zab\"\nseeds = \"0..10\"\n");
+        assert!(e.contains("zab") && e.contains("accepted: raft"), "{e}");
         let e = parse_err("protocol = \"raft\"\nseeds = \"10..10\"\n");
         assert!(e.contains("seeds") && e.contains("A..B"), "{e}");
         let e = parse_err(&format!(

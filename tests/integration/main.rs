@@ -1,7 +1,7 @@
 //! One integration-test binary (fast to build, easy to scan). Modules:
 //!
 //! - `common`: helpers shared by the modules (scenario builders, the binary's path).
-//! - `cli`, `engine`, `determinism`, `raft`, `gossip`, `sweep`, `plot`: see each module's first line below.
+//! - `cli`, `engine`, `determinism`, `raft`, `paxos`, `gossip`, `sweep`, `plot`: see each module's first line below.
 mod common;
 // The command line: outputs, exit codes, bad input.
 mod cli;
@@ -11,6 +11,8 @@ mod engine;
 mod determinism;
 // Raft election safety and liveness under faults; broken variants caught.
 mod raft;
+// Paxos (single-decree and Multi-Paxos) under faults; broken variants caught; message counts, livelock, latency.
+mod paxos;
 // Gossip properties under faults, agreement with epidemic theory, broken variants, 10^5 nodes.
 mod gossip;
 // Sweeps: identical files whatever --jobs, shards or resumes; summaries; bad experiment files.
