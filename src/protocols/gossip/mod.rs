@@ -73,7 +73,8 @@ pub mod monitor;
 mod spec;
 
 pub use config::{
-    Direction, GossipConfig, GossipVariant, InterestLoss, Mode, Removal, Timing, WriteTiming,
+    Direction, GossipConfig, GossipVariant, InterestLoss, Mode, PullRule, Removal, Timing,
+    WriteTiming,
 };
 #[cfg(feature = "cli")]
 pub use flags::GossipFlags;
@@ -198,26 +199,47 @@ pub enum Status {
     /// Does not know the update.
     #[default]
     Susceptible,
-    /// Learned it during the current round: spreads it from its next round tick
-    /// on. Until then it neither answers pulls nor counts as having known it, as
-    /// in synchronous rounds where a round's contacts see the state at its start.
+    /// Synchronous rounds only: learned it during the current round, spreads it
+    /// from its next round tick on. Until then it neither answers pulls nor
+    /// counts as having known it: a round's contacts see the state at its start.
+    /// With asynchronous timing a node that receives the update is infective at
+    /// once.
     Fresh,
     /// Knows it and spreads it.
     Infective,
-    /// Lost interest during this round: still answers pulls until the next round
-    /// tick, where it becomes removed and announces it.
+    /// Lost interest: pushes no more and is announced removed at its next round
+    /// tick (its last messages have landed by then). With synchronous rounds it
+    /// still answers the pulls of the current round (interest is lost at the end
+    /// of the cycle); with asynchronous timing it answers none.
     Removing,
     /// Knows it and no longer spreads it.
     Removed,
 }
 
-/// The one-key store of rumor mongering (12 bytes, inline in the node).
+/// What the pulls an infective node answered during its current cycle tell
+/// its counter, under the paper's pull rule ([`PullRule::Paper`]), folded in at
+/// the end of the cycle (its next round tick).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Pulled {
+    /// No node pulled from it this cycle: the counter does not move.
+    #[default]
+    Nobody,
+    /// Every node that pulled already had the update: one unnecessary contact.
+    AllKnew,
+    /// At least one node that pulled needed the update: a necessary contact.
+    SomeNeeded,
+}
+
+/// The one-key store of rumor mongering (16 bytes, inline in the node).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Slot {
     pub entry: Entry,
     pub status: Status,
     /// Counted contacts (the `counter` of `removal = counter`).
     pub count: u8,
+    /// The pulls answered during the current cycle (the paper's pull rule).
+    pub pulled: Pulled,
     /// Writes made by this node (writers).
     pub writes: u16,
 }
@@ -316,6 +338,18 @@ impl Gossip {
         if let Some(s) = self.slot_mut() {
             s.status = status;
             s.count = 0;
+            s.pulled = Pulled::Nobody;
+        }
+    }
+
+    /// Whether this node answers a pull now: when infective, and, with
+    /// synchronous rounds, during the round in which it lost interest.
+    #[inline]
+    fn answers_pulls(&self, cfg: &GossipConfig) -> bool {
+        match self.status() {
+            Status::Infective => true,
+            Status::Removing => cfg.timing == Timing::Sync,
+            _ => false,
         }
     }
 
@@ -383,8 +417,15 @@ impl Gossip {
         match &mut self.store {
             Store::One(s) => {
                 s.entry = entry;
-                s.status = if hot { Status::Fresh } else { Status::Removed };
+                // Synchronous rounds: infective from the next round on. Asynchronous
+                // (sequential) contacts: a node knows the update as soon as it has it.
+                s.status = match (hot, cfg.timing) {
+                    (false, _) => Status::Removed,
+                    (true, Timing::Sync) => Status::Fresh,
+                    (true, Timing::Async) => Status::Infective,
+                };
                 s.count = 0;
+                s.pulled = Pulled::Nobody;
             }
             Store::Many(m) => m.entries[key] = entry,
         }
@@ -436,6 +477,26 @@ impl Gossip {
         }
     }
 
+    /// The end of an infective node's cycle under the paper's pull rule: the
+    /// pulls it answered move its counter once (Demers et al. 1987, Table 3,
+    /// footnote: "if any recipient needed the update then the counter is reset;
+    /// if all recipients did not need the update then one is added to the
+    /// counter"). With a coin, a cycle whose callers all knew is one counted
+    /// contact; blind, any cycle in which some node pulled is one.
+    fn end_pull_cycle(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let cfg = ctx.config();
+        let Some(s) = self.slot_mut() else { return };
+        let pulled = std::mem::take(&mut s.pulled);
+        if cfg.pull_rule != PullRule::Paper || s.status != Status::Infective {
+            return;
+        }
+        match (cfg.interest_loss, pulled) {
+            (_, Pulled::Nobody) => {}
+            (InterestLoss::Feedback, Pulled::SomeNeeded) => self.necessary_contact(cfg),
+            _ => self.count_contact(ctx),
+        }
+    }
+
     /// Whether removal counts feedback (so a pushed rumor is worth answering).
     fn wants_feedback(&self, cfg: &GossipConfig) -> bool {
         cfg.interest_loss == InterestLoss::Feedback && cfg.removal != Removal::Never
@@ -481,10 +542,19 @@ impl Gossip {
     /// A rumor-mongering round.
     fn rumor_round(&mut self, ctx: &mut Ctx<'_, Self>) {
         let cfg = ctx.config();
+        // Lost interest during the cycle that ends now.
+        let lost = self.status() == Status::Removing;
         if self.status() == Status::Fresh {
             self.set_status(Status::Infective);
         }
-        if self.status() == Status::Removing {
+        if cfg.direction.pulls() {
+            self.end_pull_cycle(ctx);
+        }
+        // A node that lost interest during the cycle is removed now; one that lost
+        // it at its end, from the pulls it answered, too with synchronous rounds
+        // (its answers have landed), and at its next tick with asynchronous timing
+        // (an answer sent just before may still be on its way).
+        if lost || (self.status() == Status::Removing && cfg.timing == Timing::Sync) {
             self.set_status(Status::Removed);
             ctx.note(GossipNote::Removed {
                 version: self.entry(0).version,
@@ -614,6 +684,7 @@ impl Gossip {
                 if rumor {
                     s.status = Status::Infective;
                     s.count = 0;
+                    s.pulled = Pulled::Nobody;
                 }
             }
             Store::Many(m) => {
@@ -668,6 +739,7 @@ impl Protocol for Gossip {
                     s.entry = Entry::FIRST;
                 }
                 s.count = 0;
+                s.pulled = Pulled::Nobody;
                 // A recovered node forgot its hot rumors (they are volatile), except
                 // in the simple epidemic, where knowing is being infective.
                 let infective =
@@ -730,24 +802,47 @@ impl Protocol for Gossip {
                 push,
             } => {
                 // Pull part first, judged on the update this node held before the contact.
-                // A node that lost interest this round still answers until its next
-                // tick: interest is lost at the end of the cycle, as in the paper.
+                // The caller's entry is its feedback: whether it already had the update.
                 let mine = self.entry(0);
-                if matches!(self.status(), Status::Infective | Status::Removing) {
+                if self.answers_pulls(cfg) {
                     let knew = theirs >= mine;
-                    if !knew {
-                        ctx.send(
-                            from,
-                            GossipMsg::Rumor {
-                                entry: mine,
-                                reply: true,
-                            },
-                        );
-                    }
-                    match cfg.interest_loss {
-                        InterestLoss::Blind => self.count_contact(ctx),
-                        InterestLoss::Feedback if knew => self.count_contact(ctx),
-                        InterestLoss::Feedback => self.necessary_contact(cfg),
+                    match cfg.pull_rule {
+                        // The paper's pull: the update goes to every caller; the
+                        // counter moves once, at the end of the cycle.
+                        PullRule::Paper => {
+                            ctx.send(
+                                from,
+                                GossipMsg::Rumor {
+                                    entry: mine,
+                                    reply: true,
+                                },
+                            );
+                            if let Some(s) = self.slot_mut() {
+                                s.pulled = match (knew, s.pulled) {
+                                    (false, _) => Pulled::SomeNeeded,
+                                    (true, Pulled::Nobody) => Pulled::AllKnew,
+                                    (true, p) => p,
+                                };
+                            }
+                        }
+                        // The optimization: only callers that lack it get it, and
+                        // every caller counts at once.
+                        PullRule::Versioned => {
+                            if !knew {
+                                ctx.send(
+                                    from,
+                                    GossipMsg::Rumor {
+                                        entry: mine,
+                                        reply: true,
+                                    },
+                                );
+                            }
+                            match cfg.interest_loss {
+                                InterestLoss::Blind => self.count_contact(ctx),
+                                InterestLoss::Feedback if knew => self.count_contact(ctx),
+                                InterestLoss::Feedback => self.necessary_contact(cfg),
+                            }
+                        }
                     }
                 }
                 if push {
