@@ -115,7 +115,7 @@ pub fn hash_serialized<T: Serialize + ?Sized>(value: &T, h: &mut RunHasher) {
     let _ = value.serialize(HashSer(h));
 }
 
-/// The error type of [`HashSer`] (never produced by it; serde requires one).
+/// The error type of `HashSer` (never produced by it; serde requires one).
 #[derive(Debug)]
 pub struct HashSerError(String);
 

@@ -10,6 +10,9 @@ use clap::Args;
 use std::path::PathBuf;
 use std::time::Instant;
 
+// `#[doc = concat!(..)]`, not `///`: clap reads a literal doc comment as the
+// command's `about`, replacing the one `super::command` sets.
+#[doc = concat!("Flags of `agentsim sweep FILE`.")]
 #[derive(Args, Debug, Clone)]
 pub struct SweepArgs {
     /// Experiment file (TOML), e.g. experiments/raft-election-timeouts.toml.
@@ -31,6 +34,9 @@ pub struct SweepArgs {
     pub replace: bool,
 }
 
+// `#[doc = concat!(..)]`, not `///`: clap reads a literal doc comment as the
+// command's `about`, replacing the one `super::command` sets.
+#[doc = concat!("Flags of `agentsim merge DIR...`.")]
 #[derive(Args, Debug, Clone)]
 pub struct MergeArgs {
     /// The results folders of every shard of one sweep.

@@ -97,7 +97,7 @@ pub struct RunReport {
     /// neither held since the last fault nor reached their deadline.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub undecided: Option<Undecided>,
-    /// The run hash as 16 hex digits (see [`crate::trace`]).
+    /// The run hash as 16 hex digits (see [`crate::observe::trace`]).
     pub hash: String,
 }
 

@@ -27,19 +27,25 @@ pub struct Experiment {
     pub source: String,
     /// The base scenario, validated, as JSON (what [`super::results::base_id`] hashes).
     pub base_text: String,
+    /// The `description` text (empty when not given).
     pub description: String,
+    /// The protocol's registered name.
     pub protocol: String,
     /// Metrics kept in the results, in column order (protocol metrics and computed ones).
     pub metrics: Vec<String>,
     /// Series facts kept per run (`series.csv`), in the order listed.
     pub series: Vec<String>,
+    /// The `[computed]` metrics, in the order written.
     pub computed: Vec<Computed>,
     /// Swept parameter paths, in the order first written (the parameter columns).
     pub params: Vec<String>,
     /// Sweep group names (one empty name when the file has a single `[sweep]`).
     pub groups: Vec<String>,
+    /// Every configuration, by index (group after group).
     pub configs: Vec<Config>,
+    /// How parameters, values and metrics are named in figures.
     pub labels: Labels,
+    /// The `[[plot]]` figures, in the order written.
     pub plots: Vec<PlotSpec>,
     /// Run index of each configuration's first run, then the number of runs.
     first_run: Vec<u64>,

@@ -514,6 +514,7 @@ pub struct StoredRow {
 /// experiment wrote them, keyed by `(config_id, seed)`; rows whose check
 /// fails are counted, not returned. `None` when the folder has no usable
 /// `runs.csv` (another format, another model version, unreadable).
+#[allow(clippy::type_complexity)] // the rows and the count of rows failing their check
 pub fn read_stored(dir: &Path) -> Option<(BTreeMap<(String, u64), StoredRow>, u64)> {
     let m = read_manifest(dir).ok()??;
     if m.format != FORMAT || m.model != crate::hash::MODEL_VERSION {

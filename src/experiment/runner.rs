@@ -32,9 +32,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// How to run a sweep.
 #[derive(Clone, Debug, Default)]
 pub struct SweepOptions {
+    /// The results folder.
     pub out: PathBuf,
     /// Threads (all cores when `None`).
     pub jobs: Option<usize>,
+    /// Run only this slice of the runs; `None`: all of them.
     pub shard: Option<Shard>,
     /// Draw a progress bar on stderr if it is a terminal.
     pub progress: bool,
@@ -232,8 +234,7 @@ pub fn sweep(exp: &Experiment, opts: &SweepOptions) -> Result<SweepReport, Exper
     if let Some(m) = read_manifest(dir)? {
         // A folder of an older results format names no base: the same name
         // is enough (its rows are run again: they are not reusable).
-        let same_base =
-            m.experiment == exp.name && (m.format < FORMAT || m.base == base_id(exp));
+        let same_base = m.experiment == exp.name && (m.format < FORMAT || m.base == base_id(exp));
         if !same_base && !opts.replace {
             return Err(ExperimentError::BadInput(format!(
                 "{}: holds results of experiment '{}' ({}), not of this one (accepted: another --out, or --replace to replace them)",

@@ -7,7 +7,9 @@ use crate::experiment::results::{read_manifest, read_results, EXPERIMENT_COPY, S
 
 /// A results folder read back.
 pub struct Results {
+    /// The experiment, parsed from the folder's copy of its file.
     pub exp: Experiment,
+    /// Every run's results, by run index (see [`Experiment::run_at`]).
     pub runs: BTreeMap<u64, RunResult>,
     /// `(config, metric)` → summary columns by name.
     pub summary: SummaryTable,
