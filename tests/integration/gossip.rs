@@ -569,7 +569,10 @@ fn versioned_pull_is_another_model_than_the_paper() {
     // four times the paper's.
     let seeds = 60;
     let rs = pull_counter(PullRule::Versioned, 2, seeds);
-    let lost: Vec<f64> = each(&rs, "residue_ratio").iter().map(|x| x * 1000.0).collect();
+    let lost: Vec<f64> = each(&rs, "residue_ratio")
+        .iter()
+        .map(|x| x * 1000.0)
+        .collect();
     let m = mean(&each(&rs, "update_msgs_per_node"));
     let se = sd(&lost) / (seeds as f64).sqrt();
     assert!(

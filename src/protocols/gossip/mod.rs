@@ -11,7 +11,7 @@
 //!  │        │  PullRequest (pull, push-pull)│        │
 //!  │        │ ───────────────────────────► │        │
 //!  │        │ ◄─────────────────────────── │        │  Rumor{reply} if callee is
-//!  │        │  Feedback (did callee know?) │        │  infective and newer
+//!  │        │  Feedback (did callee know?) │        │  infective (pull_rule paper)
 //!  └────────┘ ◄─────────────────────────── └────────┘
 //!  anti-entropy: State (push, push-pull) / Digest (pull) carry a window of keyed entries;
 //!  the callee answers with a State of the entries it holds newer.
@@ -38,16 +38,33 @@
 //! | **blind**: every contact counts | | Table 2 of the paper |
 //!
 //! Push: an infective caller counts its contact when the callee answers with
-//! [`GossipMsg::Feedback`] (feedback) or as soon as it sent (blind). Pull: an
-//! infective callee learns from the request whether the caller knew, and counts
-//! accordingly. `removal = never` keeps nodes infective forever: the simple
-//! epidemic, i.e. rumor spreading in Pittel's and Karp et al.'s sense. A node
-//! that loses interest does so at the end of the round, as in the paper's
-//! cycles: it pushes no more, answers the pulls of the current round, and
-//! becomes removed at its next round tick, where it announces it
-//! ([`GossipNote::Removed`]); its last messages have landed by then (when
-//! latency is below the period), so "no infective node left" is never declared
-//! while a rumor is still in flight. Anti-entropy can run as a
+//! [`GossipMsg::Feedback`] (feedback) or as soon as it sent (blind). Pull
+//! (`pull_rule = paper`, the default since model version 2): as in the paper's
+//! Table 3, an infective callee sends its update to every node that pulls from
+//! it, and its counter moves once per cycle, at its next round tick: "if any
+//! recipient needed the update then the counter is reset; if all recipients did
+//! not need the update then one is added to the counter" (blind or coin: a
+//! cycle with any pull, resp. with only callers that knew, is one counted
+//! contact). `pull_rule = versioned` is an optimization that is not the
+//! paper's model: the callee answers only callers that lack the update and
+//! counts every caller at once. `removal = never` keeps nodes infective
+//! forever: the simple epidemic, i.e. rumor spreading in Pittel's and Karp et
+//! al.'s sense. A node that loses interest pushes no more and becomes removed
+//! at its next round tick, where it announces it ([`GossipNote::Removed`]);
+//! its last messages have landed by then (when latency is below the period),
+//! so "no infective node left" is never declared while a rumor is still in
+//! flight.
+//!
+//! **Timing.** `timing = sync` is the paper's cycles: every node ticks at
+//! `r × period`, and a round's contacts see the state at its start, so a node
+//! that learns the update during a round is [`Status::Fresh`] until the next
+//! tick (it neither spreads it nor tells a sender it knew), and a node that
+//! loses interest still answers the pulls of that round. `timing = async` is
+//! sequential contacts, the deterministic model of §1.4 (ds/dt = −si, ...):
+//! each node ticks at its own phase, `period ± jitter` apart; a node that
+//! receives the update is infective at once and says it knew to every later
+//! sender; a node that loses interest answers no more pulls; the paper's pull
+//! counter moves at the end of the callee's own cycle. Anti-entropy can run as a
 //! backup (`backup_period`, §1.5); an update it delivers is stored but not
 //! mongered again (the paper's "conservative response").
 //!
@@ -135,8 +152,11 @@ pub enum GossipMsg {
         /// An answer to a pull rather than a push.
         reply: bool,
     },
-    /// "Send me your hot update if it is newer than mine": the caller's entry
-    /// serves as the digest; with `push` (push-pull) the caller also offers it.
+    /// "Send me your hot update": an infective callee sends it to every caller
+    /// (`pull_rule = paper`) or only if it is newer than the caller's entry
+    /// (`versioned`); the caller's entry tells the callee whether the caller
+    /// needed it (the paper's feedback); with `push` (push-pull) the caller
+    /// also offers it.
     PullRequest {
         /// The caller's entry of key 0 ([`Entry::EMPTY`]: none).
         entry: Entry,
