@@ -16,6 +16,7 @@ pub mod check;
 pub mod list;
 pub mod plot;
 pub mod replay;
+pub mod rerun;
 pub mod run;
 pub mod sweep;
 
@@ -38,7 +39,8 @@ pub mod exit {
     pub const SAFETY: i32 = 3;
     /// A liveness (`eventually`) property was violated (and no safety property).
     pub const LIVENESS: i32 = 4;
-    /// `replay`: the re-run diverged from the recorded trace.
+    /// `replay`: the re-run diverged from the recorded trace; `rerun`: the
+    /// run hash differs from the row's.
     pub const DIVERGED: i32 = 5;
     /// No property was violated, but a run stopped (`time_max`, `events_max`)
     /// before a liveness (`eventually`) property could be judged.
@@ -92,6 +94,9 @@ pub fn command(reg: &Registry) -> Command {
                         .help("A trace written by `run --trace`."),
                 ),
         )
+        .subcommand(rerun::RerunArgs::augment_args(Command::new("rerun").about(
+            "Run one row of a results folder again, exactly, and compare its hash with the row's.",
+        )))
         .subcommand(sweep::SweepArgs::augment_args(Command::new("sweep").about(
             "Run an experiment file: every configuration × seed in parallel, into a results folder.",
         )))
@@ -195,6 +200,7 @@ fn execute(m: &ArgMatches, args: &[String]) -> Result<i32, RunError> {
             let file: &PathBuf = sub.get_one("file").expect("required");
             replay::replay_cmd(file)
         }
+        "rerun" => rerun::rerun_cmd(&from_matches(sub)?),
         "sweep" => sweep::sweep_cmd(&from_matches(sub)?),
         "merge" => sweep::merge_cmd(&from_matches(sub)?),
         "plot" => plot::plot_cmd(&from_matches(sub)?),

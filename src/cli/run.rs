@@ -9,6 +9,12 @@ use crate::time::Dur;
 
 /// `agentsim run PROTOCOL ...`: one run of `sc`.
 pub fn run_cmd(sc: &Scenario, out: &OutputArgs) -> Result<i32, RunError> {
+    run_and_print(sc, out).map(|(code, _)| code)
+}
+
+/// One run of `sc`, its outcome printed as `run` prints it; returns the
+/// exit code and the run hash.
+pub fn run_and_print(sc: &Scenario, out: &OutputArgs) -> Result<(i32, String), RunError> {
     sc.validate()?;
     // The trace output is created before anything is printed: a path that
     // cannot be written is an error with nothing on stdout.
@@ -35,7 +41,14 @@ pub fn run_cmd(sc: &Scenario, out: &OutputArgs) -> Result<i32, RunError> {
             Dur(r.t_ns).human(),
             r.events
         );
-        let facts: Vec<String> = r.facts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let facts: Vec<String> = r
+            .facts
+            .iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::Null => format!("{k} none"),
+                v => format!("{k} {v}"),
+            })
+            .collect();
         if !facts.is_empty() {
             println!("{}", facts.join(" "));
         }
@@ -86,7 +99,7 @@ pub fn run_cmd(sc: &Scenario, out: &OutputArgs) -> Result<i32, RunError> {
         }
         println!("hash {}", r.hash);
     }
-    Ok(if r.safety_violated() {
+    let code = if r.safety_violated() {
         exit::SAFETY
     } else if r.liveness_violated() {
         exit::LIVENESS
@@ -94,7 +107,8 @@ pub fn run_cmd(sc: &Scenario, out: &OutputArgs) -> Result<i32, RunError> {
         exit::UNDECIDED
     } else {
         exit::OK
-    })
+    };
+    Ok((code, r.hash))
 }
 
 fn fmt_num(v: f64) -> String {

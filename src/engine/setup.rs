@@ -257,7 +257,10 @@ pub struct StorageOverride {
 /// With a delay, a persist starts a write that completes later (writes of
 /// one node complete in order); what the callback that persisted made
 /// visible, its messages and notes, is held until the write completes;
-/// messages that arrive meanwhile are handled as usual; a crash before
+/// messages that arrive meanwhile are handled as usual, but what their
+/// callbacks make visible also waits for the write in progress (it was
+/// computed from state not yet durable: a node's output leaves in the order
+/// it was produced); a crash before
 /// completion loses the write and what it held, and recovery starts from the
 /// previous durable state. Delays are
 /// drawn from the storage stream. Without a delay (the default) a persist is

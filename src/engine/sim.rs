@@ -808,7 +808,10 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
             );
             f(&mut self.nodes[node as usize], &mut ctx);
         }
-        if self.storage.is_some() && out.list.iter().any(|c| matches!(c, Command::Persist(_))) {
+        if self.storage.as_ref().is_some_and(|st| {
+            !st.pending[node as usize].is_empty()
+                || out.list.iter().any(|c| matches!(c, Command::Persist(_)))
+        }) {
             self.apply_with_write(node, &mut out.list);
         } else {
             for cmd in out.list.drain(..) {
@@ -857,12 +860,18 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         }
     }
 
-    /// Applies the commands of a callback that persisted, with a storage
-    /// delay: the last persisted state starts a write; what the callback made
-    /// visible (its messages and notes) is held until the write completes;
-    /// timers and counters apply now, in issue order. A crash before the
-    /// write completes loses both: for the rest of the run, that callback's
-    /// transition never happened.
+    /// Applies the commands of a callback that persisted, or that ran while
+    /// a write of its node was still in progress, with a storage delay.
+    ///
+    /// A callback that persisted starts a write of its last persisted state;
+    /// what it made visible (its messages and notes) is held until the write
+    /// completes. A callback that did not persist but ran while a write was
+    /// in progress computed from state that is not durable yet (a vote not
+    /// yet on disk, say), so what it made visible waits for that write too:
+    /// a node's output leaves in the order it was produced, never ahead of
+    /// a write it followed. Timers and counters apply now, in issue order. A
+    /// crash before the write completes loses all of it: for the rest of the
+    /// run, those transitions never happened.
     #[cold]
     fn apply_with_write(&mut self, node: NodeId, list: &mut Vec<Command<P>>) {
         let mut durable = None;
@@ -876,8 +885,14 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 other => self.apply(node, other),
             }
         }
-        let durable = durable.expect("called for a callback that persisted");
         let st = self.storage.as_mut().expect("storage is on");
+        let Some(durable) = durable else {
+            // No write of its own: the output follows the node's last write.
+            if let Some(last) = st.pending[node as usize].back_mut() {
+                last.held.append(&mut held);
+            }
+            return;
+        };
         let delay = match st.cfg.delay_of(node) {
             Some(l) => l.sample(&mut st.rng),
             None => 0,

@@ -22,6 +22,9 @@ struct ProbeConfig {
     ticks: u32,
     /// Every node draws a number at init and notes it at start.
     draw_at_init: bool,
+    /// On each tick node 0 pings node 1 without persisting (instead of
+    /// `persist_and_ping`).
+    tick_ping: bool,
 }
 
 #[derive(Clone, Debug, Hash, Serialize, PartialEq, Message)]
@@ -121,7 +124,14 @@ impl Protocol for Probe {
     }
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, _t: ProbeTimer) {
         self.ticks += 1;
-        if ctx.config().persist_and_ping {
+        if ctx.config().tick_ping {
+            ctx.send(
+                1,
+                ProbeMsg::Ping {
+                    boot: 1000 + self.ticks,
+                },
+            );
+        } else if ctx.config().persist_and_ping {
             self.boot += 100;
             self.persist_and_ping(ctx);
         }
@@ -323,6 +333,53 @@ fn a_storage_delay_holds_the_callbacks_messages_until_the_write_completes() {
     assert_eq!(of_type(&recs, "send")[0]["data"]["t_ns"], 5 * MS);
     assert_eq!(of_type(&recs, "deliver")[0]["data"]["t_ns"], 6 * MS);
     assert_eq!(r.counts.writes, 1);
+}
+
+#[test]
+fn output_produced_during_a_write_waits_for_it_and_is_lost_with_it() {
+    // Node 0 persists and pings at start (a 25 ms write), then pings again
+    // at 10 ms without persisting: that ping was computed from state not yet
+    // durable, so it leaves at 25 ms, after the first.
+    let cfg = ProbeConfig {
+        persist_and_ping: false,
+        ticks: 1,
+        tick_ping: true,
+        ..ProbeConfig::default()
+    };
+    let mut sc = scenario(3, cfg);
+    sc.net.latency = "1ms".parse().unwrap();
+    sc.storage.delay = Some("25ms".parse().unwrap());
+    // No write at all: the tick's ping leaves at once.
+    let (_, recs) = records(&sc);
+    assert!(of_type(&recs, "persist").is_empty());
+    assert_eq!(of_type(&recs, "send")[0]["data"]["t_ns"], 10 * MS);
+    // A write at start: both pings leave when it completes, in order.
+    let mut writing = sc.clone();
+    writing.protocol = ProtocolConfig::of::<ProbeSpec>(ProbeConfig {
+        persist_and_ping: true,
+        ticks: 1,
+        tick_ping: true,
+        ..ProbeConfig::default()
+    });
+    let (_, recs) = records(&writing);
+    let w = of_type(&recs, "write_done");
+    // The start's ping and notes, and the tick's ping.
+    assert_eq!(w[0]["data"]["released"], 5);
+    let sends: Vec<u64> = of_type(&recs, "send")
+        .iter()
+        .map(|s| s["data"]["t_ns"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sends[..2], [25 * MS, 25 * MS]);
+    let got: Vec<u64> = notes(&recs, "got")
+        .iter()
+        .map(|n| n["data"]["note"]["Got"]["boot"].as_u64().unwrap())
+        .collect();
+    assert_eq!(got[..2], [1, 1001]);
+    // A crash at 20 ms, before the write completes, loses both pings.
+    writing.faults.schedule = vec!["crash:0@20ms".parse().unwrap()];
+    let (_, recs) = records(&writing);
+    assert_eq!(of_type(&recs, "write_lost")[0]["data"]["held"], 5);
+    assert!(notes(&recs, "got").is_empty());
 }
 
 #[test]

@@ -945,3 +945,60 @@ fn another_experiments_folder_is_refused_unless_replaced() {
     let m = std::fs::read_to_string(dir.join("manifest.toml")).unwrap();
     assert!(m.contains("experiment = \"other\""), "{m}");
 }
+
+#[test]
+fn any_row_reruns_exactly_with_its_trace() {
+    let t = tempfile::tempdir().unwrap();
+    let exp = small_experiment(t.path(), 3);
+    let dir = t.path().join("r");
+    sweep(&["sweep", s(&exp), "--out", s(&dir)]);
+    let runs = std::fs::read_to_string(dir.join("runs.csv")).unwrap();
+    let rows: Vec<&str> = runs.lines().skip(1).collect();
+    assert_eq!(rows.len(), 6);
+    // Row 5: configuration 1 (the derived heartbeat and crash jitter of
+    // 50ms..100ms included), seed 1.
+    let row = rows[4];
+    let hash = row.split(',').rev().nth(2).unwrap();
+    let trace = t.path().join("row5.jsonl");
+    for args in [
+        vec!["--row", "5"],
+        vec!["--config", "1", "--seed", "1", "--trace", s(&trace)],
+    ] {
+        let mut a = vec!["rerun", s(&dir)];
+        a.extend(args);
+        let out = agentsim(&a);
+        let text = stdout(&out);
+        assert!(
+            matches!(out.status.code(), Some(0) | Some(6)),
+            "{}",
+            stderr(&out)
+        );
+        assert!(text.starts_with("small config 1 ("), "{text}");
+        assert!(text.contains(&format!("hash {hash}")), "{text}");
+        assert!(text.contains("hash matches the row's"), "{text}");
+    }
+    let out = agentsim(&["replay", s(&trace)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains(hash));
+    // A row whose hash does not match this build: exit 5, said on stderr.
+    let other = runs.replace(hash, "0123456789abcdef");
+    std::fs::write(dir.join("runs.csv"), other).unwrap();
+    let out = agentsim(&["rerun", s(&dir), "--row", "5"]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(stderr(&out).contains("differs from the row's 0123456789abcdef"));
+    // Bad rows: one line naming the flag and the range, exit 2.
+    for (args, says) in [
+        (vec!["--row", "0"], "--row: must be in 1..=6"),
+        (vec!["--row", "7"], "--row: must be in 1..=6"),
+        (vec!["--config", "2", "--seed", "0"], "no such row"),
+    ] {
+        let mut a = vec!["rerun", s(&dir)];
+        a.extend(args);
+        let out = agentsim(&a);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+        assert_eq!(stderr(&out).trim().lines().count(), 1);
+    }
+    let out = agentsim(&["rerun", s(&t.path().join("missing"))]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
