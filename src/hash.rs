@@ -23,7 +23,12 @@ use serde::ser::{self, Serialize};
 /// they fail when hashes move without a bump.
 ///
 /// 1: the model of agentsim 0.1 up to and including the protocol seam.
-pub const MODEL_VERSION: u32 = 1;
+/// 2: gossip follows Demers et al. 1987 in two more places (issue 17): pull
+/// rumor mongering answers every caller and moves its counter once per
+/// cycle (`pull_rule = "paper"`, the default; the former rule is `versioned`),
+/// and with asynchronous timing a node knows the rumor as soon as it receives
+/// it. Raft runs are unchanged.
+pub const MODEL_VERSION: u32 = 2;
 use std::hash::{Hash, Hasher};
 
 /// The platform-independent run hash (see the module docs).

@@ -87,6 +87,26 @@ pub enum Removal {
     Coin,
 }
 
+/// How an infective node answers pulls in rumor mongering (`direction = pull`
+/// or the pull half of `push-pull`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PullRule {
+    /// Demers et al. 1987, §1.4, the rules of their Table 3: an infective callee
+    /// sends its update to every caller, whatever the caller holds (the traffic
+    /// counts each); the caller's answer tells it whether the caller needed it;
+    /// its counter moves once per cycle: "if any recipient needed the update
+    /// then the counter is reset; if all recipients did not need the update
+    /// then one is added to the counter".
+    #[default]
+    Paper,
+    /// An optimization that is NOT the paper's model: the request carries the
+    /// caller's version, the callee sends the update only to callers that lack
+    /// it, and counts every caller that already had it (a caller that lacked it
+    /// restarts the counter). Fewer update messages, and a different residue.
+    Versioned,
+}
+
 /// When writers write.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -181,6 +201,11 @@ kebab_enum!(
     ]
 );
 kebab_enum!(
+    PullRule,
+    "gossip.pull_rule",
+    [("paper", PullRule::Paper), ("versioned", PullRule::Versioned)]
+);
+kebab_enum!(
     WriteTiming,
     "gossip.write_timing",
     [
@@ -234,6 +259,9 @@ pub struct GossipConfig {
     pub removal: Removal,
     /// Rumor mongering: the `k` of the counter or the coin.
     pub k: u32,
+    /// Rumor mongering with pull or push-pull: how an infective node answers
+    /// pulls and counts them (the paper's rule, or the versioned optimization).
+    pub pull_rule: PullRule,
     /// Rumor mongering: run anti-entropy as a backup every `backup_period` (0s: off).
     pub backup_period: Dur,
     /// Direction of the backup anti-entropy.
@@ -268,6 +296,7 @@ impl Default for GossipConfig {
             interest_loss: InterestLoss::Feedback,
             removal: Removal::Never,
             k: 1,
+            pull_rule: PullRule::Paper,
             backup_period: Dur::ZERO,
             backup_direction: Direction::PushPull,
             keys: 1,
@@ -312,6 +341,14 @@ impl GossipConfig {
             return Err(format!(
                 "gossip.k = {} out of range (accepted: 1..={K_MAX})",
                 self.k
+            ));
+        }
+        if self.pull_rule == PullRule::Versioned
+            && (self.mode != Mode::Rumor || !self.direction.pulls())
+        {
+            return Err(format!(
+                "gossip.pull_rule = versioned applies to rumor mongering with direction pull or push-pull only (accepted: paper with mode {} and direction {})",
+                self.mode, self.direction
             ));
         }
         if self.backup_period.0 > 0 && self.mode != Mode::Rumor {
@@ -396,6 +433,7 @@ mod tests {
         bad(|c| c.keys = 2, "gossip.keys");
         bad(|c| c.jitter = Dur::from_ms(100), "gossip.jitter");
         bad(|c| c.period = Dur::ZERO, "gossip.period");
+        bad(|c| c.pull_rule = PullRule::Versioned, "gossip.pull_rule");
         bad(
             |c| {
                 c.mode = Mode::AntiEntropy;

@@ -1,6 +1,9 @@
 //! Gossip's command-line flags: each overrides its `[protocol]` setting.
 
-use super::{Direction, GossipConfig, GossipVariant, InterestLoss, Mode, Removal, Timing, WriteTiming};
+use super::{
+    Direction, GossipConfig, GossipVariant, InterestLoss, Mode, PullRule, Removal, Timing,
+    WriteTiming,
+};
 use crate::protocols::Flags;
 use crate::time::Dur;
 use clap::Args;
@@ -58,6 +61,9 @@ pub struct GossipFlags {
     /// Rumor mongering: k of the counter or the coin, 1..=255 [default: 1].
     #[arg(long, value_name = "K", value_parser = parse_bounded("k", 1, super::config::K_MAX))]
     pub k: Option<u32>,
+    /// Rumor mongering with pull or push-pull: paper (Demers et al.'s Table 3: answer every caller, count once per cycle) | versioned (answer only callers that lack the update, count every caller; not the paper's model) [default: paper].
+    #[arg(long, value_name = "RULE")]
+    pub pull_rule: Option<PullRule>,
     /// Rumor mongering: run anti-entropy as a backup with this period, 0s for none [default: 0s].
     #[arg(long, value_name = "DUR")]
     pub backup_period: Option<Dur>,
@@ -103,6 +109,7 @@ impl Flags<GossipConfig> for GossipFlags {
             interest_loss,
             removal,
             k,
+            pull_rule,
             backup_period,
             backup_direction,
             keys,

@@ -11,7 +11,7 @@
 //!  │        │  PullRequest (pull, push-pull)│        │
 //!  │        │ ───────────────────────────► │        │
 //!  │        │ ◄─────────────────────────── │        │  Rumor{reply} if callee is
-//!  │        │  Feedback (did callee know?) │        │  infective and newer
+//!  │        │  Feedback (did callee know?) │        │  infective (pull_rule paper)
 //!  └────────┘ ◄─────────────────────────── └────────┘
 //!  anti-entropy: State (push, push-pull) / Digest (pull) carry a window of keyed entries;
 //!  the callee answers with a State of the entries it holds newer.
@@ -38,16 +38,33 @@
 //! | **blind**: every contact counts | | Table 2 of the paper |
 //!
 //! Push: an infective caller counts its contact when the callee answers with
-//! [`GossipMsg::Feedback`] (feedback) or as soon as it sent (blind). Pull: an
-//! infective callee learns from the request whether the caller knew, and counts
-//! accordingly. `removal = never` keeps nodes infective forever: the simple
-//! epidemic, i.e. rumor spreading in Pittel's and Karp et al.'s sense. A node
-//! that loses interest does so at the end of the round, as in the paper's
-//! cycles: it pushes no more, answers the pulls of the current round, and
-//! becomes removed at its next round tick, where it announces it
-//! ([`GossipNote::Removed`]); its last messages have landed by then (when
-//! latency is below the period), so "no infective node left" is never declared
-//! while a rumor is still in flight. Anti-entropy can run as a
+//! [`GossipMsg::Feedback`] (feedback) or as soon as it sent (blind). Pull
+//! (`pull_rule = paper`, the default since model version 2): as in the paper's
+//! Table 3, an infective callee sends its update to every node that pulls from
+//! it, and its counter moves once per cycle, at its next round tick: "if any
+//! recipient needed the update then the counter is reset; if all recipients did
+//! not need the update then one is added to the counter" (blind or coin: a
+//! cycle with any pull, resp. with only callers that knew, is one counted
+//! contact). `pull_rule = versioned` is an optimization that is not the
+//! paper's model: the callee answers only callers that lack the update and
+//! counts every caller at once. `removal = never` keeps nodes infective
+//! forever: the simple epidemic, i.e. rumor spreading in Pittel's and Karp et
+//! al.'s sense. A node that loses interest pushes no more and becomes removed
+//! at its next round tick, where it announces it ([`GossipNote::Removed`]);
+//! its last messages have landed by then (when latency is below the period),
+//! so "no infective node left" is never declared while a rumor is still in
+//! flight.
+//!
+//! **Timing.** `timing = sync` is the paper's cycles: every node ticks at
+//! `r × period`, and a round's contacts see the state at its start, so a node
+//! that learns the update during a round is [`Status::Fresh`] until the next
+//! tick (it neither spreads it nor tells a sender it knew), and a node that
+//! loses interest still answers the pulls of that round. `timing = async` is
+//! sequential contacts, the deterministic model of §1.4 (ds/dt = −si, ...):
+//! each node ticks at its own phase, `period ± jitter` apart; a node that
+//! receives the update is infective at once and says it knew to every later
+//! sender; a node that loses interest answers no more pulls; the paper's pull
+//! counter moves at the end of the callee's own cycle. Anti-entropy can run as a
 //! backup (`backup_period`, §1.5); an update it delivers is stored but not
 //! mongered again (the paper's "conservative response").
 //!
@@ -73,7 +90,8 @@ pub mod monitor;
 mod spec;
 
 pub use config::{
-    Direction, GossipConfig, GossipVariant, InterestLoss, Mode, Removal, Timing, WriteTiming,
+    Direction, GossipConfig, GossipVariant, InterestLoss, Mode, PullRule, Removal, Timing,
+    WriteTiming,
 };
 #[cfg(feature = "cli")]
 pub use flags::GossipFlags;
@@ -134,8 +152,11 @@ pub enum GossipMsg {
         /// An answer to a pull rather than a push.
         reply: bool,
     },
-    /// "Send me your hot update if it is newer than mine": the caller's entry
-    /// serves as the digest; with `push` (push-pull) the caller also offers it.
+    /// "Send me your hot update": an infective callee sends it to every caller
+    /// (`pull_rule = paper`) or only if it is newer than the caller's entry
+    /// (`versioned`); the caller's entry tells the callee whether the caller
+    /// needed it (the paper's feedback); with `push` (push-pull) the caller
+    /// also offers it.
     PullRequest {
         /// The caller's entry of key 0 ([`Entry::EMPTY`]: none).
         entry: Entry,
@@ -242,20 +263,39 @@ pub enum Status {
     /// Does not know the update.
     #[default]
     Susceptible,
-    /// Learned it during the current round: spreads it from its next round tick
-    /// on. Until then it neither answers pulls nor counts as having known it, as
-    /// in synchronous rounds where a round's contacts see the state at its start.
+    /// Synchronous rounds only: learned it during the current round, spreads it
+    /// from its next round tick on. Until then it neither answers pulls nor
+    /// counts as having known it: a round's contacts see the state at its start.
+    /// With asynchronous timing a node that receives the update is infective at
+    /// once.
     Fresh,
     /// Knows it and spreads it.
     Infective,
-    /// Lost interest during this round: still answers pulls until the next round
-    /// tick, where it becomes removed and announces it.
+    /// Lost interest: pushes no more and is announced removed at its next round
+    /// tick (its last messages have landed by then). With synchronous rounds it
+    /// still answers the pulls of the current round (interest is lost at the end
+    /// of the cycle); with asynchronous timing it answers none.
     Removing,
     /// Knows it and no longer spreads it.
     Removed,
 }
 
-/// The one-key store of rumor mongering (12 bytes, inline in the node).
+/// What the pulls an infective node answered during its current cycle tell
+/// its counter, under the paper's pull rule ([`PullRule::Paper`]), folded in at
+/// the end of the cycle (its next round tick).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Pulled {
+    /// No node pulled from it this cycle: the counter does not move.
+    #[default]
+    Nobody,
+    /// Every node that pulled already had the update: one unnecessary contact.
+    AllKnew,
+    /// At least one node that pulled needed the update: a necessary contact.
+    SomeNeeded,
+}
+
+/// The one-key store of rumor mongering (16 bytes, inline in the node).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Slot {
     /// The entry held ([`Entry::EMPTY`]: none).
@@ -264,6 +304,8 @@ pub struct Slot {
     pub status: Status,
     /// Counted contacts (the `counter` of `removal = counter`).
     pub count: u8,
+    /// The pulls answered during the current cycle (the paper's pull rule).
+    pub pulled: Pulled,
     /// Writes made by this node (writers).
     pub writes: u16,
 }
@@ -367,6 +409,18 @@ impl Gossip {
         if let Some(s) = self.slot_mut() {
             s.status = status;
             s.count = 0;
+            s.pulled = Pulled::Nobody;
+        }
+    }
+
+    /// Whether this node answers a pull now: when infective, and, with
+    /// synchronous rounds, during the round in which it lost interest.
+    #[inline]
+    fn answers_pulls(&self, cfg: &GossipConfig) -> bool {
+        match self.status() {
+            Status::Infective => true,
+            Status::Removing => cfg.timing == Timing::Sync,
+            _ => false,
         }
     }
 
@@ -434,8 +488,15 @@ impl Gossip {
         match &mut self.store {
             Store::One(s) => {
                 s.entry = entry;
-                s.status = if hot { Status::Fresh } else { Status::Removed };
+                // Synchronous rounds: infective from the next round on. Asynchronous
+                // (sequential) contacts: a node knows the update as soon as it has it.
+                s.status = match (hot, cfg.timing) {
+                    (false, _) => Status::Removed,
+                    (true, Timing::Sync) => Status::Fresh,
+                    (true, Timing::Async) => Status::Infective,
+                };
                 s.count = 0;
+                s.pulled = Pulled::Nobody;
             }
             Store::Many(m) => m.entries[key] = entry,
         }
@@ -487,6 +548,26 @@ impl Gossip {
         }
     }
 
+    /// The end of an infective node's cycle under the paper's pull rule: the
+    /// pulls it answered move its counter once (Demers et al. 1987, Table 3,
+    /// footnote: "if any recipient needed the update then the counter is reset;
+    /// if all recipients did not need the update then one is added to the
+    /// counter"). With a coin, a cycle whose callers all knew is one counted
+    /// contact; blind, any cycle in which some node pulled is one.
+    fn end_pull_cycle(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let cfg = ctx.config();
+        let Some(s) = self.slot_mut() else { return };
+        let pulled = std::mem::take(&mut s.pulled);
+        if cfg.pull_rule != PullRule::Paper || s.status != Status::Infective {
+            return;
+        }
+        match (cfg.interest_loss, pulled) {
+            (_, Pulled::Nobody) => {}
+            (InterestLoss::Feedback, Pulled::SomeNeeded) => self.necessary_contact(cfg),
+            _ => self.count_contact(ctx),
+        }
+    }
+
     /// Whether removal counts feedback (so a pushed rumor is worth answering).
     fn wants_feedback(&self, cfg: &GossipConfig) -> bool {
         cfg.interest_loss == InterestLoss::Feedback && cfg.removal != Removal::Never
@@ -532,10 +613,19 @@ impl Gossip {
     /// A rumor-mongering round.
     fn rumor_round(&mut self, ctx: &mut Ctx<'_, Self>) {
         let cfg = ctx.config();
+        // Lost interest during the cycle that ends now.
+        let lost = self.status() == Status::Removing;
         if self.status() == Status::Fresh {
             self.set_status(Status::Infective);
         }
-        if self.status() == Status::Removing {
+        if cfg.direction.pulls() {
+            self.end_pull_cycle(ctx);
+        }
+        // A node that lost interest during the cycle is removed now; one that lost
+        // it at its end, from the pulls it answered, too with synchronous rounds
+        // (its answers have landed), and at its next tick with asynchronous timing
+        // (an answer sent just before may still be on its way).
+        if lost || (self.status() == Status::Removing && cfg.timing == Timing::Sync) {
             self.set_status(Status::Removed);
             ctx.note(GossipNote::Removed {
                 version: self.entry(0).version,
@@ -665,6 +755,7 @@ impl Gossip {
                 if rumor {
                     s.status = Status::Infective;
                     s.count = 0;
+                    s.pulled = Pulled::Nobody;
                 }
             }
             Store::Many(m) => {
@@ -719,6 +810,7 @@ impl Protocol for Gossip {
                     s.entry = Entry::FIRST;
                 }
                 s.count = 0;
+                s.pulled = Pulled::Nobody;
                 // A recovered node forgot its hot rumors (they are volatile), except
                 // in the simple epidemic, where knowing is being infective.
                 let infective =
@@ -781,24 +873,47 @@ impl Protocol for Gossip {
                 push,
             } => {
                 // Pull part first, judged on the update this node held before the contact.
-                // A node that lost interest this round still answers until its next
-                // tick: interest is lost at the end of the cycle, as in the paper.
+                // The caller's entry is its feedback: whether it already had the update.
                 let mine = self.entry(0);
-                if matches!(self.status(), Status::Infective | Status::Removing) {
+                if self.answers_pulls(cfg) {
                     let knew = theirs >= mine;
-                    if !knew {
-                        ctx.send(
-                            from,
-                            GossipMsg::Rumor {
-                                entry: mine,
-                                reply: true,
-                            },
-                        );
-                    }
-                    match cfg.interest_loss {
-                        InterestLoss::Blind => self.count_contact(ctx),
-                        InterestLoss::Feedback if knew => self.count_contact(ctx),
-                        InterestLoss::Feedback => self.necessary_contact(cfg),
+                    match cfg.pull_rule {
+                        // The paper's pull: the update goes to every caller; the
+                        // counter moves once, at the end of the cycle.
+                        PullRule::Paper => {
+                            ctx.send(
+                                from,
+                                GossipMsg::Rumor {
+                                    entry: mine,
+                                    reply: true,
+                                },
+                            );
+                            if let Some(s) = self.slot_mut() {
+                                s.pulled = match (knew, s.pulled) {
+                                    (false, _) => Pulled::SomeNeeded,
+                                    (true, Pulled::Nobody) => Pulled::AllKnew,
+                                    (true, p) => p,
+                                };
+                            }
+                        }
+                        // The optimization: only callers that lack it get it, and
+                        // every caller counts at once.
+                        PullRule::Versioned => {
+                            if !knew {
+                                ctx.send(
+                                    from,
+                                    GossipMsg::Rumor {
+                                        entry: mine,
+                                        reply: true,
+                                    },
+                                );
+                            }
+                            match cfg.interest_loss {
+                                InterestLoss::Blind => self.count_contact(ctx),
+                                InterestLoss::Feedback if knew => self.count_contact(ctx),
+                                InterestLoss::Feedback => self.necessary_contact(cfg),
+                            }
+                        }
                     }
                 }
                 if push {

@@ -327,12 +327,154 @@ fn coin_feedback_answers_only_unnecessary_contacts() {
     );
 }
 
+fn pull_request(entry: Entry) -> GossipMsg {
+    GossipMsg::PullRequest { entry, push: false }
+}
+
+fn reply() -> GossipMsg {
+    GossipMsg::Rumor {
+        entry: Entry::FIRST,
+        reply: true,
+    }
+}
+
+/// Pull rumor mongering on `N` nodes, node 0 informed.
+fn pulling(
+    rule: PullRule,
+    loss: InterestLoss,
+    removal: Removal,
+    k: u32,
+    timing: Timing,
+) -> Arc<GossipConfig> {
+    cfg(|c| {
+        c.direction = Direction::Pull;
+        c.pull_rule = rule;
+        c.interest_loss = loss;
+        c.removal = removal;
+        c.k = k;
+        c.timing = timing;
+    })
+}
+
+/// Whether a round tick's commands announce the removal.
+fn announces_removal(cmds: &[Command<Gossip>]) -> bool {
+    cmds.contains(&Command::Note(GossipNote::Removed { version: 1 }))
+}
+
 #[test]
-fn pull_responder_counts_requesters_that_knew_and_answers_the_others() {
-    // Reference: §1.4, "Push vs. pull": the pull variant of rumor mongering; the
-    // responder learns from the request's digest whether the requester knew.
+fn paper_pull_answers_every_caller_and_moves_the_counter_once_per_cycle() {
+    // Reference: Demers et al. 1987, §1.4, "Push vs. pull" and Table 3, whose
+    // footnote says: "If more than one recipient pulls from a site in a single
+    // cycle, then at the end of the cycle the effects on the counter are as
+    // follows: if any recipient needed the update then the counter is reset; if
+    // all recipients did not need the update then one is added to the counter."
+    let c = pulling(
+        PullRule::Paper,
+        InterestLoss::Feedback,
+        Removal::Counter,
+        2,
+        Timing::Sync,
+    );
+    let mut s = Step::new(&c);
+    let mut a = boot(&c, 0);
+    let knows = pull_request(Entry::FIRST);
+    let lacks = pull_request(Entry::EMPTY);
+    // Cycle 1: two callers that already had it; each still gets the update.
+    s.tick(&mut a, 0, 0);
+    assert_eq!(
+        s.recv(&mut a, 0, 5 * MS, 3, knows.clone()),
+        vec![Command::Send(3, reply())]
+    );
+    assert_eq!(
+        s.recv(&mut a, 0, 6 * MS, 4, knows.clone()),
+        vec![Command::Send(4, reply())]
+    );
+    assert_eq!(a.count(), 0, "the counter moves at the end of the cycle");
+    s.tick(&mut a, 0, P);
+    assert_eq!((a.status(), a.count()), (Status::Infective, 1), "one step");
+    // Cycle 2: one caller needed it, another did not: the counter is reset.
+    s.recv(&mut a, 0, P + 5 * MS, 5, knows.clone());
+    s.recv(&mut a, 0, P + 6 * MS, 6, lacks.clone());
+    s.recv(&mut a, 0, P + 7 * MS, 7, knows.clone());
+    s.tick(&mut a, 0, 2 * P);
+    assert_eq!(a.count(), 0, "reset");
+    // Cycle 3: nobody pulled: no change.
+    s.tick(&mut a, 0, 3 * P);
+    assert_eq!(a.count(), 0);
+    // Cycles 4 and 5: callers that knew, k = 2: removed at the end of cycle 5,
+    // announced at once (its answers of the cycle have landed).
+    s.recv(&mut a, 0, 3 * P + 5 * MS, 8, knows.clone());
+    let cmds = s.tick(&mut a, 0, 4 * P);
+    assert!(!announces_removal(&cmds));
+    assert_eq!(a.count(), 1);
+    s.recv(&mut a, 0, 4 * P + 5 * MS, 9, knows.clone());
+    let cmds = s.tick(&mut a, 0, 5 * P);
+    assert!(announces_removal(&cmds), "{cmds:?}");
+    assert_eq!(a.status(), Status::Removed);
+    // It still pulls (every node pulls every cycle) but answers nobody.
+    assert!(
+        matches!(
+            cmds.as_slice(),
+            [
+                _,
+                Command::Send(_, GossipMsg::PullRequest { .. }),
+                Command::SetTimer(GossipTimer::Round, P)
+            ]
+        ),
+        "{cmds:?}"
+    );
+    assert_eq!(s.recv(&mut a, 0, 5 * P + 5 * MS, 3, lacks), vec![]);
+}
+
+#[test]
+fn paper_pull_blind_and_coin_count_one_contact_per_cycle() {
+    // Blind: a cycle in which anybody pulled is one counted contact, however many.
+    let c = pulling(
+        PullRule::Paper,
+        InterestLoss::Blind,
+        Removal::Counter,
+        2,
+        Timing::Sync,
+    );
+    let mut s = Step::new(&c);
+    let mut a = boot(&c, 0);
+    for (i, from) in [3, 4, 5].into_iter().enumerate() {
+        s.recv(
+            &mut a,
+            0,
+            (5 + i as u64) * MS,
+            from,
+            pull_request(Entry::EMPTY),
+        );
+    }
+    s.tick(&mut a, 0, P);
+    assert_eq!((a.status(), a.count()), (Status::Infective, 1));
+    // Coin with k = 1 and feedback: a cycle whose callers all knew removes it.
+    let c = pulling(
+        PullRule::Paper,
+        InterestLoss::Feedback,
+        Removal::Coin,
+        1,
+        Timing::Sync,
+    );
+    s.h.cfg = (*c).clone();
+    let mut b = boot(&c, 0);
+    s.recv(&mut b, 0, 5 * MS, 3, pull_request(Entry::FIRST));
+    s.recv(&mut b, 0, 6 * MS, 4, pull_request(Entry::EMPTY));
+    s.tick(&mut b, 0, P);
+    assert_eq!(b.status(), Status::Infective, "someone needed it");
+    s.recv(&mut b, 0, P + 5 * MS, 3, pull_request(Entry::FIRST));
+    assert!(announces_removal(&s.tick(&mut b, 0, 2 * P)));
+}
+
+#[test]
+fn versioned_pull_responder_counts_requesters_that_knew_and_answers_the_others() {
+    // The optimization that is not the paper's model: the responder learns from
+    // the request's version whether the requester knew, answers only those that
+    // lack the update, and counts every request at once.
     let c = cfg(|c| {
         c.direction = Direction::Pull;
+        c.pull_rule = PullRule::Versioned;
         c.removal = Removal::Counter;
         c.k = 2;
     });
@@ -408,9 +550,10 @@ fn pull_responder_counts_requesters_that_knew_and_answers_the_others() {
 }
 
 #[test]
-fn blind_pull_counts_every_request() {
+fn blind_versioned_pull_counts_every_request() {
     let c = cfg(|c| {
         c.direction = Direction::Pull;
+        c.pull_rule = PullRule::Versioned;
         c.interest_loss = InterestLoss::Blind;
         c.removal = Removal::Counter;
         c.k = 2;
@@ -527,6 +670,104 @@ fn removal_never_keeps_spreading_and_asks_no_feedback() {
 }
 
 #[test]
+fn async_receipt_makes_a_node_infective_at_once() {
+    // Sequential (asynchronous) contacts: a node knows the update as soon as it
+    // receives it, so the next pusher hears that it already knew (the
+    // deterministic model of §1.4 counts that contact as unnecessary).
+    let c = cfg(|c| {
+        c.removal = Removal::Counter;
+        c.k = 2;
+        c.timing = Timing::Async;
+    });
+    let mut s = Step::new(&c);
+    let mut b = boot(&c, 5);
+    let push = GossipMsg::Rumor {
+        entry: Entry::FIRST,
+        reply: false,
+    };
+    let cmds = s.recv(&mut b, 5, 1234 * MS, 0, push.clone());
+    assert_eq!(b.status(), Status::Infective);
+    assert_eq!(cmds.last(), Some(&Command::Send(0, fb(false))));
+    assert_eq!(
+        s.recv(&mut b, 5, 1235 * MS, 2, push),
+        vec![Command::Send(2, fb(true))]
+    );
+    // With pull, it answers a caller at once.
+    let c = pulling(
+        PullRule::Paper,
+        InterestLoss::Feedback,
+        Removal::Counter,
+        2,
+        Timing::Async,
+    );
+    s.h.cfg = (*c).clone();
+    let mut z = boot(&c, 8);
+    s.recv(&mut z, 8, 10 * MS, 0, reply());
+    assert_eq!(z.status(), Status::Infective);
+    assert_eq!(
+        s.recv(&mut z, 8, 11 * MS, 3, pull_request(Entry::EMPTY)),
+        vec![Command::Send(3, reply())]
+    );
+}
+
+#[test]
+fn losing_interest_stops_answering_pulls_at_once_when_async_and_at_the_tick_when_sync() {
+    // k = 1: one cycle whose callers all knew removes the node.
+    for timing in [Timing::Async, Timing::Sync] {
+        let c = pulling(
+            PullRule::Paper,
+            InterestLoss::Feedback,
+            Removal::Counter,
+            1,
+            timing,
+        );
+        let mut s = Step::new(&c);
+        let mut a = boot(&c, 0);
+        s.recv(&mut a, 0, 5 * MS, 3, pull_request(Entry::FIRST));
+        let cmds = s.tick(&mut a, 0, P);
+        let late = s.recv(&mut a, 0, P + 5 * MS, 4, pull_request(Entry::EMPTY));
+        assert_eq!(late, vec![], "{timing:?}: lost interest, answers no more");
+        match timing {
+            // An answer sent just before the tick may still be on its way: the
+            // removal is announced at the next tick.
+            Timing::Async => {
+                assert!(!announces_removal(&cmds));
+                assert_eq!(a.status(), Status::Removing);
+                assert!(announces_removal(&s.tick(&mut a, 0, 2 * P)));
+            }
+            Timing::Sync => assert!(announces_removal(&cmds)),
+        }
+        assert_eq!(a.status(), Status::Removed);
+    }
+    // A pusher that loses interest on feedback, with synchronous rounds, still
+    // answers the pulls of the current round (push-pull).
+    let c = cfg(|c| {
+        c.direction = Direction::PushPull;
+        c.removal = Removal::Counter;
+        c.k = 1;
+    });
+    let mut s = Step::new(&c);
+    let mut a = boot(&c, 0);
+    s.recv(&mut a, 0, 5 * MS, 3, fb(true));
+    assert_eq!(a.status(), Status::Removing);
+    assert_eq!(
+        s.recv(&mut a, 0, 6 * MS, 4, pull_request(Entry::EMPTY)),
+        vec![Command::Send(4, reply())]
+    );
+    let mut c2 = (*c).clone();
+    c2.timing = Timing::Async;
+    s.h.cfg = c2.clone();
+    let c2 = Arc::new(c2);
+    let mut b = boot(&c2, 0);
+    s.recv(&mut b, 0, 5 * MS, 3, fb(true));
+    assert_eq!(b.status(), Status::Removing);
+    assert_eq!(
+        s.recv(&mut b, 0, 6 * MS, 4, pull_request(Entry::EMPTY)),
+        vec![]
+    );
+}
+
+#[test]
 fn async_rounds_start_at_a_random_phase_and_jitter() {
     let c = cfg(|c| {
         c.timing = Timing::Async;
@@ -567,6 +808,7 @@ fn a_recovered_node_keeps_its_store_but_no_hot_rumor() {
         },
         status: Status::Infective,
         count: 1,
+        pulled: Pulled::AllKnew,
         writes: 0,
     });
     let b: Gossip = Harness::new((*c).clone(), N).recover(6, &durable);
@@ -578,6 +820,14 @@ fn a_recovered_node_keeps_its_store_but_no_hot_rumor() {
         }
     );
     assert_eq!((b.status(), b.count()), (Status::Removed, 0));
+    assert_eq!(
+        b.store(),
+        &Store::One(Slot {
+            entry: b.entry(0),
+            status: Status::Removed,
+            ..Slot::default()
+        })
+    );
     // An initially informed node that recovers with its persisted store is not infective.
     let a0: Gossip = Harness::new((*c).clone(), N).recover(
         0,
@@ -818,6 +1068,12 @@ fn broken_variants_invent_values_and_let_older_versions_win() {
         2,
         "the older version overwrote the newer"
     );
+}
+
+/// A node is 16 bytes (the pull cycle's state fits in the slot's padding).
+#[test]
+fn node_is_16_bytes() {
+    assert_eq!(std::mem::size_of::<Gossip>(), 16);
 }
 
 /// A queued gossip message is 40 bytes: what bounds memory at a million nodes.
