@@ -10,6 +10,7 @@
 
 pub mod quorum;
 pub mod spec;
+pub mod voting;
 
 pub use spec::{install, registry, DeriveEnv, DerivedDef, DynSpec, ProtocolConfig, Registry, Spec};
 #[cfg(feature = "cli")]
