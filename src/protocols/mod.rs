@@ -32,6 +32,9 @@ protocols! {
     raft => RaftSpec,
     gossip => GossipSpec,
     phold => PholdSpec,
+    om => OmSpec,
+    threshold_vote => ThresholdSpec,
+    jury => JurySpec,
 }
 
 #[cfg(test)]
