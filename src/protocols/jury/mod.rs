@@ -362,7 +362,8 @@ impl Protocol for Jury {
         if now < cfg.deadline.0 {
             ctx.set_timer(JuryTimer::Deadline, cfg.deadline.0 - now);
         } else {
-            self.evaluate(ctx, true);
+            // Recovered past the deadline: decide at once.
+            self.on_timer(ctx, JuryTimer::Deadline);
         }
     }
 
