@@ -158,7 +158,9 @@ fn signed_messages_keep_three_generals_consistent_with_any_traitor() {
     let r = run_silent(&sc);
     assert_eq!(r.metrics.get("rejected_messages"), Some(&1.0));
     assert!(
-        r.violations.iter().all(|v| v.kind == PropertyKind::Sometimes),
+        r.violations
+            .iter()
+            .all(|v| v.kind == PropertyKind::Sometimes),
         "{:?}",
         r.violations
     );

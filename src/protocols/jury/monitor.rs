@@ -136,17 +136,13 @@ impl<P: Protocol<Note = JuryNote, Config = JuryConfig, Msg = JuryMsg>> Monitor<P
                 self.votes_right += (value == self.truth) as u32;
                 self.copied += copied as u32;
             }
-            JuryNote::Verdict { value } => {
-                if self.verdict[i].is_none() {
-                    self.verdict[i] = Some(Some(value));
-                    self.verdicts += 1;
-                    self.verdict_t_sum += w.now as u128;
-                }
+            JuryNote::Verdict { value } if self.verdict[i].is_none() => {
+                self.verdict[i] = Some(Some(value));
+                self.verdicts += 1;
+                self.verdict_t_sum += w.now as u128;
             }
-            JuryNote::NoVerdict { .. } => {
-                if self.verdict[i].is_none() {
-                    self.verdict[i] = Some(None);
-                }
+            JuryNote::NoVerdict { .. } if self.verdict[i].is_none() => {
+                self.verdict[i] = Some(None);
             }
             _ => {}
         }

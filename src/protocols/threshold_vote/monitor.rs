@@ -169,10 +169,8 @@ impl<P: Protocol<Note = ThresholdNote>> Monitor<P> for ThresholdMonitor {
                     ));
                 }
             }
-            ThresholdNote::GaveUp { .. } => {
-                if self.decided[i].is_none() {
-                    self.decided[i] = Some(None);
-                }
+            ThresholdNote::GaveUp { .. } if self.decided[i].is_none() => {
+                self.decided[i] = Some(None);
             }
             _ => {}
         }

@@ -77,7 +77,8 @@ fn spellings_round_trip_and_bad_ones_name_the_accepted_values() {
 #[test]
 fn thresholds_against_their_base() {
     // (rule, votes, abstentions, electorate, outcome with every ballot in or closed)
-    let table: &[(&str, &[(Value, u32)], u32, u32, Outcome)] = &[
+    type Row = (&'static str, &'static [(Value, u32)], u32, u32, Outcome);
+    let table: &[Row] = &[
         // Majority is strictly more than half of the votes cast.
         ("majority", &[(1, 3), (0, 2)], 0, 5, Decided(1)),
         ("majority", &[(1, 3), (0, 3)], 0, 6, TIE),
