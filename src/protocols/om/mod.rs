@@ -59,7 +59,9 @@
 //! value at all, RETREAT). A signature is modelled as the value the chain
 //! covers, carried in the message: a node can sign only as itself.
 //!
-//! **Faults.** The paper assumes a reliable synchronous network: a lost
+//! **Faults.** The paper assumes a reliable synchronous network on the
+//! complete graph (on another topology a relay to a non-neighbour is lost,
+//! and counts as missing): a lost
 //! or late message is the same as a traitor's omission and counts against
 //! `m` (a message lost under `--loss` can break IC1 or IC2 with fewer
 //! traitors, as the theory says). A general that crashes before the

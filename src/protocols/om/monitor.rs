@@ -7,7 +7,9 @@
 //!   before the decision time obeys an order.
 //! - **equivocation detected** (sometimes): a loyal lieutenant held two
 //!   different values attributed to the commander. Judged only in runs with
-//!   a traitor that lies (equivocate, flip, forge, split).
+//!   a traitor that can cause it: a commander that equivocates or splits,
+//!   or, unsigned, a lieutenant that lies in its relays (equivocate, flip,
+//!   forge, split).
 //!
 //! A general that crashes before the decision time is faulty, as in the
 //! paper's model: it takes no further part and is not judged.
@@ -53,7 +55,7 @@ static PROPERTIES: [Property; 4] = [
     Property {
         name: EQUIVOCATION_DETECTED,
         kind: PropertyKind::Sometimes,
-        description: "a loyal lieutenant held two different values attributed to the commander (judged with a lying traitor)",
+        description: "a loyal lieutenant held two different values attributed to the commander (judged when a traitor can cause it)",
     },
 ];
 
@@ -128,14 +130,24 @@ impl<P: Protocol<Note = OmNote, Config = OmConfig>> Monitor<P> for OmMonitor {
 
     fn new(init: &MonitorInit<'_, P>) -> Self {
         let cfg = init.config;
-        let liars = init.adversary.iter().any(|(_, b)| {
-            matches!(
-                b.kind(),
-                BehaviourKind::Equivocate
-                    | BehaviourKind::Flip
-                    | BehaviourKind::Forge
-                    | BehaviourKind::Split
-            )
+        // Who can make a loyal lieutenant hold two values for the commander's
+        // order: a commander that tells lieutenants different orders, or
+        // (unsigned only: signed relays cannot change a value) a lieutenant
+        // that relays a value it did not hear.
+        let liars = init.adversary.iter().any(|(node, b)| {
+            let k = b.kind();
+            if node == cfg.commander {
+                matches!(k, BehaviourKind::Equivocate | BehaviourKind::Split)
+            } else {
+                !cfg.signed
+                    && matches!(
+                        k,
+                        BehaviourKind::Equivocate
+                            | BehaviourKind::Flip
+                            | BehaviourKind::Forge
+                            | BehaviourKind::Split
+                    )
+            }
         });
         OmMonitor {
             commander: cfg.commander,

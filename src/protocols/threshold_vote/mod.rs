@@ -356,20 +356,20 @@ impl Protocol for ThresholdVote {
         if voter >= ctx.nodes() {
             return;
         }
-        self.every_message.add(Ballot::Vote(value));
+        let count_every_message = ctx.config().variant == ThresholdVariant::CountDuplicates;
+        if count_every_message {
+            self.every_message.add(Ballot::Vote(value));
+        }
         match self.tally.record(voter, Ballot::Vote(value)) {
             Recorded::New => {}
-            Recorded::Repeat => {
-                if ctx.config().variant == ThresholdVariant::Correct {
-                    return;
-                }
-            }
+            Recorded::Repeat if !count_every_message => return,
+            Recorded::Repeat => {}
             Recorded::Conflict { .. } => {
                 ctx.count(counter::CONFLICTS, 1.0);
                 if ctx.behaviour().is_none() {
                     ctx.note(ThresholdNote::Conflict { voter });
                 }
-                if ctx.config().variant == ThresholdVariant::Correct {
+                if !count_every_message {
                     return;
                 }
             }
