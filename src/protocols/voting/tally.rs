@@ -117,13 +117,17 @@ pub enum Recorded {
 
 /// One ballot per voter of an electorate `0..electorate`, with its counts.
 ///
-/// A voter's ballot is kept in 4 bytes (none, abstain, or the index of its
-/// value among the distinct values seen), so a node's tally of `n` voters
-/// costs `4n` bytes: at `n = 1000` nodes each holding a tally of every
-/// other, that is 4 MB where a ballot per voter took 16 MB.
+/// A voter's ballot is kept in 4 bytes (abstain, or the index of its
+/// value among the distinct values seen), and whether it has one in a bit:
+/// a first ballot (the common case) reads only the bit set, `n/8` bytes,
+/// and writes its 4 bytes; the ballot itself is read only for a repeat or
+/// a conflict. At `n = 1000` nodes each tallying every other, the bit sets
+/// take 125 KB where one 16-byte ballot per voter took 16 MB.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Tally {
-    /// 0: no ballot; 1: abstained; `k + 2`: voted `values[k]`.
+    /// Bit `v`: voter `v` has a ballot.
+    seen: Vec<u64>,
+    /// 1: abstained; `k + 2`: voted `values[k]` (meaningful when seen).
     ballots: Vec<u32>,
     /// The distinct values voted, in the order first seen.
     values: Vec<Value>,
@@ -138,6 +142,7 @@ impl Tally {
     /// An empty tally for voters `0..electorate`.
     pub fn new(electorate: u32) -> Tally {
         Tally {
+            seen: vec![0; (electorate as usize).div_ceil(64)],
             ballots: vec![NONE; electorate as usize],
             values: Vec::new(),
             counts: Counts::new(),
@@ -173,17 +178,20 @@ impl Tally {
     /// electorate is ignored, as a repeat).
     #[inline]
     pub fn record(&mut self, voter: u32, b: Ballot) -> Recorded {
-        let Some(&first) = self.ballots.get(voter as usize) else {
+        let i = voter as usize;
+        if i >= self.ballots.len() {
             return Recorded::Repeat;
-        };
-        if first == NONE {
+        }
+        let (word, bit) = (i / 64, 1u64 << (i % 64));
+        if self.seen[word] & bit == 0 {
+            self.seen[word] |= bit;
             let code = self.code(b);
-            self.ballots[voter as usize] = code;
+            self.ballots[i] = code;
             self.counts.add(b);
             self.received += 1;
             return Recorded::New;
         }
-        let first = self.decode(first).expect("a recorded ballot");
+        let first = self.decode(self.ballots[i]).expect("a recorded ballot");
         if first == b {
             Recorded::Repeat
         } else {
@@ -225,6 +233,7 @@ impl Tally {
 
     /// Forgets every ballot.
     pub fn clear(&mut self) {
+        self.seen.iter_mut().for_each(|w| *w = 0);
         self.ballots.iter_mut().for_each(|b| *b = NONE);
         self.values.clear();
         self.counts.clear();
