@@ -9,6 +9,8 @@ use super::{Ballot, Value};
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Counts {
     votes: Vec<(Value, u32)>,
+    /// The sum of the votes' counts, kept as they are added.
+    cast: u32,
     abstain: u32,
 }
 
@@ -32,10 +34,13 @@ impl Counts {
     pub fn add(&mut self, b: Ballot) {
         match b {
             Ballot::Abstain => self.abstain += 1,
-            Ballot::Vote(v) => match self.votes.binary_search_by_key(&v, |e| e.0) {
-                Ok(i) => self.votes[i].1 += 1,
-                Err(i) => self.votes.insert(i, (v, 1)),
-            },
+            Ballot::Vote(v) => {
+                self.cast += 1;
+                match self.votes.binary_search_by_key(&v, |e| e.0) {
+                    Ok(i) => self.votes[i].1 += 1,
+                    Err(i) => self.votes.insert(i, (v, 1)),
+                }
+            }
         }
     }
 
@@ -53,8 +58,9 @@ impl Counts {
     }
 
     /// Votes cast (abstentions left out).
+    #[inline]
     pub fn cast(&self) -> u32 {
-        self.votes.iter().map(|e| e.1).sum()
+        self.cast
     }
 
     /// Abstentions.
@@ -63,6 +69,7 @@ impl Counts {
     }
 
     /// Voters present: votes and abstentions.
+    #[inline]
     pub fn present(&self) -> u32 {
         self.cast() + self.abstain
     }
@@ -96,6 +103,7 @@ impl Counts {
     /// Forgets every ballot (keeps the allocation).
     pub fn clear(&mut self) {
         self.votes.clear();
+        self.cast = 0;
         self.abstain = 0;
     }
 }
