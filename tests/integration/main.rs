@@ -2,7 +2,7 @@
 //!
 //! - `common`: helpers shared by the modules (scenario builders, the binary's path).
 //! - `cli`, `engine`, `determinism`, `raft`, `gossip`, `sweep`, `plot`, `hooks`, `om`,
-//!   `threshold_vote`, `jury`: see each module's first line below.
+//!   `threshold_vote`, `jury`, `layout`: see each module's first line below.
 mod common;
 // The command line: outputs, exit codes, bad input.
 mod cli;
@@ -26,3 +26,5 @@ mod om;
 mod threshold_vote;
 // Noisy jury: every behaviour under faults; the experiment against Condorcet's exact curves.
 mod jury;
+// The crate's shape: arrows between modules run one way; protocols are named only in their folders.
+mod layout;
