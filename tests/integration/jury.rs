@@ -142,5 +142,9 @@ fn runs_are_pinned_by_their_hash() {
     };
     let r = run_silent(&sc);
     assert_eq!(r.hash, run_silent(&sc).hash);
-    assert_eq!(r.hash, "37b97f3ca925e2fa");
+    crate::common::assert_golden("jury", &[r.hash], (GOLDEN_MODEL, &GOLDEN));
 }
+
+/// The model version the pin below was recorded under.
+const GOLDEN_MODEL: u32 = 1;
+const GOLDEN: [&str; 1] = ["37b97f3ca925e2fa"];

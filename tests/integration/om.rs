@@ -287,7 +287,9 @@ fn runs_are_pinned_by_their_hash() {
     sc.seed = 5;
     let a = run_silent(&sc);
     assert_eq!(a.hash, run_silent(&sc).hash);
-    assert_eq!(a.hash, OM_GOLDEN);
+    crate::common::assert_golden("om", &[a.hash], (GOLDEN_MODEL, &GOLDEN));
 }
 
-const OM_GOLDEN: &str = "6c044e5669a2a7b5";
+/// The model version the pin below was recorded under.
+const GOLDEN_MODEL: u32 = 1;
+const GOLDEN: [&str; 1] = ["6c044e5669a2a7b5"];

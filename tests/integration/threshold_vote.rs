@@ -264,5 +264,9 @@ fn runs_are_pinned_by_their_hash() {
     sc.seed = 5;
     let r = run_silent(&sc);
     assert_eq!(r.hash, run_silent(&sc).hash);
-    assert_eq!(r.hash, "6fc9cdce3b22a4b1");
+    crate::common::assert_golden("threshold-vote", &[r.hash], (GOLDEN_MODEL, &GOLDEN));
 }
+
+/// The model version the pin below was recorded under.
+const GOLDEN_MODEL: u32 = 1;
+const GOLDEN: [&str; 1] = ["6fc9cdce3b22a4b1"];
