@@ -1,6 +1,7 @@
 //! OM(m): the Byzantine generals' bound shown by `check` (IC2 broken with
 //! three generals and one traitor, nothing at four), signed messages, the
-//! broken variant caught and reproduced, and every behaviour under faults.
+//! broken variant caught and reproduced, every behaviour under faults, and
+//! the byzantine-threshold-om results (broken exactly past f/n = 1/3).
 
 use crate::common::{agentsim, stderr, stdout};
 use agentsim::engine::setup::AdversaryConfig;
@@ -293,3 +294,37 @@ fn runs_are_pinned_by_their_hash() {
 /// The model version the pin below was recorded under.
 const GOLDEN_MODEL: u32 = 1;
 const GOLDEN: [&str; 1] = ["6c044e5669a2a7b5"];
+
+#[test]
+fn byzantine_threshold_om_results_break_exactly_past_one_third() {
+    // The committed results of experiments/byzantine-threshold-om.toml:
+    // n = 10, f split traitors, m = f. Oral messages: no run broken while
+    // f/n < 1/3 (f ≤ 3), a clear share at f = 4; signed: none at any f.
+    let summary = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("results/byzantine-threshold-om/summary.csv"),
+    )
+    .unwrap();
+    let mut lines = summary.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let mut checked = 0;
+    for line in lines {
+        let cols: Vec<&str> = line.split(',').collect();
+        let col = |name: &str| cols[header.iter().position(|h| *h == name).unwrap()];
+        if col("metric") != "agreement_violated" {
+            continue;
+        }
+        let f: u32 = col("protocol.m").parse().unwrap();
+        let signed = col("protocol.signed") == "true";
+        let mean: f64 = col("mean").parse().unwrap();
+        assert_eq!(col("count"), "200");
+        if signed || 3 * f < 10 {
+            assert_eq!(mean, 0.0, "f = {f}, signed {signed}");
+        } else {
+            // 200 runs: a ratio of 0.2 or more is over 7 standard errors from 0.
+            assert!(mean >= 0.2, "f = {f}: {mean}");
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 10);
+}
