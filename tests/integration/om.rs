@@ -328,3 +328,81 @@ fn byzantine_threshold_om_results_break_exactly_past_one_third() {
     }
     assert_eq!(checked, 10);
 }
+
+#[test]
+fn byzantine_flags_name_nodes_or_a_count_and_protocols_without_behaviours_refuse_them() {
+    // Issue 11, item 2: `--byzantine 0,3:equivocate` names nodes,
+    // `--byzantine-count F` draws F from the fault stream; a protocol that
+    // defines no behaviours refuses both with exit 2 and one line.
+    for args in [
+        &["run", "raft", "--byzantine", "0:silent"][..],
+        &[
+            "run",
+            "gossip",
+            "--byzantine-count",
+            "1",
+            "--byzantine-behaviour",
+            "flip",
+        ][..],
+    ] {
+        let out = agentsim(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains("defines no Byzantine behaviours"), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+    let out = agentsim(&["run", "om", "--byzantine", "0:lie"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("accepted: silent, equivocate, flip, forge, delay, selective, split"),
+        "{}",
+        stderr(&out)
+    );
+    // Named: nodes 0 and 3 equivocate (the commander among them).
+    let dir = std::env::temp_dir().join(format!("agentsim-om-flags-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let marks = |args: &[&str]| -> Vec<(u64, String)> {
+        let path = dir.join("t.jsonl");
+        let mut all = args.to_vec();
+        all.extend(["--trace", path.to_str().unwrap()]);
+        let out = agentsim(&all);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|r| r["type"] == "byzantine")
+            .map(|r| {
+                (
+                    r["data"]["node"].as_u64().unwrap(),
+                    r["data"]["behaviour"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        marks(&["run", "om", "--nodes", "4", "--byzantine", "0,3:equivocate"]),
+        [(0, "equivocate".into()), (3, "equivocate".into())]
+    );
+    // Drawn: two nodes, the same two for the same seed, others for another.
+    let drawn = |seed: &str| {
+        marks(&[
+            "run",
+            "om",
+            "--nodes",
+            "10",
+            "--byzantine-count",
+            "2",
+            "--byzantine-behaviour",
+            "split",
+            "--seed",
+            seed,
+        ])
+    };
+    let a = drawn("1");
+    assert_eq!(a.len(), 2);
+    assert!(a.iter().all(|(_, b)| b == "split"));
+    assert_eq!(a, drawn("1"));
+    assert!((2..12).any(|s| drawn(&s.to_string()) != a));
+    std::fs::remove_dir_all(&dir).ok();
+}
