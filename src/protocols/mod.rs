@@ -10,6 +10,7 @@
 
 pub mod quorum;
 pub mod spec;
+pub mod voting;
 
 pub use spec::{install, registry, DeriveEnv, DerivedDef, DynSpec, ProtocolConfig, Registry, Spec};
 #[cfg(feature = "cli")]
@@ -32,6 +33,9 @@ protocols! {
     gossip => GossipSpec,
     phold => PholdSpec,
     paxos => PaxosSpec,
+    om => OmSpec,
+    threshold_vote => ThresholdSpec,
+    jury => JurySpec,
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! One integration-test binary (fast to build, easy to scan). Modules:
 //!
 //! - `common`: helpers shared by the modules (scenario builders, the binary's path).
-//! - `cli`, `engine`, `determinism`, `raft`, `paxos`, `gossip`, `sweep`, `plot`: see each module's first line below.
+//! - `cli`, `engine`, `determinism`, `raft`, `paxos`, `gossip`, `sweep`, `plot`, `hooks`, `om`,
+//!   `threshold_vote`, `jury`, `layout`: see each module's first line below.
 mod common;
 // The command line: outputs, exit codes, bad input.
 mod cli;
@@ -21,5 +22,11 @@ mod sweep;
 mod plot;
 // The protocol seam's hooks with a probe protocol: workload, storage delay, Byzantine marks, counters.
 mod hooks;
+// OM(m): IC2 broken at n = 3 with one traitor, none at n = 4; SM(m); the broken variant.
+mod om;
+// Threshold consensus: agreement at n = 3f + 1 under faults, broken past it; the experiment's exact curve.
+mod threshold_vote;
+// Noisy jury: every behaviour under faults; the experiment against Condorcet's exact curves.
+mod jury;
 // The crate's shape: arrows between modules run one way; protocols are named only in their folders.
 mod layout;
