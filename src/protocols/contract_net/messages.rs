@@ -6,12 +6,19 @@ use serde::Serialize;
 use std::fmt;
 
 /// A task: the manager that owns it and its number there (0, 1, 2, ...).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// It enters the run hash as one word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct TaskId {
     /// The manager the task was submitted to.
     pub manager: NodeId,
     /// Its number at that manager, in submission order.
     pub seq: u32,
+}
+
+impl std::hash::Hash for TaskId {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u64(((self.manager as u64) << 32) | self.seq as u64);
+    }
 }
 
 impl fmt::Display for TaskId {

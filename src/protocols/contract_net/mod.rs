@@ -75,8 +75,9 @@ use std::sync::Arc;
 pub enum ContractNet {
     /// Nodes `0..managers`.
     Manager(Box<Manager>),
-    /// Nodes `managers..nodes`.
-    Contractor(Box<Contractor>),
+    /// Nodes `managers..nodes` (not boxed: a call reaches every contractor,
+    /// so its state is read without a pointer chase).
+    Contractor(Contractor),
 }
 
 /// What survives a crash: a manager's [`ManagerDurable`] (contractors
@@ -112,7 +113,7 @@ impl Protocol for ContractNet {
         if cfg.is_manager(id) {
             ContractNet::Manager(Box::new(Manager::new(cfg, id, ctx.nodes(), d)))
         } else {
-            ContractNet::Contractor(Box::new(Contractor::new(cfg, id)))
+            ContractNet::Contractor(Contractor::new(cfg, id))
         }
     }
 
