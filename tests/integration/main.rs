@@ -19,3 +19,5 @@ mod sweep;
 mod plot;
 // The protocol seam's hooks with a probe protocol: workload, storage delay, Byzantine marks, counters.
 mod hooks;
+// Contract net and its baselines under faults; leases and drift; variants caught; M/M/c.
+mod contract_net;

@@ -43,6 +43,8 @@ struct Held {
 struct Proposal {
     task: TaskId,
     epoch: Epoch,
+    /// Its number.
+    bid: u32,
     /// The tick it was sent at: an award's lease counts from here.
     asked: u32,
     /// ns of work at this contractor's speed (reserved when `reserve`).
@@ -72,11 +74,15 @@ pub struct Contractor {
     ticking: bool,
     /// Load reports sent (least-loaded).
     reports: u32,
+    /// The next proposal's number (from a random start at every boot, so
+    /// that numbers of different lives do not meet).
+    next_bid: u32,
 }
 
 impl Contractor {
-    /// Contractor node `id` at boot or after a crash.
-    pub fn new(cfg: &ContractNetConfig, id: NodeId) -> Contractor {
+    /// Contractor node `id` at boot or after a crash; its proposals are
+    /// numbered from `first_bid`.
+    pub fn new(cfg: &ContractNetConfig, id: NodeId, first_bid: u32) -> Contractor {
         if cfg.strategy == Strategy::Oracle {
             oracle::set(id, 0);
         }
@@ -93,6 +99,7 @@ impl Contractor {
             tick: 0,
             ticking: false,
             reports: 0,
+            next_bid: first_bid,
         }
     }
 
@@ -197,16 +204,27 @@ impl Contractor {
         };
         let cost = self.cost(how, work_ns, ctx.now());
         self.ensure_ticking(ctx);
+        let bid = self.next_bid;
+        self.next_bid = bid.wrapping_add(1);
         self.proposals.push(Proposal {
             task,
             epoch,
+            bid,
             asked: self.tick,
             work_ns,
         });
         if cfg.reserve {
             self.reserved_work_ns += work_ns;
         }
-        ctx.send(from, CnetMsg::Propose { task, epoch, cost });
+        ctx.send(
+            from,
+            CnetMsg::Propose {
+                task,
+                epoch,
+                cost,
+                bid,
+            },
+        );
         if cfg.reserve {
             self.load_changed(ctx);
         }
@@ -221,19 +239,20 @@ impl Contractor {
         p
     }
 
-    /// `accept-proposal` from manager `from`.
+    /// `accept-proposal` of proposal `bid` from manager `from`.
     pub fn on_accept(
         &mut self,
         ctx: &mut Ctx<'_, ContractNet>,
         from: NodeId,
         task: TaskId,
         epoch: Epoch,
+        bid: u32,
     ) {
         let cfg = ctx.config();
         let Some(i) = self
             .proposals
             .iter()
-            .position(|p| p.task == task && p.epoch == epoch)
+            .position(|p| p.task == task && p.epoch == epoch && p.bid == bid)
         else {
             if !self.held.iter().any(|h| h.task == task && h.epoch == epoch) {
                 // Lapsed, or proposed before a restart: not ours to run.
@@ -277,13 +296,19 @@ impl Contractor {
         self.load_changed(ctx);
     }
 
-    /// `reject-proposal`.
-    pub fn on_reject(&mut self, ctx: &mut Ctx<'_, ContractNet>, task: TaskId, epoch: Epoch) {
+    /// `reject-proposal` of proposal `bid`.
+    pub fn on_reject(
+        &mut self,
+        ctx: &mut Ctx<'_, ContractNet>,
+        task: TaskId,
+        epoch: Epoch,
+        bid: u32,
+    ) {
         let reserve = ctx.config().reserve;
         if let Some(i) = self
             .proposals
             .iter()
-            .position(|p| p.task == task && p.epoch == epoch)
+            .position(|p| p.task == task && p.epoch == epoch && p.bid == bid)
         {
             self.drop_proposal(i, reserve);
             if reserve {

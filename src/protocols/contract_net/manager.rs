@@ -54,6 +54,8 @@ pub struct ManagerDurable {
 struct Bid {
     cost: u64,
     from: NodeId,
+    /// The contractor's number for it.
+    bid: u32,
     /// The manager's tick when it arrived: the lease's grantor side counts
     /// from here.
     tick: u32,
@@ -86,10 +88,12 @@ enum Phase {
     Waiting,
     /// Calling for proposals.
     Announced(Round),
-    /// Awarded to `to`; its lease may be over at the manager's tick `over_at`.
+    /// Awarded to `to` (its proposal `bid`); its lease may be over at the
+    /// manager's tick `over_at`.
     Awarded {
         epoch: Epoch,
         to: NodeId,
+        bid: u32,
         over_at: u32,
     },
     /// Pending across a restart: possibly held by someone until `over_at`.
@@ -548,54 +552,74 @@ impl Manager {
         task: TaskId,
         epoch: Epoch,
         cost: u64,
+        bid: u32,
     ) {
         let tick = self.tick;
         let early = ctx.config().early_award;
-        let Some(r) = self.open_round(task, epoch) else {
-            ctx.note(CnetNote::Late { task, epoch, from });
-            return ctx.send(
-                from,
+        let reject = |ctx: &mut Ctx<'_, ContractNet>, to: NodeId, bid: u32, late: bool| {
+            ctx.send(
+                to,
                 CnetMsg::RejectProposal {
                     task,
                     epoch,
-                    late: true,
+                    bid,
+                    late,
                 },
-            );
+            )
         };
+        let Some(r) = self.open_round(task, epoch) else {
+            // A copy of the winning proposal is no news: not late, and not
+            // to be rejected.
+            let winner = task.manager == self.id
+                && matches!(
+                    self.tasks.get(task.seq as usize).map(|t| t.phase),
+                    Some(Phase::Awarded { epoch: e, to, bid: b, .. }) if (e, to, b) == (epoch, from, bid)
+                );
+            if !winner {
+                ctx.note(CnetNote::Late { task, epoch, from });
+                reject(ctx, from, bid, true);
+            }
+            return;
+        };
+        let new = Bid {
+            cost,
+            from,
+            bid,
+            tick,
+        };
+        if [r.best, r.second]
+            .iter()
+            .flatten()
+            .any(|b| (b.from, b.bid) == (from, bid))
+        {
+            return; // a duplicated proposal
+        }
         r.answered += 1;
         r.bids += 1;
-        let bid = Bid { cost, from, tick };
         // Keep the best two; the one pushed out can no longer win.
         let out = match (r.best, r.second) {
             (None, _) => {
-                r.best = Some(bid);
+                r.best = Some(new);
                 None
             }
-            (Some(b), s) if bid.beats(&b) => {
-                r.best = Some(bid);
+            (Some(b), s) if new.beats(&b) => {
+                r.best = Some(new);
                 r.second = Some(b);
                 s
             }
             (Some(_), None) => {
-                r.second = Some(bid);
+                r.second = Some(new);
                 None
             }
-            (Some(_), Some(s)) if bid.beats(&s) => {
-                r.second = Some(bid);
+            (Some(_), Some(s)) if new.beats(&s) => {
+                r.second = Some(new);
                 Some(s)
             }
-            _ => Some(bid),
+            _ => Some(new),
         };
         let all_in = r.answered >= r.invited;
         if let Some(o) = out {
-            ctx.send(
-                o.from,
-                CnetMsg::RejectProposal {
-                    task,
-                    epoch,
-                    late: false,
-                },
-            );
+            reject(ctx, o.from, o.bid, false);
         }
         if early && all_in {
             self.award(ctx, task.seq);
@@ -621,9 +645,13 @@ impl Manager {
         };
         let task = self.task_id(seq);
         let epoch = r.epoch;
+        let first = (r.first - cfg.managers) as usize;
         if self.strategy == Strategy::Oracle {
-            let o = &mut self.offers[(r.first - cfg.managers) as usize];
-            *o = o.saturating_sub(1);
+            self.offers[first] = self.offers[first].saturating_sub(1);
+        }
+        if self.strategy == Strategy::LeastLoaded && r.best.is_none() {
+            // The offer counted in at once came to nothing.
+            self.loads[first].load = self.loads[first].load.saturating_sub(1);
         }
         let Some(best) = r.best else {
             ctx.note(CnetNote::Reannounced {
@@ -639,7 +667,14 @@ impl Manager {
             }
             return;
         };
-        ctx.send(best.from, CnetMsg::AcceptProposal { task, epoch });
+        ctx.send(
+            best.from,
+            CnetMsg::AcceptProposal {
+                task,
+                epoch,
+                bid: best.bid,
+            },
+        );
         ctx.note(CnetNote::Awarded {
             task,
             epoch,
@@ -648,7 +683,14 @@ impl Manager {
         });
         if let Some(s) = r.second {
             if cfg.variant == Variant::DoubleAward {
-                ctx.send(s.from, CnetMsg::AcceptProposal { task, epoch });
+                ctx.send(
+                    s.from,
+                    CnetMsg::AcceptProposal {
+                        task,
+                        epoch,
+                        bid: s.bid,
+                    },
+                );
                 ctx.note(CnetNote::Awarded {
                     task,
                     epoch,
@@ -661,6 +703,7 @@ impl Manager {
                     CnetMsg::RejectProposal {
                         task,
                         epoch,
+                        bid: s.bid,
                         late: false,
                     },
                 );
@@ -669,6 +712,7 @@ impl Manager {
         self.tasks[seq as usize].phase = Phase::Awarded {
             epoch,
             to: best.from,
+            bid: best.bid,
             over_at: self.lease.over_at(best.tick),
         };
     }
@@ -699,6 +743,7 @@ impl Manager {
                         CnetMsg::RejectProposal {
                             task,
                             epoch: r.epoch,
+                            bid: b.bid,
                             late: false,
                         },
                     );
@@ -764,6 +809,7 @@ impl Manager {
                 epoch: e,
                 to,
                 over_at,
+                ..
             } if (*to, *e) == (from, epoch) => {
                 *over_at = (*over_at).max(over);
             }
@@ -771,6 +817,7 @@ impl Manager {
                 t.phase = Phase::Awarded {
                     epoch,
                     to: from,
+                    bid: 0, // unknown after a restart; only copies of it would use it
                     over_at: (*over_at).max(over),
                 };
             }

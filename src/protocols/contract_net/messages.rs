@@ -88,6 +88,10 @@ pub enum CnetMsg {
         epoch: Epoch,
         /// The bid (see [`super::Cost`]); lower wins.
         cost: u64,
+        /// The proposal's number at the contractor: an answer names it, so
+        /// that a duplicated award cannot take a later proposal of the same
+        /// round (made for a duplicated call).
+        bid: u32,
     },
     /// `refuse`.
     Refuse {
@@ -104,6 +108,8 @@ pub enum CnetMsg {
         task: TaskId,
         /// The round awarded.
         epoch: Epoch,
+        /// The proposal accepted.
+        bid: u32,
     },
     /// `reject-proposal`.
     RejectProposal {
@@ -111,6 +117,8 @@ pub enum CnetMsg {
         task: TaskId,
         /// The round.
         epoch: Epoch,
+        /// The proposal rejected.
+        bid: u32,
         /// The proposal came after the round closed.
         late: bool,
     },

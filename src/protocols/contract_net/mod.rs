@@ -113,7 +113,8 @@ impl Protocol for ContractNet {
         if cfg.is_manager(id) {
             ContractNet::Manager(Box::new(Manager::new(cfg, id, ctx.nodes(), d)))
         } else {
-            ContractNet::Contractor(Contractor::new(cfg, id))
+            let first_bid = ctx.rng().next_u64() as u32;
+            ContractNet::Contractor(Contractor::new(cfg, id, first_bid))
         }
     }
 
@@ -134,14 +135,23 @@ impl Protocol for ContractNet {
                     size_ns,
                     caps,
                 } => c.on_cfp(ctx, from, task, epoch, size_ns, caps),
-                CnetMsg::AcceptProposal { task, epoch } => c.on_accept(ctx, from, task, epoch),
-                CnetMsg::RejectProposal { task, epoch, .. } => c.on_reject(ctx, task, epoch),
+                CnetMsg::AcceptProposal { task, epoch, bid } => {
+                    c.on_accept(ctx, from, task, epoch, bid)
+                }
+                CnetMsg::RejectProposal {
+                    task, epoch, bid, ..
+                } => c.on_reject(ctx, task, epoch, bid),
                 CnetMsg::Renew { task, epoch, tick } => c.on_renew(task, epoch, tick),
                 CnetMsg::Cancel { task, epoch } => c.on_cancel(ctx, task, epoch),
                 _ => {}
             },
             ContractNet::Manager(m) => match msg {
-                CnetMsg::Propose { task, epoch, cost } => m.on_propose(ctx, from, task, epoch, cost),
+                CnetMsg::Propose {
+                    task,
+                    epoch,
+                    cost,
+                    bid,
+                } => m.on_propose(ctx, from, task, epoch, cost, bid),
                 CnetMsg::Refuse { task, epoch, .. } => m.on_refuse(ctx, task, epoch),
                 CnetMsg::InformDone { task, epoch } => m.on_done(ctx, from, task, epoch),
                 CnetMsg::Failure { task, epoch, .. } => m.on_failure(ctx, from, task, epoch),

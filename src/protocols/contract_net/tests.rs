@@ -42,6 +42,17 @@ fn cfp_of(h: &Harness<ContractNet>, step: &Step<ContractNet>) -> Vec<(NodeId, Cn
         .collect()
 }
 
+/// The number of the first proposal a step sent.
+fn bid_of(step: &Step<ContractNet>) -> u32 {
+    step.sends()
+        .into_iter()
+        .find_map(|(_, m)| match m {
+            CnetMsg::Propose { bid, .. } => Some(bid),
+            _ => None,
+        })
+        .expect("a proposal")
+}
+
 fn booted(h: &mut Harness<ContractNet>, id: NodeId) -> ContractNet {
     let mut n = h.boot(id);
     h.start(&mut n, id, 0);
@@ -121,6 +132,7 @@ fn a_contractor_bids_its_expected_completion_time_or_refuses() {
         )]
     );
     let s = h.deliver(&mut c, 1, 0, 0, call(1, 0b01));
+    let b1 = bid_of(&s);
     assert_eq!(
         s.sends(),
         vec![(
@@ -128,7 +140,8 @@ fn a_contractor_bids_its_expected_completion_time_or_refuses() {
             CnetMsg::Propose {
                 task: t(1),
                 epoch: E0,
-                cost: 200 * MS // 400 ms of work at speed 2
+                cost: 200 * MS, // 400 ms of work at speed 2
+                bid: b1,
             }
         )]
     );
@@ -154,6 +167,7 @@ fn a_contractor_bids_its_expected_completion_time_or_refuses() {
         CnetMsg::RejectProposal {
             task: t(1),
             epoch: E0,
+            bid: b1,
             late: false,
         },
     );
@@ -170,6 +184,7 @@ fn bids_that_do_not_reserve_leave_room_and_an_award_past_capacity_fails() {
     };
     let mut h = harness(cfg.clone(), 2);
     let mut c = booted(&mut h, 1);
+    let mut bids = Vec::new();
     for seq in 0..2 {
         let s = h.deliver(
             &mut c,
@@ -184,10 +199,14 @@ fn bids_that_do_not_reserve_leave_room_and_an_award_past_capacity_fails() {
             },
         );
         assert!(matches!(s.sends()[0].1, CnetMsg::Propose { .. }), "{s:?}");
+        bids.push(bid_of(&s));
     }
-    let award = |seq| CnetMsg::AcceptProposal {
+    // Proposals are numbered in order.
+    assert_eq!(bids[1], bids[0].wrapping_add(1));
+    let award = |seq: u32| CnetMsg::AcceptProposal {
         task: t(seq),
         epoch: E0,
+        bid: bids[seq as usize],
     };
     let s = h.deliver(&mut c, 1, MS, 0, award(0));
     assert_eq!(
@@ -226,7 +245,7 @@ fn bids_that_do_not_reserve_leave_room_and_an_award_past_capacity_fails() {
     );
     let mut c = booted(&mut h, 1);
     for seq in 0..2 {
-        h.deliver(
+        let s = h.deliver(
             &mut c,
             1,
             0,
@@ -238,23 +257,61 @@ fn bids_that_do_not_reserve_leave_room_and_an_award_past_capacity_fails() {
                 caps: 0,
             },
         );
-        h.deliver(&mut c, 1, MS, 0, award(seq));
+        let bid = bid_of(&s);
+        h.deliver(
+            &mut c,
+            1,
+            MS,
+            0,
+            CnetMsg::AcceptProposal {
+                task: t(seq),
+                epoch: E0,
+                bid,
+            },
+        );
     }
     assert_eq!(c.contractor().unwrap().held(), 2);
 }
 
 #[test]
-fn an_award_for_an_unknown_proposal_gets_failure() {
+fn an_award_names_its_proposal_so_a_copy_cannot_take_a_later_one() {
+    // Seen under duplication: the proposal is answered (here rejected), a
+    // copy of the call makes a new proposal of the same round, and a copy
+    // of the old award arrives. The old award must not start a lease.
     let mut h = harness(ContractNetConfig::default(), 2);
     let mut c = booted(&mut h, 1);
+    let call = CnetMsg::Cfp {
+        task: t(0),
+        epoch: E0,
+        size_ns: MS,
+        caps: 0,
+    };
+    let b0 = bid_of(&h.deliver(&mut c, 1, 0, 0, call.clone()));
+    // A copy of the call while the proposal is open: not answered twice.
+    assert!(h.deliver(&mut c, 1, 0, 0, call.clone()).sends().is_empty());
+    h.deliver(
+        &mut c,
+        1,
+        MS,
+        0,
+        CnetMsg::RejectProposal {
+            task: t(0),
+            epoch: E0,
+            bid: b0,
+            late: true,
+        },
+    );
+    let b1 = bid_of(&h.deliver(&mut c, 1, 2 * MS, 0, call));
+    assert_ne!(b0, b1);
     let s = h.deliver(
         &mut c,
         1,
-        0,
+        3 * MS,
         0,
         CnetMsg::AcceptProposal {
             task: t(0),
             epoch: E0,
+            bid: b0,
         },
     );
     assert_eq!(
@@ -268,7 +325,17 @@ fn an_award_for_an_unknown_proposal_gets_failure() {
             }
         )]
     );
-    assert!(s.notes().is_empty());
+    assert!(s.notes().is_empty(), "no lease from a stale award: {s:?}");
+}
+
+#[test]
+fn a_copy_of_the_winning_proposal_is_not_rejected_as_late() {
+    let (mut h, mut m) = announced(ContractNetConfig::default(), 2);
+    let (f, msg) = propose(1, 5);
+    let s = h.deliver(&mut m, 0, MS, f, msg.clone());
+    assert!(matches!(s.notes()[..], [CnetNote::Awarded { to: 1, .. }]));
+    let s = h.deliver(&mut m, 0, 2 * MS, f, msg);
+    assert!(s.commands().is_empty(), "{s:?}");
 }
 
 /// A manager with one task announced to contractors 1..n.
@@ -279,6 +346,7 @@ fn announced(cfg: ContractNetConfig, n: u32) -> (Harness<ContractNet>, ContractN
     (h, m)
 }
 
+/// Contractor `from`'s proposal (numbered `from`) for task 0's first round.
 fn propose(from: NodeId, cost: u64) -> (NodeId, CnetMsg) {
     (
         from,
@@ -286,6 +354,7 @@ fn propose(from: NodeId, cost: u64) -> (NodeId, CnetMsg) {
             task: t(0),
             epoch: E0,
             cost,
+            bid: from,
         },
     )
 }
@@ -319,7 +388,8 @@ fn the_lowest_cost_wins_at_the_deadline_ties_to_the_lowest_id() {
                 Some(2),
                 CnetMsg::AcceptProposal {
                     task: t(0),
-                    epoch: E0
+                    epoch: E0,
+                    bid: 2
                 }
             ),
             (
@@ -327,6 +397,7 @@ fn the_lowest_cost_wins_at_the_deadline_ties_to_the_lowest_id() {
                 CnetMsg::RejectProposal {
                     task: t(0),
                     epoch: E0,
+                    bid: 4,
                     late: false
                 }
             ),
@@ -351,6 +422,7 @@ fn the_lowest_cost_wins_at_the_deadline_ties_to_the_lowest_id() {
             CnetMsg::RejectProposal {
                 task: t(0),
                 epoch: E0,
+                bid: 3,
                 late: true
             }
         )]
@@ -442,7 +514,7 @@ fn double_award_variant_accepts_the_two_best() {
 fn holding(cfg: ContractNetConfig) -> (Harness<ContractNet>, ContractNet) {
     let mut h = harness(cfg, 2);
     let mut c = booted(&mut h, 1);
-    h.deliver(
+    let s = h.deliver(
         &mut c,
         1,
         0,
@@ -454,6 +526,7 @@ fn holding(cfg: ContractNetConfig) -> (Harness<ContractNet>, ContractNet) {
             caps: 0,
         },
     );
+    let bid = bid_of(&s);
     let s = h.deliver(
         &mut c,
         1,
@@ -462,6 +535,7 @@ fn holding(cfg: ContractNetConfig) -> (Harness<ContractNet>, ContractNet) {
         CnetMsg::AcceptProposal {
             task: t(0),
             epoch: E0,
+            bid,
         },
     );
     assert!(matches!(s.notes()[0], CnetNote::Holding { .. }));
@@ -642,6 +716,7 @@ fn a_result_is_accepted_once_and_a_later_holder_is_cancelled() {
             task: t(0),
             epoch: E0 + 1,
             cost: 1,
+            bid: 2,
         },
     );
     assert!(matches!(s.notes()[..], [CnetNote::Awarded { to: 2, .. }]));
