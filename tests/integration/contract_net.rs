@@ -388,7 +388,7 @@ fn pinned_run_hash() {
         seed: 7,
         ..hostile("contract-net", "")
     });
-    assert_eq!(r.hash, "334ce90455baf9ae");
+    assert_eq!(r.hash, "433b9c6ab416cd3e");
 }
 
 #[test]
@@ -410,4 +410,37 @@ fn bad_settings_exit_2_naming_the_field() {
         assert!(stderr(&out).contains(field), "{a:?}: {}", stderr(&out));
         assert!(stdout(&out).is_empty());
     }
+}
+
+#[test]
+fn the_load_experiment_draws_m_m_c_as_computed() {
+    // The reference points of experiments/contract-net-load.toml are M/M/10
+    // with λ = 10/s and mean size ρ seconds, in ms (two decimals).
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/experiments/contract-net-load.toml"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let exp: toml::Table = text.parse().unwrap();
+    let mut checked = 0;
+    for plot in exp["plot"].as_array().unwrap() {
+        for r in plot
+            .get("reference")
+            .and_then(|r| r.as_array())
+            .into_iter()
+            .flatten()
+        {
+            assert!(r["label"].as_str().unwrap().contains("M/M/10"));
+            for p in r["points"].as_array().unwrap() {
+                let (rho, y) = (p[0].as_float().unwrap(), p[1].as_float().unwrap());
+                let want = mmc::mean_sojourn(10, 10.0, rho) * 1000.0;
+                assert!(
+                    (y - want).abs() < 0.01,
+                    "ρ = {rho}: {y} in the file, {want:.3} computed"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 14);
 }

@@ -53,6 +53,9 @@ pub struct ManagerDurable {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Bid {
     cost: u64,
+    /// The tie rank: the bidder's place after contractor `seq mod
+    /// contractors` of task `seq`, in id order, wrapping around.
+    rank: u32,
     from: NodeId,
     /// The contractor's number for it.
     bid: u32,
@@ -62,10 +65,13 @@ struct Bid {
 }
 
 impl Bid {
-    /// Lower cost wins; equal costs go to the lower node id.
+    /// Lower cost wins; equal costs go to the lower rank: for task `seq`,
+    /// contractor `seq mod contractors` first, then the next ids, wrapping
+    /// (a deterministic rule that does not always favour the same node:
+    /// idle contractors bid alike).
     #[inline]
     fn beats(&self, other: &Bid) -> bool {
-        (self.cost, self.from) < (other.cost, other.from)
+        (self.cost, self.rank) < (other.cost, other.rank)
     }
 }
 
@@ -567,6 +573,8 @@ impl Manager {
                 },
             )
         };
+        let n = self.all.len() as u32;
+        let rank = (from.saturating_sub(self.all[0]) + n - task.seq % n) % n;
         let Some(r) = self.open_round(task, epoch) else {
             // A copy of the winning proposal is no news: not late, and not
             // to be rejected.
@@ -583,6 +591,7 @@ impl Manager {
         };
         let new = Bid {
             cost,
+            rank,
             from,
             bid,
             tick,

@@ -360,7 +360,7 @@ fn propose(from: NodeId, cost: u64) -> (NodeId, CnetMsg) {
 }
 
 #[test]
-fn the_lowest_cost_wins_at_the_deadline_ties_to_the_lowest_id() {
+fn the_lowest_cost_wins_at_the_deadline_ties_by_rotation() {
     // Reference: FIPA SC00029H §2 — after the deadline the Initiator evaluates
     // the proposals, accept-proposal to the chosen, reject-proposal to the rest.
     let cfg = ContractNetConfig {
@@ -378,7 +378,8 @@ fn the_lowest_cost_wins_at_the_deadline_ties_to_the_lowest_id() {
         }
         assert!(s.notes().is_empty(), "no award before the deadline");
     }
-    // Kept: 2 (40) and 4 (40, a higher id); 3 was pushed out by 4, 1 never in.
+    // Task 0: ties go to the lowest id. Kept: 2 (40) and 4 (40, a higher
+    // id); 3 was pushed out by 4, 1 never in.
     assert_eq!(rejected, vec![3, 1]);
     let s = h.fire(&mut m, 0, 20 * MS, CnetTimer::Agenda);
     assert_eq!(
@@ -435,6 +436,38 @@ fn the_lowest_cost_wins_at_the_deadline_ties_to_the_lowest_id() {
             from: 3
         }]
     );
+}
+
+#[test]
+fn ties_rotate_with_the_task_number() {
+    // Equal bids (idle contractors bid alike): task k prefers contractor
+    // k mod 4 (node 1 + k mod 4), then the next ones.
+    let mut h = harness(ContractNetConfig::default(), 5);
+    let mut m = booted(&mut h, 0);
+    for k in 0..6u32 {
+        h.submit(&mut m, 0, 0, sub(k as u64));
+        let mut winner = None;
+        for from in 1..5 {
+            let s = h.deliver(
+                &mut m,
+                0,
+                MS,
+                from,
+                CnetMsg::Propose {
+                    task: t(k),
+                    epoch: E0 + k as u64,
+                    cost: 7,
+                    bid: 0,
+                },
+            );
+            for n in s.notes() {
+                if let CnetNote::Awarded { to, .. } = n {
+                    winner = Some(to);
+                }
+            }
+        }
+        assert_eq!(winner, Some(1 + k % 4), "task {k}");
+    }
 }
 
 #[test]
