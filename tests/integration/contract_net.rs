@@ -388,8 +388,13 @@ fn pinned_run_hash() {
         seed: 7,
         ..hostile("contract-net", "")
     });
-    assert_eq!(r.hash, "433b9c6ab416cd3e");
+    crate::common::assert_golden("contract-net", &[r.hash], (GOLDEN_MODEL, &GOLDEN));
 }
+
+/// The model version the pin below was recorded under.
+const GOLDEN_MODEL: u32 = 1;
+/// The hash of `hostile("contract-net", "")` at seed 7.
+const GOLDEN: [&str; 1] = ["433b9c6ab416cd3e"];
 
 #[test]
 fn bad_settings_exit_2_naming_the_field() {

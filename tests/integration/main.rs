@@ -19,5 +19,7 @@ mod sweep;
 mod plot;
 // The protocol seam's hooks with a probe protocol: workload, storage delay, Byzantine marks, counters.
 mod hooks;
+// The crate's shape: arrows between modules run one way; protocols are named only in their folders.
+mod layout;
 // Contract net and its baselines under faults; leases and drift; variants caught; M/M/c.
 mod contract_net;
