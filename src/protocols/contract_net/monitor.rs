@@ -196,6 +196,12 @@ static METRICS: [MetricDef; 22] = [
 /// What the monitor knows of a task.
 #[derive(Clone, Debug)]
 struct TaskSeen {
+    /// Whether its `Submitted` note came. A manager may announce a task
+    /// before the write that records it completes (the note is held until
+    /// then, the announcement is not): the round is tracked on a
+    /// placeholder, filled in by the note, or dropped by a restart that
+    /// lost the write.
+    known: bool,
     submitted: SimTime,
     size_ns: u64,
     caps: u32,
@@ -206,6 +212,24 @@ struct TaskSeen {
     round: Epoch,
     /// Who proposed in that round (delivered to the manager).
     proposers: Vec<NodeId>,
+}
+
+/// At most this many tasks of one manager announced ahead of their notes.
+const PLACEHOLDERS_MAX: usize = 1 << 16;
+
+impl TaskSeen {
+    fn placeholder() -> TaskSeen {
+        TaskSeen {
+            known: false,
+            submitted: SimTime::MAX,
+            size_ns: 0,
+            caps: 0,
+            done: None,
+            holder: None,
+            round: Epoch::MAX,
+            proposers: Vec::new(),
+        }
+    }
 }
 
 /// What the monitor knows of a contractor.
@@ -255,6 +279,17 @@ fn kind(name: &str) -> usize {
 impl ContractNetMonitor {
     fn task(&mut self, t: TaskId) -> Option<&mut TaskSeen> {
         self.tasks.get_mut(t.manager as usize)?.get_mut(t.seq as usize)
+    }
+
+    /// The task, with placeholders up to it if its `Submitted` note has not
+    /// come yet (see [`TaskSeen::known`]).
+    fn task_or_placeholder(&mut self, t: TaskId) -> Option<&mut TaskSeen> {
+        let list = self.tasks.get_mut(t.manager as usize)?;
+        let seq = t.seq as usize;
+        if seq >= list.len() && seq < list.len() + PLACEHOLDERS_MAX {
+            list.resize(seq + 1, TaskSeen::placeholder());
+        }
+        list.get_mut(seq)
     }
 
     fn contractor(&mut self, node: NodeId) -> Option<&mut ContractorSeen> {
@@ -335,7 +370,7 @@ impl ContractNetMonitor {
         }
         log.clear(); // everything up to `version` is durable for good
         for t in tasks.drain(next_seq as usize..) {
-            if t.done.is_none() {
+            if t.known && t.done.is_none() {
                 self.pending -= 1;
             }
         }
@@ -404,24 +439,36 @@ impl Monitor<ContractNet> for ContractNetMonitor {
                 task, size_ns, caps, ..
             } => {
                 let list = &mut self.tasks[task.manager as usize];
-                debug_assert_eq!(list.len(), task.seq as usize);
-                list.push(TaskSeen {
-                    submitted: now,
-                    size_ns,
-                    caps,
-                    done: None,
-                    holder: None,
-                    round: Epoch::MAX,
-                    proposers: Vec::new(),
-                });
-                self.pending += 1;
-                self.incomplete.push_back((now, task));
+                let seq = task.seq as usize;
+                match list.get_mut(seq) {
+                    Some(t) => {
+                        debug_assert!(!t.known, "task {task} submitted twice");
+                        t.known = true;
+                        t.submitted = now;
+                        t.size_ns = size_ns;
+                        t.caps = caps;
+                    }
+                    None => {
+                        debug_assert_eq!(list.len(), seq);
+                        list.push(TaskSeen {
+                            known: true,
+                            submitted: now,
+                            size_ns,
+                            caps,
+                            ..TaskSeen::placeholder()
+                        });
+                    }
+                }
+                if list[seq].done.is_none() {
+                    self.pending += 1;
+                    self.incomplete.push_back((now, task));
+                }
             }
             CnetNote::Restarted { version, next_seq } => {
                 self.restarted(node, version, next_seq);
             }
             CnetNote::Announced { task, epoch, .. } => {
-                if let Some(t) = self.task(task) {
+                if let Some(t) = self.task_or_placeholder(task) {
                     t.round = epoch;
                     t.proposers.clear();
                 }
@@ -467,11 +514,17 @@ impl Monitor<ContractNet> for ContractNetMonitor {
                 }
                 t.done = Some(now);
                 t.proposers = Vec::new();
-                self.pending -= 1;
+                // (Writes complete in order, so the note of the task comes
+                // first; a placeholder is not counted as pending.)
+                if t.known {
+                    self.pending -= 1;
+                }
                 self.completions[task.manager as usize].push((version, task.seq));
             }
             CnetNote::Holding { task, epoch } => {
-                let prev = self.task(task).and_then(|t| t.holder.replace((node, epoch)));
+                let prev = self
+                    .task_or_placeholder(task)
+                    .and_then(|t| t.holder.replace((node, epoch)));
                 if let Some((other, e)) = prev {
                     if other != node {
                         out.push(Violation::new(
@@ -560,11 +613,11 @@ impl Monitor<ContractNet> for ContractNetMonitor {
         }
         let mut o = Outcome::with_capacity(METRICS.len(), 2);
         let m = &mut o.metrics;
-        let all = self.tasks.iter().flatten();
+        let all = self.tasks.iter().flatten().filter(|t| t.known);
         let submitted = all.clone().count();
         let mut took: Vec<u64> = all
             .clone()
-            .filter_map(|t| t.done.map(|d| d - t.submitted))
+            .filter_map(|t| t.done.map(|d| d.saturating_sub(t.submitted)))
             .collect();
         let done = took.len();
         m.insert("tasks_submitted".into(), submitted as f64);
