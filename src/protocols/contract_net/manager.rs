@@ -8,7 +8,7 @@
 //!                          ▲                           │  (deadline, or every invitee answered)
 //!                          │ no bid: retry / queue ◄───┘
 //!                          │ failure, or lease over    award: accept-proposal to the lowest
-//!                          └───────────────────────────  cost (ties: lowest node id),
+//!                          └───────────────────────────  cost (ties: rotating rank),
 //!                                                      reject-proposal to the others
 //!  progress ─► renew (lease extended)      inform-done ─► accept once, persist, cancel any later holder
 //! ```
@@ -23,6 +23,10 @@
 //! pending task counts as possibly held, and is announced again only once
 //! a whole lease has passed on the manager's clock (or it is adopted by
 //! the holder's next progress report, or finished by its result).
+//! A later callback may announce a task before the write recording it
+//! completes; if a crash loses that write, the number goes to another
+//! task after the restart, so a result from a round of an earlier
+//! incarnation than the task's own is ignored.
 
 use super::config::{ContractNetConfig, Filter, Strategy, Variant};
 use super::lease::Lease;
@@ -112,6 +116,12 @@ enum Phase {
 struct Task {
     spec: TaskSpec,
     phase: Phase,
+    /// The incarnation it was submitted in (0 for a task recovered from
+    /// the durable state). A result from a round of an earlier incarnation
+    /// is for another task: one that had this number and was lost, with
+    /// the write recording it, in a crash (a later callback may announce a
+    /// task before that write completes).
+    born: u32,
 }
 
 /// A contractor's load as last reported (least-loaded).
@@ -209,10 +219,12 @@ impl Manager {
                     phase: Phase::Uncertain {
                         over_at: lease.over_at(0),
                     },
+                    born: 0,
                 },
                 None => Task {
                     spec: TaskSpec::default(),
                     phase: Phase::Done,
+                    born: 0,
                 },
             })
             .collect();
@@ -314,6 +326,7 @@ impl Manager {
         self.tasks.push(Task {
             spec,
             phase: Phase::Waiting,
+            born: self.durable.incarnation,
         });
         self.ensure_ticking(ctx);
         if self.central() && !self.queue.is_empty() {
@@ -735,6 +748,9 @@ impl Manager {
         let Some(t) = self.tasks.get_mut(seq as usize) else {
             return;
         };
+        if ((epoch >> 32) as u32) < t.born {
+            return; // the result of a lost task that had this number
+        }
         let phase = std::mem::replace(&mut t.phase, Phase::Done);
         match phase {
             Phase::Done => return, // accepted already

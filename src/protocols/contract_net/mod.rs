@@ -8,7 +8,7 @@
 //!      │── cfp(task, size, capabilities) ───────►│  (every eligible one, or `fanout`)
 //!      │◄── propose(cost) / refuse ──────────────│  cost: expected completion time
 //!      │   deadline (or every invitee answered)  │
-//!      │── accept-proposal (lease) ─────────────►│ winner: lowest cost, ties to the lowest id
+//!      │── accept-proposal (lease) ─────────────►│ winner: lowest cost, ties rotate by task
 //!      │── reject-proposal ─────────────────────►│ the others (late proposals too)
 //!      │◄── progress ─── renew ─────────────────►│ every report_every, while it holds the task
 //!      │◄── inform-done / failure ───────────────│

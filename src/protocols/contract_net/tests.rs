@@ -864,6 +864,29 @@ fn a_restarted_manager_waits_a_whole_lease_and_uses_new_epochs() {
 }
 
 #[test]
+fn a_result_from_an_earlier_life_is_not_taken_for_a_new_task_of_that_number() {
+    // Task 0 is announced before the write recording it completes (a later
+    // callback may), then the manager crashes and the write is lost: after
+    // the restart, number 0 goes to another task. The old round's result
+    // (epoch of incarnation 1) must not complete the new task.
+    let mut h = harness(ContractNetConfig::default(), 3);
+    let mut m = h.boot(0);
+    let booted = h.start(&mut m, 0, 0).persisted().unwrap();
+    h.submit(&mut m, 0, 0, sub(0));
+    let mut r = h.recover(0, &booted);
+    h.start(&mut r, 0, 0);
+    h.submit(&mut r, 0, MS, sub(1));
+    let done = |epoch| CnetMsg::InformDone { task: t(0), epoch };
+    let s = h.deliver(&mut r, 0, 2 * MS, 1, done(E0));
+    assert!(s.notes().is_empty() && s.persisted().is_none(), "{s:?}");
+    let s = h.deliver(&mut r, 0, 3 * MS, 2, done(2 << 32));
+    assert!(
+        matches!(s.notes()[..], [CnetNote::Completed { by: 2, .. }]),
+        "{s:?}"
+    );
+}
+
+#[test]
 fn baselines_invite_one_or_two_contractors() {
     let n = 6; // contractors 1..=5
     for (strategy, want) in [
