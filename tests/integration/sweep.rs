@@ -548,6 +548,9 @@ fn shipped_experiments_parse() {
     assert_eq!(
         names,
         [
+            "contract-net-cost",
+            "contract-net-faults",
+            "contract-net-load",
             "gossip-faults",
             "gossip-rounds",
             "gossip-rumor",
