@@ -96,6 +96,18 @@ fn settings_that_stress_the_protocol_keep_it_safe() {
 }
 
 #[test]
+fn a_fixed_schedule_with_fixed_or_pareto_sizes_is_safe_and_live() {
+    // The workload's other shapes: tasks every 50 ms instead of Poisson,
+    // sizes fixed or Pareto (heavy tail) instead of exponential.
+    for size in ["fixed", "pareto"] {
+        let mut sc = hostile("contract-net", &format!("size = \"{size}\""));
+        sc.workload.arrivals = "every:50ms".parse().unwrap();
+        let s = check_seeds(&sc, 0..100, None).unwrap();
+        assert_clean(size, &s, 100);
+    }
+}
+
+#[test]
 fn leases_allow_for_drift_up_to_their_bound_and_no_further() {
     // Long partitions: contractors cut off keep working while their managers
     // re-announce. Clocks drift up to 30% (a slow contractor holds longer,
