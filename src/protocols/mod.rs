@@ -36,6 +36,7 @@ protocols! {
     om => OmSpec,
     threshold_vote => ThresholdSpec,
     jury => JurySpec,
+    contract_net => ContractNetSpec,
 }
 
 #[cfg(test)]

@@ -30,3 +30,5 @@ mod threshold_vote;
 mod jury;
 // The crate's shape: arrows between modules run one way; protocols are named only in their folders.
 mod layout;
+// Contract net and its baselines under faults; leases and drift; variants caught; M/M/c.
+mod contract_net;
