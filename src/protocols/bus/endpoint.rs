@@ -108,10 +108,14 @@ impl Bus {
     pub(super) fn publish(&mut self, ctx: &mut Ctx<'_, Self>, env: Envelope) {
         let cfg = ctx.config();
         if cfg.peer() {
-            if env.guarantee.acked() && self.index.contains_key(&env.id) {
-                return; // a reply sent already
+            if env.guarantee.acked() {
+                if self.index.contains_key(&env.id) {
+                    return; // a reply sent already
+                }
+                // Published and stored in one write.
+                self.write();
             }
-            self.fact(BusNote::Published { env, write: None });
+            self.fact(ctx, BusNote::Published { env, write: None });
             self.accept(ctx, self.id, env);
             return;
         }
@@ -127,8 +131,8 @@ impl Bus {
                 last_at: ctx.now(),
                 refused: false,
             });
-            self.fact(BusNote::Published { env, write: None });
-            self.fact(BusNote::Attempt {
+            self.fact(ctx, BusNote::Published { env, write: None });
+            self.fact(ctx, BusNote::Attempt {
                 id: env.id,
                 to: router,
                 leg: 0,
@@ -137,7 +141,7 @@ impl Bus {
             });
             self.schedule_retry(ctx, RetryKey::Outbox(env.id, 1), ctx.now(), 1);
         } else {
-            self.fact(BusNote::Published { env, write: None });
+            self.fact(ctx, BusNote::Published { env, write: None });
         }
         ctx.send(router, BusMsg::Publish(env));
     }
@@ -202,7 +206,7 @@ impl Bus {
             o.env.attempt = k + 1;
             let env = o.env;
             let router = Bus::router_of(cfg, &env);
-            self.fact(BusNote::Attempt {
+            self.fact(ctx, BusNote::Attempt {
                 id,
                 to: router,
                 leg: 0,
@@ -218,7 +222,7 @@ impl Bus {
             } else {
                 DlqReason::MaxAttempts
             };
-            self.fact(BusNote::DeadLettered {
+            self.fact(ctx, BusNote::DeadLettered {
                 id,
                 to: None,
                 reason,
@@ -255,7 +259,7 @@ impl Bus {
         self.write();
         if !on {
             // It expects the topic's messages no longer.
-            self.fact(BusNote::Unsubscribed { topic });
+            self.fact(ctx, BusNote::Unsubscribed { topic });
         }
         self.send_intent(ctx, topic, on, version);
         self.schedule_retry(ctx, RetryKey::Sub(topic, 1), ctx.now(), 1);
@@ -296,7 +300,7 @@ impl Bus {
     }
 
     /// The broker stored a subscription change: a subscription is in place.
-    pub(super) fn on_sub_ack(&mut self, topic: u32, on: bool, version: u32) {
+    pub(super) fn on_sub_ack(&mut self, ctx: &mut Ctx<'_, Self>, topic: u32, on: bool, version: u32) {
         let Some(i) = self
             .d
             .intents_pending
@@ -307,17 +311,17 @@ impl Bus {
         };
         self.d.intents_pending.swap_remove(i);
         if on {
-            self.fact(BusNote::Subscribed { topic });
+            self.fact(ctx, BusNote::Subscribed { topic });
         }
     }
 
     /// A request was answered (`reply` is its reply's id).
-    pub(super) fn on_reply(&mut self, reply: MsgId) {
+    pub(super) fn on_reply(&mut self, ctx: &mut Ctx<'_, Self>, reply: MsgId) {
         let id = reply & !super::REPLY_BIT;
         if self.requests.remove(&id).is_some() {
-            self.fact(BusNote::RequestDone { id });
+            self.fact(ctx, BusNote::RequestDone { id });
         } else if self.timed_out.contains(&id) {
-            self.fact(BusNote::LateReply { id });
+            self.fact(ctx, BusNote::LateReply { id });
         }
     }
 

@@ -25,7 +25,7 @@ pub enum Dest {
 }
 
 /// A data message as it travels, publisher to router to recipient.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Envelope {
     /// Unique per message ([`MsgId`]).
     pub id: MsgId,
@@ -48,6 +48,29 @@ pub struct Envelope {
     pub pattern: Pattern,
     /// Which attempt of its current hop this copy is (1-based).
     pub attempt: u8,
+}
+
+impl std::hash::Hash for Envelope {
+    /// Six words into the run hash (every field, packed): each message and
+    /// each delivery fact is hashed, so this is on the hot path.
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        let (kind, to) = match self.dest {
+            Dest::Topic(t) => (0u64, t),
+            Dest::Client(c) => (1, c),
+            Dest::All => (2, 0),
+        };
+        h.write_u64(self.id);
+        h.write_u64(self.epoch);
+        h.write_u64(self.at);
+        h.write_u64(((self.publisher as u64) << 32) | self.fifo_seq as u64);
+        h.write_u64(((self.payload as u64) << 32) | to as u64);
+        h.write_u64(
+            (kind << 24)
+                | ((self.guarantee as u64) << 16)
+                | ((self.pattern as u64) << 8)
+                | self.attempt as u64,
+        );
+    }
 }
 
 /// What a publisher learns from the router about a publication.

@@ -71,12 +71,12 @@ impl Bus {
                     ctx.count(counter::TOO_OLD, 1.0);
                     return;
                 }
-                if self.window_set.contains(&env.id) {
+                if self.window.contains(env.id) {
                     ctx.count(counter::DUP_SUPPRESSED, 1.0);
                     return;
                 }
             }
-            Guarantee::ExactlyOnce if dedup && self.window_set.contains(&env.id) => {
+            Guarantee::ExactlyOnce if dedup && self.window.contains(env.id) => {
                 ctx.count(counter::DUP_SUPPRESSED, 1.0);
                 return self.ack(ctx, from, &env, None);
             }
@@ -201,20 +201,23 @@ impl Bus {
         if cfg.variant != BusVariant::ForgetDedup && env.guarantee != Guarantee::AtLeastOnce {
             self.remember(cfg.dedup_window, env.id, env.at);
         }
-        if self.durable_receipt(ctx, &env) {
+        let answers = env.pattern == Pattern::Request && !self.d.replied.contains(&env.id);
+        if self.durable_receipt(ctx, &env) || (answers && env.guarantee.acked()) {
+            // The delivery and what it stores (its window entry, its FIFO
+            // position, the stored reply) are one write.
             self.write();
         }
-        self.fact(BusNote::Delivered { env, write: None });
+        self.fact(ctx, BusNote::Delivered { env, write: None });
         self.ack(ctx, from, &env, None);
         match env.pattern {
-            Pattern::Request if !self.d.replied.contains(&env.id) => {
+            Pattern::Request if answers => {
                 self.d.replied.push_back(env.id);
                 while self.d.replied.len() > cfg.dedup_window as usize {
                     self.d.replied.pop_front();
                 }
                 self.reply(ctx, &env)
             }
-            Pattern::Reply => self.on_reply(env.id),
+            Pattern::Reply => self.on_reply(ctx, env.id),
             _ => {}
         }
     }
@@ -222,15 +225,8 @@ impl Bus {
     /// Adds `id` (published at `at`) to the dedup window; an id pushed out
     /// raises the at-most-once floor past its publication time.
     fn remember(&mut self, window: u32, id: MsgId, at: u64) {
-        if !self.window_set.insert(id) {
-            return;
-        }
-        self.d.window.push_back((id, at));
-        while self.d.window.len() > window as usize {
-            if let Some((old, old_at)) = self.d.window.pop_front() {
-                self.window_set.remove(&old);
-                self.floor = self.floor.max(old_at + 1);
-            }
+        if let Some(old_at) = self.window.insert(window, id, at) {
+            self.floor = self.floor.max(old_at + 1);
         }
     }
 }

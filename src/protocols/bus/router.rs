@@ -155,7 +155,7 @@ impl Bus {
             })
         });
         self.write();
-        self.fact(BusNote::Stored {
+        self.fact(ctx, BusNote::Stored {
             id: env.id,
             attempt: env.attempt,
             write: None,
@@ -243,7 +243,7 @@ impl Bus {
             pair.last_at = now;
             // The attempt reveals the stored message and is itself durable.
             self.write();
-            self.fact(BusNote::Attempt {
+            self.fact(ctx, BusNote::Attempt {
                 id: env.id,
                 to,
                 leg: 1,
@@ -310,7 +310,7 @@ impl Bus {
             *u = u.saturating_sub(1);
         }
         if let Some(reason) = dlq {
-            self.fact(BusNote::DeadLettered {
+            self.fact(ctx, BusNote::DeadLettered {
                 id,
                 to: Some(to),
                 reason,
@@ -372,7 +372,7 @@ impl Bus {
         let mut env = self.d.stored[m].env;
         env.attempt = k + 1;
         self.write();
-        self.fact(BusNote::Attempt {
+        self.fact(ctx, BusNote::Attempt {
             id,
             to,
             leg: 1,
