@@ -134,6 +134,7 @@ impl Bus {
             self.fact(ctx, BusNote::Published { env, write: None });
             self.fact(ctx, BusNote::Attempt {
                 id: env.id,
+                at: 0,
                 to: router,
                 leg: 0,
                 n: 1,
@@ -208,6 +209,7 @@ impl Bus {
             let router = Bus::router_of(cfg, &env);
             self.fact(ctx, BusNote::Attempt {
                 id,
+                at: 0,
                 to: router,
                 leg: 0,
                 n: k + 1,

@@ -487,6 +487,9 @@ impl Bus {
             | BusNote::DeadLettered { write, .. } => *write = self.cb_write,
             _ => {}
         }
+        if let BusNote::Attempt { at, .. } = &mut note {
+            *at = ctx.now();
+        }
         ctx.note(note);
     }
 

@@ -601,9 +601,11 @@ impl BusMonitor {
         })
     }
 
+    /// An attempt seen at `now`, made at `at` (earlier, by a storage delay).
     fn on_attempt(
         &mut self,
         now: SimTime,
+        at: SimTime,
         id: MsgId,
         to: NodeId,
         leg: u8,
@@ -629,7 +631,7 @@ impl BusMonitor {
                 ),
             ));
         } else if count >= 2 {
-            let gap = now - last;
+            let gap = at.saturating_sub(last);
             let min = schedule::min_gap(&self.cfg, count as u32 - 1);
             if gap < min {
                 out.push(violation(
@@ -653,7 +655,7 @@ impl BusMonitor {
             }
             self.retries_series[bin] += 1.0;
         }
-        self.attempts.insert(key, (count, now));
+        self.attempts.insert(key, (count, at));
         let l = (leg as usize).min(1);
         self.leg_attempts[l] += 1;
         self.leg_keys[l] += (count == 1) as u64;
@@ -970,9 +972,10 @@ impl Monitor<Bus> for BusMonitor {
                 id,
                 to,
                 leg,
+                at,
                 write,
                 ..
-            } => (Some(self.on_attempt(w.now, id, to, leg, out)), write),
+            } => (Some(self.on_attempt(w.now, at, id, to, leg, out)), write),
             BusNote::Delivered { ref env, write } => (self.on_delivered(w, node, env, out), write),
             BusNote::DeadLettered { id, to, write, .. } => (self.on_dead_lettered(id, to), write),
             BusNote::Subscribed { topic } => {

@@ -215,6 +215,10 @@ pub enum BusNote {
         leg: u8,
         /// Which attempt (1-based).
         n: u8,
+        /// When the node made it (with a storage delay the copy leaves
+        /// once the callback's write completes, which the monitor sees as
+        /// the fact's time): the backoff schedule spaces these.
+        at: u64,
         /// The storage write.
         write: Option<u32>,
     },

@@ -245,6 +245,7 @@ impl Bus {
             self.write();
             self.fact(ctx, BusNote::Attempt {
                 id: env.id,
+                at: 0,
                 to,
                 leg: 1,
                 n: 1,
@@ -374,6 +375,7 @@ impl Bus {
         self.write();
         self.fact(ctx, BusNote::Attempt {
             id,
+            at: 0,
             to,
             leg: 1,
             n: k + 1,
