@@ -64,7 +64,10 @@ fn fanout(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::from_parameter(g.as_str()), &sc, |b, sc| {
             b.iter(|| {
                 let r = run_silent(black_box(sc));
-                assert_eq!(*r.metrics.get("deliveries").expect("deliveries reported") as u64, deliveries);
+                assert_eq!(
+                    *r.metrics.get("deliveries").expect("deliveries reported") as u64,
+                    deliveries
+                );
                 r
             })
         });

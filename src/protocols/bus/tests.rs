@@ -376,3 +376,39 @@ fn full_queue_drops_newest_or_refuses_the_publisher() {
         assert_eq!(b.queue_len(), 1);
     }
 }
+
+/// The times of a publisher's attempts of one message nobody acknowledges,
+/// and when it dead-letters it.
+fn unacked_attempts(cfg: BusConfig) -> (Vec<u64>, u64) {
+    let mut h = harness(cfg);
+    let mut p = started(&mut h, 3);
+    let s = h.step(&mut p, 3, 0, |n, c| n.publish(c, env(4, Guarantee::AtLeastOnce)));
+    let (mut times, mut now, mut wait) = (vec![0], 0, retry_after(&s));
+    loop {
+        now += wait;
+        let s = h.fire(&mut p, 3, now, BusTimer::Retry);
+        if s.notes().iter().any(|n| matches!(n, BusNote::DeadLettered { .. })) {
+            return (times, now);
+        }
+        times.push(now);
+        wait = retry_after(&s);
+    }
+}
+
+#[test]
+fn no_backoff_sends_its_attempts_in_a_burst() {
+    // The traffic of the no-backoff variant: during an outage its five
+    // attempts go out within 200 ms and it gives up at 250 ms; the correct
+    // schedule spreads them over at least 40 + 80 + 160 + 320 = 600 ms and
+    // waits for the last ack up to 800 ms more.
+    let (burst, gave_up) = unacked_attempts(BusConfig {
+        variant: BusVariant::NoBackoff,
+        ..BusConfig::default()
+    });
+    assert_eq!(burst, vec![0, 50 * MS, 100 * MS, 150 * MS, 200 * MS]);
+    assert_eq!(gave_up, 250 * MS);
+    let (spread, gave_up) = unacked_attempts(BusConfig::default());
+    assert_eq!(spread.len(), 5);
+    assert!(spread[4] >= 600 * MS, "{spread:?}");
+    assert!(gave_up >= spread[4] + 800 * MS, "{gave_up}");
+}
