@@ -483,3 +483,41 @@ fn printed_reproductions_of_each_variant_reproduce_it() {
     // A loss, judged after the heal: liveness (exit code 4).
     printed_command_reproduces(&a, DELIVERED, 4);
 }
+
+#[test]
+fn slow_consumers_fill_the_broker_queue_behind_their_prefetch() {
+    // Acked deliveries, at most one unacknowledged per subscriber: two
+    // clients that take 20 ms per delivery (50 per second) fall behind a
+    // topic stream of about 100 per second, and their deliveries wait in
+    // the broker's queue; with fast consumers it stays empty.
+    let sc = |slow: u32| {
+        let mut sc = lossy(&format!(
+            "guarantee = \"at-least-once\"\nprefetch = 1\nslow_consumers = {slow}\nslow_consume_time = \"20ms\""
+        ));
+        sc.net.loss_ratio = 0.0;
+        sc
+    };
+    let fast = run_silent(&sc(0));
+    assert_eq!(metric(&fast, "queue_len_max"), 0.0);
+    let slow = run_silent(&sc(2));
+    assert!(metric(&slow, "queue_len_max") > 20.0, "{:?}", slow.metrics);
+    assert!(metric(&slow, "latency_ms_p99") > 10.0 * metric(&fast, "latency_ms_p99"));
+    // Everything is still delivered, once.
+    assert_eq!(metric(&slow, "delivery_ratio"), 1.0);
+    assert_eq!(metric(&slow, "unresolved"), 0.0);
+}
+
+#[test]
+fn golden_hashes() {
+    // The same runs as `agentsim run bus` with the README's check flags,
+    // exactly-once with FIFO, seeds 0..3.
+    let sc = hostile("guarantee = \"exactly-once\"\nfifo = true");
+    let got: Vec<String> = (0..3)
+        .map(|seed| run_silent(&Scenario { seed, ..sc.clone() }).hash)
+        .collect();
+    crate::common::assert_golden("bus", &got, (GOLDEN_MODEL, &GOLDEN));
+}
+
+/// The model version the pins below were recorded under.
+const GOLDEN_MODEL: u32 = 1;
+const GOLDEN: [&str; 3] = ["083b511a40e406e9", "b230581484a3c0ed", "181bacb70abea255"];
