@@ -489,7 +489,8 @@ fn slow_consumers_fill_the_broker_queue_behind_their_prefetch() {
     // Acked deliveries, at most one unacknowledged per subscriber: two
     // clients that take 20 ms per delivery (50 per second) fall behind a
     // topic stream of about 100 per second, and their deliveries wait in
-    // the broker's queue; with fast consumers it stays empty.
+    // the broker's queue; with fast consumers only the deliveries behind
+    // an ack round trip wait (20 at most here).
     let sc = |slow: u32| {
         let mut sc = lossy(&format!(
             "guarantee = \"at-least-once\"\nprefetch = 1\nslow_consumers = {slow}\nslow_consume_time = \"20ms\""
@@ -498,9 +499,12 @@ fn slow_consumers_fill_the_broker_queue_behind_their_prefetch() {
         sc
     };
     let fast = run_silent(&sc(0));
-    assert_eq!(metric(&fast, "queue_len_max"), 0.0);
     let slow = run_silent(&sc(2));
-    assert!(metric(&slow, "queue_len_max") > 20.0, "{:?}", slow.metrics);
+    assert!(
+        metric(&slow, "queue_len_max") > 5.0 * metric(&fast, "queue_len_max"),
+        "{:?}",
+        slow.metrics
+    );
     assert!(metric(&slow, "latency_ms_p99") > 10.0 * metric(&fast, "latency_ms_p99"));
     // Everything is still delivered, once.
     assert_eq!(metric(&slow, "delivery_ratio"), 1.0);

@@ -125,7 +125,7 @@ impl Bus {
                 return; // a reply sent already
             }
             self.write();
-            self.d.outbox.push(Outgoing {
+            dm!(self).outbox.push(Outgoing {
                 env,
                 attempts: 1,
                 last_at: ctx.now(),
@@ -175,9 +175,9 @@ impl Bus {
             // the removal, the recovered outbox retries, and the router
             // acknowledges the duplicate.
             PubStatus::Stored => {
-                self.d.outbox.swap_remove(i);
+                dm!(self).outbox.swap_remove(i);
             }
-            PubStatus::Refused => self.d.outbox[i].refused = true,
+            PubStatus::Refused => dm!(self).outbox[i].refused = true,
         }
     }
 
@@ -201,7 +201,7 @@ impl Bus {
         let now = ctx.now();
         if (k as u32) < cfg.max_attempts {
             self.write();
-            let o = &mut self.d.outbox[i];
+            let o = &mut dm!(self).outbox[i];
             o.attempts = k + 1;
             o.last_at = now;
             o.env.attempt = k + 1;
@@ -218,7 +218,7 @@ impl Bus {
             ctx.send(router, BusMsg::Publish(env));
             self.schedule_retry(ctx, RetryKey::Outbox(id, k + 1), now, k as u32 + 1);
         } else {
-            let o = self.d.outbox.swap_remove(i);
+            let o = dm!(self).outbox.swap_remove(i);
             let reason = if o.refused {
                 DlqReason::Refused
             } else {
@@ -253,11 +253,11 @@ impl Bus {
     fn churn(&mut self, ctx: &mut Ctx<'_, Self>, topic: u32) {
         let t = topic as usize;
         let on = !self.d.intents[t];
-        self.d.intents[t] = on;
-        self.d.intent_versions[t] += 1;
+        dm!(self).intents[t] = on;
+        dm!(self).intent_versions[t] += 1;
         let version = self.d.intent_versions[t];
-        self.d.intents_pending.retain(|&(pt, _, _)| pt != topic);
-        self.d.intents_pending.push((topic, on, version));
+        dm!(self).intents_pending.retain(|&(pt, _, _)| pt != topic);
+        dm!(self).intents_pending.push((topic, on, version));
         self.write();
         if !on {
             // It expects the topic's messages no longer.
@@ -311,7 +311,7 @@ impl Bus {
         else {
             return; // stale: the intent changed since
         };
-        self.d.intents_pending.swap_remove(i);
+        dm!(self).intents_pending.swap_remove(i);
         if on {
             self.fact(ctx, BusNote::Subscribed { topic });
         }

@@ -112,6 +112,15 @@
 //! (brokers acknowledge before the callback that stores), `no-backoff`
 //! (retries every `retry_base`).
 
+/// The durable state, for writing: shared with the last persisted copy
+/// until the first change after a persist (then copied once), so that a
+/// run whose durable copies are not kept never copies it.
+macro_rules! dm {
+    ($s:expr) => {
+        std::sync::Arc::make_mut(&mut $s.d)
+    };
+}
+
 mod alarm;
 pub mod config;
 mod endpoint;
@@ -137,6 +146,7 @@ use crate::time::SimTime;
 use alarm::Alarm;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 /// A hasher for message ids in lookup-only sets and maps: one multiply
 /// (ids are already well spread: submission indices). Never iterated, so
@@ -399,15 +409,12 @@ pub struct Bus {
     floor: SimTime,
     /// This incarnation's boot time.
     epoch: u64,
-    /// The receiver's dedup window (durable with `dedup_durable`: it goes
-    /// into [`BusDurable::window`] when the node persists).
-    window: window::DedupWindow,
     queue: VecDeque<Queued>,
     role: Role,
     /// Sending a delivery (`service_time`).
     busy: bool,
     consuming: bool,
-    d: BusDurable,
+    d: Arc<BusDurable>,
 
     // Publisher.
     /// Next FIFO sequence number per topic, this incarnation.
@@ -447,15 +454,14 @@ impl Bus {
         self.role
     }
 
-    /// The durable state as it stands (not necessarily persisted yet),
-    /// but for the dedup window.
+    /// The durable state as it stands (not necessarily persisted yet).
     pub fn durable(&self) -> &BusDurable {
         &self.d
     }
 
     /// The dedup window.
     pub fn window(&self) -> &window::DedupWindow {
-        &self.window
+        &self.d.window
     }
 
     /// Deliveries waiting in this broker's queue.
@@ -498,12 +504,8 @@ impl Bus {
     fn end(&mut self, ctx: &mut Ctx<'_, Self>) {
         if let Some(w) = self.cb_write.take() {
             self.writes = w;
-            self.d.write = w;
-            let mut d = Box::new(self.d.clone());
-            if ctx.config().dedup_durable {
-                d.window = self.window.clone();
-            }
-            ctx.persist(d);
+            dm!(self).write = w;
+            ctx.persist(Arc::clone(&self.d));
         }
         let q = self.queue.len() as u32;
         if q != self.noted_queue {
@@ -537,18 +539,20 @@ impl Protocol for Bus {
     type Msg = BusMsg;
     type Timer = BusTimer;
     type Note = BusNote;
-    /// Boxed: a command holds at most a pointer to it, so the command list
-    /// of a callback that sends a hundred deliveries stays small.
-    type Durable = Box<BusDurable>;
+    /// Shared: a persist hands the engine a pointer, not a copy (a broker
+    /// persists at every attempt, and its state holds every message it
+    /// stores); the node copies it at its next change only if the engine
+    /// kept it (when a crash is possible).
+    type Durable = Arc<BusDurable>;
 
     const COUNTERS: &'static [MetricDef] = &COUNTERS;
 
-    fn init(ctx: &mut Init<'_, Self>, durable: &Box<BusDurable>) -> Self {
+    fn init(ctx: &mut Init<'_, Self>, durable: &Arc<BusDurable>) -> Self {
         let cfg = ctx.config();
         let (id, n) = (ctx.id(), ctx.nodes());
         let role = Role::of(cfg, id);
-        let mut d = BusDurable::clone(durable);
-        let window = std::mem::take(&mut d.window);
+        let mut shared = Arc::clone(durable);
+        let d = Arc::make_mut(&mut shared);
         if !d.booted {
             d.booted = true;
             d.intents = vec![false; cfg.topics as usize];
@@ -565,11 +569,9 @@ impl Protocol for Bus {
                 }
             }
         }
-        let window = if cfg.dedup_durable {
-            window
-        } else {
-            window::DedupWindow::default()
-        };
+        if !cfg.dedup_durable {
+            d.window.clear();
+        }
         let recent_set = d.recent.iter().map(|e| e.0).collect();
         let index = d
             .stored
@@ -613,8 +615,7 @@ impl Protocol for Bus {
             retry: Alarm::new(BusTimer::Retry),
             gap: Alarm::new(BusTimer::Gap),
             request: Alarm::new(BusTimer::Request),
-            window,
-            d,
+            d: shared,
         }
     }
 

@@ -71,12 +71,12 @@ impl Bus {
                     ctx.count(counter::TOO_OLD, 1.0);
                     return;
                 }
-                if self.window.contains(env.id) {
+                if self.d.window.contains(env.id) {
                     ctx.count(counter::DUP_SUPPRESSED, 1.0);
                     return;
                 }
             }
-            Guarantee::ExactlyOnce if dedup && self.window.contains(env.id) => {
+            Guarantee::ExactlyOnce if dedup && self.d.window.contains(env.id) => {
                 ctx.count(counter::DUP_SUPPRESSED, 1.0);
                 return self.ack(ctx, from, &env, None);
             }
@@ -94,7 +94,7 @@ impl Bus {
             epoch: env.epoch,
             topic,
         };
-        let pos = self.d.streams.entry(key).or_default();
+        let pos = dm!(self).streams.entry(key).or_default();
         let s = env.fifo_seq;
         if s < pos.next {
             if pos.was_skipped(s) {
@@ -153,7 +153,7 @@ impl Bus {
         if !left {
             self.reorder.remove(&key);
         }
-        if let Some(pos) = self.d.streams.get_mut(&key) {
+        if let Some(pos) = dm!(self).streams.get_mut(&key) {
             pos.next = next;
         }
         for (from, env) in ready {
@@ -172,7 +172,7 @@ impl Bus {
         let Some((&first, _)) = r.waiting.first_key_value() else {
             return;
         };
-        let pos = self.d.streams.entry(key).or_default();
+        let pos = dm!(self).streams.entry(key).or_default();
         let skipped = first.saturating_sub(pos.next);
         pos.skip(first);
         self.write();
@@ -211,9 +211,9 @@ impl Bus {
         self.ack(ctx, from, &env, None);
         match env.pattern {
             Pattern::Request if answers => {
-                self.d.replied.push_back(env.id);
+                dm!(self).replied.push_back(env.id);
                 while self.d.replied.len() > cfg.dedup_window as usize {
-                    self.d.replied.pop_front();
+                    dm!(self).replied.pop_front();
                 }
                 self.reply(ctx, &env)
             }
@@ -225,7 +225,7 @@ impl Bus {
     /// Adds `id` (published at `at`) to the dedup window; an id pushed out
     /// raises the at-most-once floor past its publication time.
     fn remember(&mut self, window: u32, id: MsgId, at: u64) {
-        if let Some(old_at) = self.window.insert(window, id, at) {
+        if let Some(old_at) = dm!(self).window.insert(window, id, at) {
             self.floor = self.floor.max(old_at + 1);
         }
     }

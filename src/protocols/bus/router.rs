@@ -163,7 +163,7 @@ impl Bus {
         let open = pairs.len() as u32;
         let slot = self.d.stored.len() as u32;
         let tos: Vec<NodeId> = pairs.iter().map(|p| p.to).collect();
-        self.d.stored.push(StoredMsg { env, pairs, open });
+        dm!(self).stored.push(StoredMsg { env, pairs, open });
         self.index.insert(env.id, slot);
         if open == 0 {
             self.finish_msg(ctx, env.id);
@@ -235,7 +235,7 @@ impl Bus {
                 return;
             };
             let now = ctx.now();
-            let pair = &mut self.d.stored[m].pairs[p];
+            let pair = &mut dm!(self).stored[m].pairs[p];
             if pair.done || pair.attempts > 0 {
                 return;
             }
@@ -299,13 +299,13 @@ impl Bus {
         let Some((m, p)) = self.find_pair(id, to) else {
             return;
         };
-        let pair = &mut self.d.stored[m].pairs[p];
+        let pair = &mut dm!(self).stored[m].pairs[p];
         if pair.done {
             return;
         }
         pair.done = true;
         let attempted = pair.attempts > 0;
-        self.d.stored[m].open -= 1;
+        dm!(self).stored[m].open -= 1;
         if attempted && ctx.config().prefetch > 0 {
             let u = &mut self.unacked[to as usize];
             *u = u.saturating_sub(1);
@@ -329,19 +329,19 @@ impl Bus {
     fn finish_msg(&mut self, ctx: &Ctx<'_, Self>, id: MsgId) {
         let now = ctx.now();
         let keep = ctx.config().settle_ns();
-        self.d.recent.push_back((id, now));
+        dm!(self).recent.push_back((id, now));
         self.recent_set.insert(id);
         while let Some(&(old, at)) = self.d.recent.front() {
             if at + keep >= now {
                 break;
             }
-            self.d.recent.pop_front();
+            dm!(self).recent.pop_front();
             self.recent_set.remove(&old);
         }
         self.done_msgs += 1;
         let len = self.d.stored.len() as u32;
         if len >= 64 && self.done_msgs * 2 > len {
-            self.d.stored.retain(|m| m.open > 0);
+            dm!(self).stored.retain(|m| m.open > 0);
             self.index.clear();
             for (i, m) in self.d.stored.iter().enumerate() {
                 self.index.insert(m.env.id, i as u32);
@@ -367,7 +367,7 @@ impl Bus {
             return;
         }
         let now = ctx.now();
-        let pair = &mut self.d.stored[m].pairs[p];
+        let pair = &mut dm!(self).stored[m].pairs[p];
         pair.attempts = k + 1;
         pair.last_at = now;
         let mut env = self.d.stored[m].env;
@@ -420,10 +420,10 @@ impl Bus {
         if topic >= cfg.topics || !self.routes_topic(cfg, topic) {
             return;
         }
-        let last = self.d.sub_versions.entry((topic, from)).or_insert(0);
+        let last = dm!(self).sub_versions.entry((topic, from)).or_insert(0);
         if version > *last {
             *last = version;
-            let subs = &mut self.d.subs[topic as usize];
+            let subs = &mut dm!(self).subs[topic as usize];
             match (subs.binary_search(&from), on) {
                 (Err(i), true) => subs.insert(i, from),
                 (Ok(i), false) => {

@@ -154,7 +154,7 @@ fn a_window_lost_in_a_crash_breaks_exactly_once() {
     let s = h.deliver(&mut r, 1, MS, 0, BusMsg::Deliver(e));
     assert_eq!(delivered(&s), vec![9]);
     assert!(s.persisted().is_none(), "nothing durable to write");
-    let mut r2 = h.recover(1, &Box::default());
+    let mut r2 = h.recover(1, &Default::default());
     h.start(&mut r2, 1, 10 * MS);
     let s = h.deliver(&mut r2, 1, 11 * MS, 0, BusMsg::Deliver(e));
     assert_eq!(delivered(&s), vec![9], "the retry is delivered a second time");
@@ -174,7 +174,7 @@ fn at_most_once_receiver_drops_copies_and_never_acks() {
     assert_eq!(count(&s, counter::DUP_SUPPRESSED), 1.0);
     // After a restart, a copy published before the boot is too old to
     // tell apart: dropped.
-    let mut r2 = h.recover(1, &Box::default());
+    let mut r2 = h.recover(1, &Default::default());
     h.start(&mut r2, 1, 10 * MS);
     let s = h.deliver(&mut r2, 1, 11 * MS, 0, BusMsg::Deliver(e));
     assert!(delivered(&s).is_empty());
