@@ -200,6 +200,10 @@ impl PairRec {
 /// (message, node, leg, routing): the attempts of one hop of one routing.
 type AttemptKey = (MsgId, NodeId, u8, u32);
 
+/// (receiver, publisher, publisher incarnation, topic): one node's place in
+/// one FIFO stream.
+type FifoKey = (NodeId, NodeId, u64, u32);
+
 /// How to take back a fact.
 #[derive(Clone, Debug)]
 enum Undo {
@@ -214,7 +218,8 @@ enum Undo {
         node: NodeId,
         /// The pair's index if expected.
         pair: Option<u32>,
-        fifo: Option<((NodeId, NodeId, u64, u32), Option<u32>)>,
+        /// The FIFO position it moved, and the one before.
+        fifo: Option<(FifoKey, Option<u32>)>,
     },
     DeadLettered {
         rec: u32,
@@ -980,8 +985,8 @@ impl Monitor<Bus> for BusMonitor {
             BusNote::DeadLettered { id, to, write, .. } => (self.on_dead_lettered(id, to), write),
             BusNote::Subscribed { topic } => {
                 let t = topic as usize;
-                if !self.subs[t].contains_key(&node) {
-                    self.subs[t].insert(node, w.now);
+                if let std::collections::btree_map::Entry::Vacant(e) = self.subs[t].entry(node) {
+                    e.insert(w.now);
                     self.new_snapshot(topic);
                     self.sub_changes += 1;
                 }
