@@ -37,6 +37,7 @@ protocols! {
     threshold_vote => ThresholdSpec,
     jury => JurySpec,
     contract_net => ContractNetSpec,
+    bus => BusSpec,
 }
 
 #[cfg(test)]

@@ -16,6 +16,8 @@ mod raft;
 mod paxos;
 // Gossip properties under faults, agreement with epidemic theory, broken variants, 10^5 nodes.
 mod gossip;
+// Message bus guarantees under faults, broken variants caught, loss and duplicate rates against closed forms.
+mod bus;
 // Sweeps: identical files whatever --jobs, shards or resumes; summaries; bad experiment files.
 mod sweep;
 // Plots: valid PNG and SVG of the requested size, from results and from traces.

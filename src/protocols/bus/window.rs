@@ -1,0 +1,139 @@
+//! A receiver's dedup window: the ids it delivered recently, in a
+//! set-associative table so that a lookup and an insertion touch one cache
+//! line (at a thousand receivers the windows do not fit in cache together).
+//!
+//! The table has `sets` sets of [`WAYS`] entries, `sets` a power of two with
+//! `sets × WAYS ≥ dedup_window`. An id lives in the set its hash picks; when
+//! that set is full, the entry published earliest is pushed out (its
+//! publication time is returned, for the at-most-once floor). So the window
+//! holds at least the `dedup_window` most recent ids only approximately: an
+//! id may be pushed out a little early by newer ids of its own set.
+
+/// Entries per set: four (id, publication time) pairs are one 64-byte line.
+pub const WAYS: usize = 4;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C, align(64))]
+struct Set {
+    /// `id + 1`, 0 for a free entry.
+    ids: [u64; WAYS],
+    /// Publication times.
+    ats: [u64; WAYS],
+}
+
+/// The ids a receiver delivered recently (see the module docs).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DedupWindow {
+    sets: Vec<Set>,
+    /// `64 - log2(sets)`: the shift that turns a hash into a set index.
+    shift: u32,
+    len: u32,
+}
+
+impl DedupWindow {
+    /// An empty window of at least `capacity` entries (allocated at the
+    /// first insertion).
+    fn sized(capacity: u32) -> DedupWindow {
+        let sets = (capacity as usize).div_ceil(WAYS).next_power_of_two().max(1);
+        DedupWindow {
+            sets: vec![Set::default(); sets],
+            shift: 64 - sets.trailing_zeros(),
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn set_of(&self, id: u64) -> usize {
+        if self.shift >= 64 {
+            return 0;
+        }
+        (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    /// Whether `id` is in the window.
+    #[inline]
+    pub fn contains(&self, id: u64) -> bool {
+        if self.sets.is_empty() {
+            return false;
+        }
+        self.sets[self.set_of(id)].ids.contains(&(id + 1))
+    }
+
+    /// Adds `id`, published at `at`, to a window of `capacity` entries.
+    /// Returns the publication time of the entry it pushed out, if any.
+    #[inline]
+    pub fn insert(&mut self, capacity: u32, id: u64, at: u64) -> Option<u64> {
+        if self.sets.is_empty() {
+            *self = DedupWindow::sized(capacity);
+        }
+        let s = self.set_of(id);
+        let set = &mut self.sets[s];
+        if set.ids.contains(&(id + 1)) {
+            return None;
+        }
+        if let Some(free) = set.ids.iter().position(|&x| x == 0) {
+            set.ids[free] = id + 1;
+            set.ats[free] = at;
+            self.len += 1;
+            return None;
+        }
+        // Full: the entry published earliest (the first of equals) goes.
+        let mut old = 0;
+        for w in 1..WAYS {
+            if set.ats[w] < set.ats[old] {
+                old = w;
+            }
+        }
+        let pushed = set.ats[old];
+        set.ids[old] = id + 1;
+        set.ats[old] = at;
+        Some(pushed)
+    }
+
+    /// Ids held.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether it holds no id.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Forgets every id.
+    pub fn clear(&mut self) {
+        *self = DedupWindow::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembers_recent_ids_and_pushes_out_the_oldest_of_a_full_set() {
+        let mut w = DedupWindow::default();
+        assert!(!w.contains(7));
+        assert_eq!(w.insert(64, 7, 100), None);
+        assert!(w.contains(7));
+        assert!(!w.contains(8));
+        // A window of 64: 16 sets of 4. Fill well past it: every id pushed
+        // out is older than every id that stays, set by set.
+        let mut pushed = 0;
+        for i in 0..1000u64 {
+            if w.insert(64, 1000 + i, 1000 + i).is_some() {
+                pushed += 1;
+            }
+        }
+        assert_eq!(w.len() as u64 + pushed, 1001);
+        assert!(w.len() <= 64);
+        // The most recent ids are there (each set keeps its newest four).
+        let recent = (1990..2000u64).filter(|&i| w.contains(i)).count();
+        assert_eq!(recent, 10);
+        assert!(!w.contains(7));
+        // Ids 0 and u64::MAX - 1 are ids like any other.
+        let mut z = DedupWindow::default();
+        z.insert(8, 0, 0);
+        assert!(z.contains(0) && !z.contains(1));
+    }
+}
