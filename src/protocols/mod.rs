@@ -31,6 +31,7 @@ protocols! {
     raft => RaftSpec,
     gossip => GossipSpec,
     phold => PholdSpec,
+    bracha => BrachaSpec,
 }
 
 #[cfg(test)]
