@@ -32,6 +32,7 @@ protocols! {
     gossip => GossipSpec,
     phold => PholdSpec,
     bracha => BrachaSpec,
+    pbft => PbftSpec,
 }
 
 #[cfg(test)]

@@ -1,0 +1,1 @@
+//! Single-step tests of PBFT (Castro & Liskov 1999, §4).
