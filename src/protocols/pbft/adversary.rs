@@ -60,19 +60,13 @@ pub fn other_digest(d: u64) -> u64 {
 pub fn changed(msg: &PbftMsg, me: NodeId) -> Option<PbftMsg> {
     let relayed = |origin: &NodeId| *origin != me;
     Some(match msg {
-        PbftMsg::PrePrepare {
-            view,
-            seq,
-            req,
-            origin,
-            forged,
-        } if !req.is_null() => PbftMsg::PrePrepare {
-            view: *view,
-            seq: *seq,
-            req: Req::NULL,
-            origin: *origin,
-            forged: *forged || relayed(origin),
-        },
+        PbftMsg::PrePrepare(pp) if !pp.req.is_null() => PbftMsg::pre_prepare(
+            pp.view,
+            pp.seq,
+            Req::NULL,
+            pp.origin,
+            pp.forged || relayed(&pp.origin),
+        ),
         PbftMsg::Prepare {
             view,
             seq,
@@ -137,14 +131,15 @@ pub fn changed(msg: &PbftMsg, me: NodeId) -> Option<PbftMsg> {
 /// The view and sequence number a message is about (0 where none).
 fn about(msg: &PbftMsg) -> (u64, u64) {
     match msg {
-        PbftMsg::PrePrepare { view, seq, .. }
-        | PbftMsg::Prepare { view, seq, .. }
-        | PbftMsg::Commit { view, seq, .. } => (*view, *seq),
-        PbftMsg::Reply { view, id, .. } => (*view, *id),
+        PbftMsg::PrePrepare(pp) => (pp.view, pp.seq),
+        PbftMsg::Prepare { view, seq, .. } | PbftMsg::Commit { view, seq, .. } => {
+            (*view as u64, *seq as u64)
+        }
+        PbftMsg::Reply { view, id, .. } => (*view as u64, *id),
         PbftMsg::ViewChange(vc) => (vc.view, 0),
         PbftMsg::NewView(nv) => (nv.view, 0),
-        PbftMsg::Status { view, executed, .. } => (*view, *executed),
-        PbftMsg::Decided { seq, .. } => (0, *seq),
+        PbftMsg::Status { view, executed, .. } => (*view as u64, *executed as u64),
+        PbftMsg::Decided { seq, .. } => (0, *seq as u64),
         PbftMsg::Request { req } => (0, req.id),
     }
 }
@@ -236,31 +231,13 @@ fn shaped(p: &mut Pbft, ctx: &mut Ctx<'_, Pbft>, b: &Behaviour, dest: Dest, msg:
             let me = ctx.id();
             let primary = p.primary(view);
             if primary != me {
-                ctx.broadcast(PbftMsg::PrePrepare {
-                    view,
-                    seq,
-                    req: Req::NULL,
-                    origin: primary,
-                    forged: true,
-                });
+                ctx.broadcast(PbftMsg::pre_prepare(view, seq, Req::NULL, primary, true));
             }
             for j in (0..p.n).filter(|&j| j != me) {
                 if j != primary {
-                    ctx.broadcast(PbftMsg::Prepare {
-                        view,
-                        seq,
-                        digest: NULL,
-                        origin: j,
-                        forged: true,
-                    });
+                    ctx.broadcast(PbftMsg::prepare(view, seq, NULL, j, true));
                 }
-                ctx.broadcast(PbftMsg::Commit {
-                    view,
-                    seq,
-                    digest: NULL,
-                    origin: j,
-                    forged: true,
-                });
+                ctx.broadcast(PbftMsg::commit(view, seq, NULL, j, true));
             }
             act.changed = p.n - 1;
         }

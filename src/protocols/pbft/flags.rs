@@ -23,7 +23,7 @@ pub struct PbftFlags {
     /// A client proxy without f+1 matching replies retransmits to every replica after this long [default: 250ms].
     #[arg(long, value_name = "DUR")]
     pub client_retry: Option<Dur>,
-    /// A replica without progress this long asks for what it lacks [default: 100ms].
+    /// A replica stuck this long asks for what it lacks [default: 50ms].
     #[arg(long, value_name = "DUR")]
     pub resend: Option<Dur>,
     /// Sequence numbers in progress beyond the last executed one [default: 64].

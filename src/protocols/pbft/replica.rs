@@ -80,15 +80,9 @@ pub(super) fn message(p: &mut Pbft, ctx: &mut Ctx<'_, Pbft>, from: NodeId, msg: 
     }
     match msg {
         PbftMsg::Request { req } => on_request(p, ctx, from, req),
-        PbftMsg::PrePrepare {
-            view,
-            seq,
-            req,
-            origin,
-            forged,
-        } => {
-            if p.verified(ctx, "PrePrepare", origin, from, forged) {
-                on_pre_prepare(p, ctx, view, seq, req, origin);
+        PbftMsg::PrePrepare(pp) => {
+            if p.verified(ctx, "PrePrepare", pp.origin, from, pp.forged) {
+                on_pre_prepare(p, ctx, pp.view, pp.seq, pp.req, pp.origin);
             }
         }
         PbftMsg::Prepare {
@@ -99,7 +93,7 @@ pub(super) fn message(p: &mut Pbft, ctx: &mut Ctx<'_, Pbft>, from: NodeId, msg: 
             forged,
         } => {
             if p.verified(ctx, "Prepare", origin, from, forged) {
-                on_prepare(p, ctx, view, seq, digest, origin);
+                on_prepare(p, ctx, view as u64, seq as u64, digest, origin);
             }
         }
         PbftMsg::Commit {
@@ -110,7 +104,7 @@ pub(super) fn message(p: &mut Pbft, ctx: &mut Ctx<'_, Pbft>, from: NodeId, msg: 
             forged,
         } => {
             if p.verified(ctx, "Commit", origin, from, forged) {
-                on_commit(p, ctx, view, seq, digest, origin);
+                on_commit(p, ctx, view as u64, seq as u64, digest, origin);
             }
         }
         PbftMsg::Reply {
@@ -121,7 +115,7 @@ pub(super) fn message(p: &mut Pbft, ctx: &mut Ctx<'_, Pbft>, from: NodeId, msg: 
             ..
         } => {
             if p.verified(ctx, "Reply", origin, from, forged) {
-                on_reply(p, ctx, id, result, origin);
+                on_reply(p, ctx, id, result as u64, origin);
             }
         }
         PbftMsg::ViewChange(vc) => {
@@ -138,7 +132,14 @@ pub(super) fn message(p: &mut Pbft, ctx: &mut Ctx<'_, Pbft>, from: NodeId, msg: 
             view,
             executed,
             lacking,
-        } => on_status(p, ctx, from, view, executed, lacking),
+        } => on_status(
+            p,
+            ctx,
+            from,
+            view as u64,
+            executed as u64,
+            lacking as u64,
+        ),
         PbftMsg::Decided {
             seq,
             digest,
@@ -146,7 +147,7 @@ pub(super) fn message(p: &mut Pbft, ctx: &mut Ctx<'_, Pbft>, from: NodeId, msg: 
             forged,
         } => {
             if p.verified(ctx, "Decided", origin, from, forged) {
-                on_decided(p, ctx, seq, digest, origin);
+                on_decided(p, ctx, seq as u64, digest, origin);
             }
         }
     }
@@ -180,9 +181,9 @@ pub(super) fn timer(p: &mut Pbft, ctx: &mut Ctx<'_, Pbft>, timer: PbftTimer) {
                     }
                     _ => {
                         let m = PbftMsg::Status {
-                            view: p.core.view,
-                            executed,
-                            lacking,
+                            view: p.core.view as u32,
+                            executed: executed as u32,
+                            lacking: lacking as u32,
                         };
                         adversary::send(p, ctx, Dest::All, m);
                     }
@@ -255,13 +256,7 @@ pub(super) fn propose(p: &mut Pbft, ctx: &mut Ctx<'_, Pbft>) {
             p,
             ctx,
             Dest::All,
-            PbftMsg::PrePrepare {
-                view,
-                seq,
-                req,
-                origin,
-                forged: false,
-            },
+            PbftMsg::pre_prepare(view, seq, req, origin, false),
         );
         advance(p, ctx, seq);
     }
@@ -316,13 +311,7 @@ pub(super) fn accept_pre_prepare(p: &mut Pbft, ctx: &mut Ctx<'_, Pbft>, view: u6
             p,
             ctx,
             Dest::All,
-            PbftMsg::Prepare {
-                view,
-                seq,
-                digest: req.id,
-                origin: me,
-                forged: false,
-            },
+            PbftMsg::prepare(view, seq, req.id, me, false),
         );
     }
     p.arm_resend(ctx);
@@ -381,18 +370,21 @@ fn saw(p: &mut Pbft, ctx: &mut Ctx<'_, Pbft>, seq: u64) {
 /// Moves `seq` on as far as its votes allow: prepared → Commit, committed-local → execute.
 pub(super) fn advance(p: &mut Pbft, ctx: &mut Ctx<'_, Pbft>, seq: u64) {
     let view = p.core.view;
-    let Some((v, req)) = p.slot(seq).and_then(|s| s.pre_prepare) else {
+    let Some(slot) = p.slot(seq) else {
         return;
     };
-    if v != view {
+    let Some((v, req)) = slot.pre_prepare else {
         return;
+    };
+    if v != view || slot.committed.is_some_and(|(cv, _)| cv == view) {
+        return; // not of this view, or done with
     }
+    let (commit_sent, executed) = (slot.commit_sent, slot.executed);
     let me = ctx.id();
     let q = p.th.quorum;
     let n = p.n;
     let d = req.id;
-    let slot = *p.slot(seq).expect("slot exists");
-    if slot.commit_sent != Some((view, d)) {
+    if commit_sent != Some((view, d)) {
         // prepared(m, v, n, i): the PrePrepare and quorum − 1 matching
         // Prepares from backups (its own included).
         if p.votes_mut(seq).0.count(view, d) + 1 < q {
@@ -409,24 +401,15 @@ pub(super) fn advance(p: &mut Pbft, ctx: &mut Ctx<'_, Pbft>, seq: u64) {
             p,
             ctx,
             Dest::All,
-            PbftMsg::Commit {
-                view,
-                seq,
-                digest: d,
-                origin: me,
-                forged: false,
-            },
+            PbftMsg::commit(view, seq, d, me, false),
         );
-    }
-    if slot.committed.is_some_and(|(cv, _)| cv == view) {
-        return;
     }
     // committed-local(m, v, n, i): prepared and quorum matching Commits.
     if p.votes_mut(seq).1.count(view, d) < q {
         return;
     }
     p.core().slot_mut(seq).committed = Some((view, req));
-    if let Some(done) = slot.executed {
+    if let Some(done) = executed {
         if done != d {
             // Committed anew to another request than the one executed: say
             // so (the total-order check will flag it).
@@ -493,9 +476,9 @@ fn send_reply(p: &mut Pbft, ctx: &mut Ctx<'_, Pbft>, req: Req, seq: u64) {
         on_reply(p, ctx, req.id, seq, me);
     } else {
         let m = PbftMsg::Reply {
-            view: p.core.view,
+            view: p.core.view as u32,
+            result: seq as u32,
             id: req.id,
-            result: seq,
             origin: me,
             forged: false,
         };
@@ -604,7 +587,7 @@ fn on_status(
     for seq in executed + 1..=last {
         if let Some(digest) = p.slot(seq).and_then(|s| s.executed) {
             let m = PbftMsg::Decided {
-                seq,
+                seq: seq as u32,
                 digest,
                 origin: me,
                 forged: false,
@@ -621,37 +604,19 @@ fn on_status(
         let slot = *p.slot(seq).expect("within the log");
         if let Some((v, req)) = slot.pre_prepare {
             if v == view {
-                let m = PbftMsg::PrePrepare {
-                    view,
-                    seq,
-                    req,
-                    origin: primary,
-                    forged: false,
-                };
+                let m = PbftMsg::pre_prepare(view, seq, req, primary, false);
                 adversary::send(p, ctx, Dest::One(from), m);
             }
         }
         if let Some((v, digest)) = slot.prepare_sent {
             if v == view {
-                let m = PbftMsg::Prepare {
-                    view,
-                    seq,
-                    digest,
-                    origin: me,
-                    forged: false,
-                };
+                let m = PbftMsg::prepare(view, seq, digest, me, false);
                 adversary::send(p, ctx, Dest::One(from), m);
             }
         }
         if let Some((v, digest)) = slot.commit_sent {
             if v == view {
-                let m = PbftMsg::Commit {
-                    view,
-                    seq,
-                    digest,
-                    origin: me,
-                    forged: false,
-                };
+                let m = PbftMsg::commit(view, seq, digest, me, false);
                 adversary::send(p, ctx, Dest::One(from), m);
             }
         }
