@@ -13,6 +13,17 @@
 //! allocating.
 
 use serde::ser::{self, Serialize};
+
+/// The model version: the number of the simulation model (engine, network,
+/// protocols) as far as runs go. It is bumped by any change that alters
+/// runs (their hashes), and only by such a change, so unchanged code keeps
+/// committed results byte-identical. Traces (`run_start.model`) and results
+/// (`manifest.toml`, every row's check) record it; rows of another model
+/// version are refused. The golden-hash tests pin hashes to this number:
+/// they fail when hashes move without a bump.
+///
+/// 1: the model of agentsim 0.1 up to and including the protocol seam.
+pub const MODEL_VERSION: u32 = 1;
 use std::hash::{Hash, Hasher};
 
 /// The platform-independent run hash (see the module docs).
@@ -99,7 +110,7 @@ pub fn hash_serialized<T: Serialize + ?Sized>(value: &T, h: &mut RunHasher) {
     let _ = value.serialize(HashSer(h));
 }
 
-/// The error type of [`HashSer`] (never produced by it; serde requires one).
+/// The error type of `HashSer` (never produced by it; serde requires one).
 #[derive(Debug)]
 pub struct HashSerError(String);
 

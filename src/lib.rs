@@ -52,7 +52,7 @@
 //! engine, the protocols, runs, checks and sweeps, without clap, plotters,
 //! the PNG and font stack, the progress bar or the formula parser.
 
-// `#![warn(missing_docs)]` comes back once every public item is documented.
+#![warn(missing_docs)]
 
 // The derive macros name `::agentsim::...`; inside this crate that is us.
 extern crate self as agentsim;

@@ -68,6 +68,7 @@ impl SimRng {
         SimRng(r)
     }
 
+    /// The next raw 64-bit draw of the stream.
     #[inline]
     pub fn next_u64(&mut self) -> u64 {
         self.0.next_u64()
@@ -100,6 +101,7 @@ impl NodeRng {
         NodeRng::from_words(c.next_u64(), c.next_u64())
     }
 
+    /// The next raw 64-bit draw (one PCG-64 step).
     #[inline]
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_mul(PCG_MUL);
@@ -262,6 +264,8 @@ pub struct NodeStreams {
 }
 
 impl NodeStreams {
+    /// The generators of nodes `0..nodes` for `seed`: node `i` gets words `2i`
+    /// and `2i+1` of the node-seed stream.
     pub fn new(seed: u64, nodes: usize) -> Self {
         let mut c = SimRng::new(seed, stream::NODE_SEEDS);
         let rngs = (0..nodes)

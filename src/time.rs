@@ -11,9 +11,13 @@ use std::str::FromStr;
 /// Virtual time in nanoseconds since the start of the run. Never wall-clock time.
 pub type SimTime = u64;
 
+/// One nanosecond: the unit of [`SimTime`] and [`Dur`].
 pub const NS: u64 = 1;
+/// One microsecond, in nanoseconds.
 pub const US: u64 = 1_000;
+/// One millisecond, in nanoseconds.
 pub const MS: u64 = 1_000_000;
+/// One second, in nanoseconds.
 pub const SEC: u64 = 1_000_000_000;
 
 /// A span of virtual time in nanoseconds, written for humans as `150ms`, `1.5s`, `20us`, `7ns`, `2m`.
@@ -21,10 +25,13 @@ pub const SEC: u64 = 1_000_000_000;
 pub struct Dur(pub u64);
 
 impl Dur {
+    /// No time at all.
     pub const ZERO: Dur = Dur(0);
+    /// The span in nanoseconds.
     pub fn ns(self) -> u64 {
         self.0
     }
+    /// A span of `ms` milliseconds.
     pub fn from_ms(ms: u64) -> Dur {
         Dur(ms * MS)
     }
@@ -176,14 +183,18 @@ impl<'de> Deserialize<'de> for Dur {
 /// An inclusive range of durations, written `150ms..300ms` (or one duration for `lo == hi`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct DurRange {
+    /// Lower bound, inclusive.
     pub lo: Dur,
+    /// Upper bound, inclusive; equal to `lo` for a single duration.
     pub hi: Dur,
 }
 
 impl DurRange {
+    /// The range `lo..=hi`; unlike parsing, this does not check `lo <= hi`.
     pub fn new(lo: Dur, hi: Dur) -> Self {
         DurRange { lo, hi }
     }
+    /// `hi - lo` in nanoseconds: 0 for a single duration.
     pub fn width(&self) -> u64 {
         self.hi.0 - self.lo.0
     }

@@ -93,6 +93,8 @@ pub struct CommonArgs {
     /// Per-link override, first match wins: A-B:latency=50ms,loss=0.1 (both ways), A>B:... (one way), * for any node.
     #[arg(long = "link", value_name = "SPEC")]
     pub links: Vec<LinkOverride>,
+    // The brackets are literal help text (clap prints this doc), not a link.
+    #[allow(rustdoc::broken_intra_doc_links)]
     /// Scheduled fault: crash:N@T, recover:N@T, partition:0,1|2,3@T, cut:A>B@T, isolate:N@T, heal@T (no argument), crash-leader[:DOWN]@T. Repeatable.
     #[arg(long = "fault", value_name = "SPEC")]
     pub faults: Vec<FaultEntry>,
@@ -150,11 +152,14 @@ pub struct CommonArgs {
     /// The behaviour of the drawn Byzantine nodes: silent | equivocate | flip | forge | delay | selective | split.
     #[arg(long, value_name = "BEHAVIOUR")]
     pub byzantine_behaviour: Option<BehaviourSpec>,
+    // The brackets are literal help text (clap prints this doc), not a link.
+    #[allow(rustdoc::broken_intra_doc_links)]
     /// A protocol setting KEY=VALUE (a key of the [protocol] table, see `agentsim list`), after the protocol's own flags. Repeatable.
     #[arg(long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
 }
 
+/// Output flags of `agentsim run`: JSON, trace file and level.
 #[derive(Args, Debug, Clone, Default)]
 pub struct OutputArgs {
     /// Print the outcome as one JSON object.
@@ -168,6 +173,7 @@ pub struct OutputArgs {
     pub trace_level: Option<TraceLevel>,
 }
 
+/// Flags of `agentsim check`: seeds, threads, JSON.
 #[derive(Args, Debug, Clone)]
 pub struct CheckArgs {
     /// Seeds to run, A..B: A included, B excluded (0..1000 is 1000 seeds, 0 to 999).

@@ -57,11 +57,12 @@ pub fn command(reg: &Registry) -> Command {
         .subcommand_required(true)
         .arg_required_else_help(true);
     for spec in reg.iter() {
-        let base = spec.augment(CommonArgs::augment_args(
-            Command::new(spec.name()).about(spec.summary()),
-        ));
-        run = run.subcommand(OutputArgs::augment_args(base.clone()));
-        check = check.subcommand(CheckArgs::augment_args(base));
+        // `about` last: the flags' own doc comments would replace it.
+        let base = spec
+            .augment(CommonArgs::augment_args(Command::new(spec.name())))
+            .about(spec.summary());
+        run = run.subcommand(OutputArgs::augment_args(base.clone()).about(spec.summary()));
+        check = check.subcommand(CheckArgs::augment_args(base).about(spec.summary()));
     }
     Command::new("agentsim")
         .version(env!("CARGO_PKG_VERSION"))

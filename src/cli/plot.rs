@@ -18,6 +18,9 @@ fn parse_size(s: &str) -> Result<u32, String> {
     }
 }
 
+// `#[doc = concat!(..)]`, not `///`: clap reads a literal doc comment as the
+// command's `about`, replacing the one `super::command` sets.
+#[doc = concat!("Flags of `agentsim plot PATH`.")]
 #[derive(Args, Debug, Clone)]
 pub struct PlotArgs {
     /// A results folder (draws its experiment's `[[plot]]` tables) or a trace file (draws who leads over time).

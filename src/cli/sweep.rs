@@ -10,6 +10,9 @@ use clap::Args;
 use std::path::PathBuf;
 use std::time::Instant;
 
+// `#[doc = concat!(..)]`, not `///`: clap reads a literal doc comment as the
+// command's `about`, replacing the one `super::command` sets.
+#[doc = concat!("Flags of `agentsim sweep FILE`.")]
 #[derive(Args, Debug, Clone)]
 pub struct SweepArgs {
     /// Experiment file (TOML), e.g. experiments/raft-election-timeouts.toml.
@@ -26,8 +29,14 @@ pub struct SweepArgs {
     /// Stop after N new runs, leaving a folder that a rerun completes.
     #[arg(long, value_name = "N", hide = true)]
     pub max_runs: Option<u64>,
+    /// Replace a results folder of another experiment (another name or base scenario), clearing its files and figures.
+    #[arg(long)]
+    pub replace: bool,
 }
 
+// `#[doc = concat!(..)]`, not `///`: clap reads a literal doc comment as the
+// command's `about`, replacing the one `super::command` sets.
+#[doc = concat!("Flags of `agentsim merge DIR...`.")]
 #[derive(Args, Debug, Clone)]
 pub struct MergeArgs {
     /// The results folders of every shard of one sweep.
@@ -48,12 +57,13 @@ pub fn sweep_cmd(a: &SweepArgs) -> Result<i32, RunError> {
         shard: a.shard,
         progress: true,
         max_runs: a.max_runs,
+        replace: a.replace,
     };
     let started = Instant::now();
     let r = sweep(&exp, &opts)?;
     if r.discarded > 0 {
         eprintln!(
-            "note: {}: {} finished runs there came out different when rerun (another build of agentsim?); ran everything again",
+            "note: {}: {} stored rows were not reused (a row's check failed, or a rerun of a stored row came out different: another build of agentsim?); ran them again",
             out.display(),
             r.discarded
         );

@@ -101,8 +101,11 @@ use crate::time::SimTime;
 /// An event taken out of the queue, with the key that ordered it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scheduled<E> {
+    /// When the event fires, in ns of virtual time.
     pub time: SimTime,
+    /// Insertion counter: among events at the same time, the one pushed first pops first.
     pub seq: u64,
+    /// What was scheduled.
     pub event: E,
 }
 

@@ -255,10 +255,11 @@ pub struct StorageOverride {
 /// The delay of a storage write behind [`crate::node::Ctx::persist`].
 ///
 /// With a delay, a persist starts a write that completes later (writes of
-/// one node complete in order); the messages sent in the callback that
-/// persisted are held until it completes; messages that arrive meanwhile are
-/// handled as usual; a crash before completion loses the write and the held
-/// messages, and recovery starts from the previous durable state. Delays are
+/// one node complete in order); what the callback that persisted made
+/// visible, its messages and notes, is held until the write completes;
+/// messages that arrive meanwhile are handled as usual; a crash before
+/// completion loses the write and what it held, and recovery starts from the
+/// previous durable state. Delays are
 /// drawn from the storage stream. Without a delay (the default) a persist is
 /// durable at once and nothing is drawn.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

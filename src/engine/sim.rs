@@ -97,7 +97,7 @@ pub struct RunReport {
     /// neither held since the last fault nor reached their deadline.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub undecided: Option<Undecided>,
-    /// The run hash as 16 hex digits (see [`crate::trace`]).
+    /// The run hash as 16 hex digits (see [`crate::observe::trace`]).
     pub hash: String,
 }
 
@@ -316,11 +316,18 @@ struct Storage<P: Protocol> {
     last_done: Vec<SimTime>,
 }
 
-/// A write in progress and the messages it holds.
+/// A write in progress and what its callback made visible, held until it completes.
 struct Write<P: Protocol> {
     durable: P::Durable,
-    /// `(Some(to), msg)` or `(None, msg)` for a broadcast.
-    held: Vec<(Option<NodeId>, P::Msg)>,
+    /// The callback's messages and notes, in issue order.
+    held: Vec<Held<P>>,
+}
+
+/// Something a persisting callback made visible: a message (`Some(to)`, or
+/// `None` for a broadcast) or a note.
+enum Held<P: Protocol> {
+    Msg(Option<NodeId>, P::Msg),
+    Note(P::Note),
 }
 
 const TIMERS_MAX: usize = u16::MAX as usize;
@@ -851,8 +858,11 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
     }
 
     /// Applies the commands of a callback that persisted, with a storage
-    /// delay: the last persisted state starts a write, the messages are held
-    /// until it completes, everything else applies now in issue order.
+    /// delay: the last persisted state starts a write; what the callback made
+    /// visible (its messages and notes) is held until the write completes;
+    /// timers and counters apply now, in issue order. A crash before the
+    /// write completes loses both: for the rest of the run, that callback's
+    /// transition never happened.
     #[cold]
     fn apply_with_write(&mut self, node: NodeId, list: &mut Vec<Command<P>>) {
         let mut durable = None;
@@ -860,8 +870,9 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         for cmd in list.drain(..) {
             match cmd {
                 Command::Persist(d) => durable = Some(d),
-                Command::Send(to, m) => held.push((Some(to), m)),
-                Command::Broadcast(m) => held.push((None, m)),
+                Command::Send(to, m) => held.push(Held::Msg(Some(to), m)),
+                Command::Broadcast(m) => held.push(Held::Msg(None, m)),
+                Command::Note(n) => held.push(Held::Note(n)),
                 other => self.apply(node, other),
             }
         }
@@ -899,10 +910,11 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         }
         self.tracer
             .write_done(self.now, self.seq, node, w.held.len() as u64);
-        for (to, msg) in w.held {
-            match to {
-                Some(to) => self.send(node, to, msg),
-                None => self.broadcast(node, msg),
+        for h in w.held {
+            match h {
+                Held::Msg(Some(to), msg) => self.send(node, to, msg),
+                Held::Msg(None, msg) => self.broadcast(node, msg),
+                Held::Note(n) => self.note(node, n),
             }
         }
     }

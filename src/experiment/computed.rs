@@ -3,27 +3,43 @@
 /// A metric computed from others in each run: `NAME = "A OP B"`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Computed {
+    /// The new metric's name.
     pub name: String,
+    /// How it is computed.
     pub expr: Expr,
 }
 
+/// One side of an [`Expr`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum Operand {
+    /// Another metric of the same run, by name.
     Metric(String),
+    /// A finite number.
     Num(f64),
 }
 
+/// An operator of an [`Expr`]; comparisons give 1 (true) or 0 (false).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
+    /// `+`
     Add,
+    /// `-`
     Sub,
+    /// `*`
     Mul,
+    /// `/` (absent on division by zero)
     Div,
+    /// `>`
     Gt,
+    /// `>=`
     Ge,
+    /// `<`
     Lt,
+    /// `<=`
     Le,
+    /// `==`
     Eq,
+    /// `!=`
     Ne,
 }
 
@@ -43,7 +59,9 @@ const OPS: &[(&str, Op)] = &[
 /// `A` or `A OP B` (spaces around the operator), operands metric names or numbers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Expr {
+    /// The left operand (the whole expression when `rest` is `None`).
     pub a: Operand,
+    /// The operator and right operand; `None` for a single operand.
     pub rest: Option<(Op, Operand)>,
 }
 

@@ -34,24 +34,31 @@ struct Generic {
     pub partition: Option<Split>,
 }
 
-/// See [`Generic::partition`].
+/// `derive.partition`: a partition that heals (`{ nodes = "0..100", at = "500ms", heal = "3s" }`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Split {
     /// The nodes on one side, `"A..B"` (B excluded); the others form the other side.
     pub nodes: String,
+    /// When the nodes are cut off.
     pub at: Dur,
+    /// When they are reconnected, after `at` (a heal: every partition and cut ends).
     pub heal: Dur,
 }
 
-/// See [`Generic::flapping_partition`].
+/// `derive.flapping_partition`: one node cut off from all others `count` times.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Flapping {
+    /// The node cut off, in `0..nodes`.
     pub node: u32,
+    /// Time of the first cut.
     pub first: Dur,
+    /// Time between two cuts.
     pub every: Dur,
+    /// How long each cut lasts (a heal ends it); below `every` when `count > 1`.
     pub down: Dur,
+    /// Number of cuts, at most 10000.
     pub count: u32,
 }
 

@@ -25,19 +25,27 @@ pub struct Experiment {
     pub file: String,
     /// The exact text of the file (copied into the results folder).
     pub source: String,
+    /// The base scenario, validated, as JSON (what [`super::results::base_id`] hashes).
+    pub base_text: String,
+    /// The `description` text (empty when not given).
     pub description: String,
+    /// The protocol's registered name.
     pub protocol: String,
     /// Metrics kept in the results, in column order (protocol metrics and computed ones).
     pub metrics: Vec<String>,
     /// Series facts kept per run (`series.csv`), in the order listed.
     pub series: Vec<String>,
+    /// The `[computed]` metrics, in the order written.
     pub computed: Vec<Computed>,
     /// Swept parameter paths, in the order first written (the parameter columns).
     pub params: Vec<String>,
     /// Sweep group names (one empty name when the file has a single `[sweep]`).
     pub groups: Vec<String>,
+    /// Every configuration, by index (group after group).
     pub configs: Vec<Config>,
+    /// How parameters, values and metrics are named in figures.
     pub labels: Labels,
+    /// The `[[plot]]` figures, in the order written.
     pub plots: Vec<PlotSpec>,
     /// Run index of each configuration's first run, then the number of runs.
     first_run: Vec<u64>,
@@ -46,8 +54,12 @@ pub struct Experiment {
 /// One configuration: a point of the cartesian product of one sweep group.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// Its index (the `config` column).
     pub index: usize,
+    /// Its sweep group.
     pub group: usize,
+    /// Its content: 16 hex digits over its scenario (see [`super::results::config_id`]).
+    pub id: String,
     /// The value of each swept parameter (same order as [`Experiment::params`]), as written.
     pub values: Vec<String>,
     /// Its trials: one run per seed `A..B` (its group's `seeds`, else the top-level one).
@@ -217,6 +229,7 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
         .try_into()
         .map_err(|e| format!("scenario: {}", flat(e)))?;
     let base_table = toml::Table::try_from(&scenario).map_err(flat)?;
+    let base_text = serde_json::to_string(&scenario).map_err(flat)?;
     // Checked here as written; again per configuration with swept values.
     let derive_table = Derive::from_table(raw.derive.clone(), spec)?.normalized()?;
 
@@ -446,9 +459,18 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
             let dv = Derive::from_table(dv_t, spec).map_err(|e| format!("{}: {e}", what()))?;
             dv.apply(&mut sc).map_err(|e| format!("{}: {e}", what()))?;
             sc.validate().map_err(|e| format!("{}: {}", what(), e.0))?;
+            let id = {
+                let mut probe = sc.clone();
+                probe.seed = 0;
+                let json = serde_json::to_string(&probe).map_err(flat)?;
+                let mut h = crate::hash::RunHasher::default();
+                std::hash::Hasher::write(&mut h, json.as_bytes());
+                format!("{:016x}", h.value())
+            };
             configs.push(Config {
                 index: configs.len(),
                 group: gi,
+                id,
                 values,
                 seeds: g.seeds.clone(),
                 scenario: sc,
@@ -476,6 +498,7 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
     first_run.push(runs);
 
     let group_names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
+    #[cfg_attr(not(feature = "plot"), allow(unused_mut))]
     let mut plots = raw.plot;
     for i in 0..plots.len() {
         let p = &plots[i];
@@ -674,6 +697,7 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
         name: name.to_string(),
         file: file.to_string(),
         source: text.to_string(),
+        base_text,
         description: raw.description,
         protocol: raw.protocol,
         metrics,

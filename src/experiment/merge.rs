@@ -26,6 +26,17 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<(PathBuf, u64), Exp
         manifests.push(m);
     }
     let m0 = &manifests[0];
+    for (d, m) in dirs.iter().zip(&manifests) {
+        if m.format != FORMAT || m.model != crate::hash::MODEL_VERSION {
+            return Err(bad(format!(
+                "{}: results format {} of model version {}, this agentsim writes format {FORMAT} of model version {} (accepted: shards of this model version; rerun the shard)",
+                d.join(MANIFEST).display(),
+                m.format,
+                m.model,
+                crate::hash::MODEL_VERSION
+            )));
+        }
+    }
     if m0.program != program_version() {
         return Err(bad(format!(
             "{}: written by {}, this is {} (accepted: shards of the same program version)",

@@ -123,16 +123,21 @@ pub enum ExperimentError {
     /// unreadable one): one line naming what and the accepted values.
     #[error("{0}")]
     BadInput(String),
+    /// An I/O failure that is not the input's fault (writing results, say).
     #[error("{path}: {source}")]
     Io {
+        /// The path concerned.
         path: String,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The worker threads could not be started.
     #[error("{0}")]
     Threads(#[from] crate::run::check::ThreadsError),
 }
 
 impl ExperimentError {
+    /// An [`ExperimentError::Io`] on `path`.
     pub fn io(path: &Path, source: std::io::Error) -> ExperimentError {
         ExperimentError::Io {
             path: path.display().to_string(),

@@ -34,11 +34,14 @@ pub struct Reference {
     pub curve: Option<super::formula::Formula>,
 }
 
+/// How an axis maps values to positions (`x_scale`, `y_scale`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scale {
+    /// Evenly spaced values.
     #[default]
     Linear,
+    /// Logarithmic, for positive values.
     Log,
     /// `versus` x only: the values as categories, evenly spaced in sweep order.
     Category,
@@ -59,8 +62,11 @@ pub enum Missing {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LegendPlace {
+    /// Inside the plotting area, top left.
     UpperLeft,
+    /// Inside the plotting area, top right.
     UpperRight,
+    /// Inside the plotting area, bottom right.
     LowerRight,
     /// Right of the plotting area.
     Outside,
@@ -70,15 +76,21 @@ pub enum LegendPlace {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stat {
+    /// The mean, with bars for its 95% confidence interval.
     #[default]
     Mean,
+    /// The median (p50).
     Median,
+    /// The 90th percentile.
     P90,
+    /// The 99th percentile.
     P99,
+    /// The largest value.
     Max,
 }
 
 impl Stat {
+    /// The column of `summary.csv` it reads.
     pub fn column(self) -> &'static str {
         match self {
             Stat::Mean => "mean",
@@ -90,14 +102,18 @@ impl Stat {
     }
 }
 
+/// An image format of a figure (`formats` in `[[plot]]`, `plot --format`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
+    /// PNG bitmap.
     Png,
+    /// SVG, with text drawn as paths.
     Svg,
 }
 
 impl Format {
+    /// The file extension, without the dot.
     pub fn ext(self) -> &'static str {
         match self {
             Format::Png => "png",
@@ -121,6 +137,7 @@ impl std::str::FromStr for Format {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlotSpec {
+    /// What the plot shows.
     pub kind: PlotKind,
     /// `cdf`, `versus`, `histogram`: the metric drawn (empty for `series`).
     #[serde(default)]
@@ -136,6 +153,7 @@ pub struct PlotSpec {
     pub reference: Vec<Reference>,
     /// Output file stem (default: `KIND-METRIC`, `series-SERIES`).
     pub name: Option<String>,
+    /// Title above the plot (default: made from the metric and the kind).
     pub title: Option<String>,
     /// Only configurations of this sweep group.
     pub group: Option<String>,
@@ -144,15 +162,22 @@ pub struct PlotSpec {
     pub filter: toml::Table,
     /// `versus`: the swept parameter on the x axis, or `group` (the sweep groups, as categories).
     pub x: Option<String>,
+    /// `versus`: which summary column is drawn (default: the mean).
     #[serde(default)]
     pub stat: Stat,
+    /// How x values map to positions (default: linear).
     #[serde(default)]
     pub x_scale: Scale,
+    /// How y values map to positions (default: linear).
     #[serde(default)]
     pub y_scale: Scale,
+    /// `[low, high]` of the x axis, in data units (default: from the data).
     pub x_range: Option<[f64; 2]>,
+    /// `[low, high]` of the y axis (default: from the data, or 0–100 for `cdf`).
     pub y_range: Option<[f64; 2]>,
+    /// Text under the x axis (default: from `[labels]`, or the metric or parameter).
     pub x_label: Option<String>,
+    /// Text beside the y axis (default: from the kind and the statistic).
     pub y_label: Option<String>,
     /// `histogram`: number of bins (default 40).
     pub bins: Option<u32>,
@@ -163,6 +188,7 @@ pub struct PlotSpec {
     pub missing: Missing,
     /// Pixels (default 960 × 600).
     pub width: Option<u32>,
+    /// Height in pixels (default 600).
     pub height: Option<u32>,
     /// Formats drawn by default (default `["png"]`; `plot --format` overrides).
     #[serde(default)]
@@ -170,6 +196,8 @@ pub struct PlotSpec {
 }
 
 impl PlotSpec {
+    /// The output file name without extension: `name`, else `KIND-METRIC`
+    /// (`versus-METRIC-X`, `series-SERIES`).
     pub fn stem(&self) -> String {
         self.name.clone().unwrap_or_else(|| {
             let kind = kind_name(self.kind);

@@ -1,6 +1,22 @@
 //! The results format: the files of a results folder (`runs.csv`,
 //! `series.csv`, `summary.csv`, `experiment.toml`, `manifest.toml`), how
 //! they are written (atomically) and read back.
+//!
+//! # Format 2
+//!
+//! - Key columns (every file): `config`, `group` (with several sweep
+//!   groups), then each swept parameter as written, followed, when its
+//!   values are durations, by the same in milliseconds: `NAME_ms`, or for a
+//!   range `NAME_min_ms` and `NAME_max_ms` (`150ms..300ms` gives 150, 300).
+//! - `runs.csv`: the key columns, `seed`, `stop`, each kept metric (an
+//!   empty cell: the run did not report it, e.g. no leader crash to time),
+//!   `hash` (the run hash), `config_id` (16 hex digits: the configuration's
+//!   content, the scenario with every setting and derived value), and
+//!   `check` (16 hex digits over the model version and every other field
+//!   of the row as written). A row whose check fails, or that was written
+//!   by another model version, is refused.
+//! - A row is identified by `(config_id, seed)` under the model version, so a
+//!   sweep reuses the rows it already has whatever their position.
 
 use super::csv::{self, num, opt_num, push_record};
 use super::format::Experiment;
@@ -9,16 +25,23 @@ use super::ExperimentError;
 use crate::hash::RunHasher;
 use crate::observe::trace::{dependency_versions, program_version};
 use crate::run::{atomic_target, temp_path};
+use crate::time::{Dur, DurRange};
 use std::collections::BTreeMap;
 use std::hash::Hasher;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// The results format written (`format` in `manifest.toml`).
+pub const FORMAT: u32 = 2;
+/// One row per run.
 pub const RUNS_CSV: &str = "runs.csv";
 /// The kept series facts, one row per value (only when the experiment keeps some).
 pub const SERIES_CSV: &str = "series.csv";
+/// Statistics per configuration and metric.
 pub const SUMMARY_CSV: &str = "summary.csv";
+/// The experiment file, byte for byte.
 pub const EXPERIMENT_COPY: &str = "experiment.toml";
+/// What wrote the folder.
 pub const MANIFEST: &str = "manifest.toml";
 /// Completed rows of an unfinished sweep, one per line, flushed per row.
 pub const PARTIAL: &str = ".runs.partial";
@@ -26,7 +49,9 @@ pub const PARTIAL: &str = ".runs.partial";
 /// One slice of the runs: run `i` belongs to shard `i % count`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shard {
+    /// This shard, `0..count`.
     pub index: u64,
+    /// How many shards.
     pub count: u64,
 }
 
@@ -56,7 +81,9 @@ impl std::fmt::Display for Shard {
 /// The outcome of one run, as kept in the results.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunResult {
+    /// What stopped the run.
     pub stop: String,
+    /// The run hash.
     pub hash: String,
     /// One per kept metric (`None`: the run did not report it).
     pub metrics: Vec<Option<f64>>,
@@ -83,22 +110,117 @@ pub fn fingerprint(exp: &Experiment) -> String {
     format!("{:016x}", h.value())
 }
 
-fn key_columns(exp: &Experiment) -> Vec<String> {
+/// The content of configuration `c`: its scenario (every setting, derived
+/// values included; not the seed), as 16 hex digits. Two configurations
+/// with the same content run the same runs for the same seeds.
+pub fn config_id(exp: &Experiment, c: usize) -> String {
+    exp.configs[c].id.clone()
+}
+
+/// Identifies the experiment's base: its name, protocol and base scenario
+/// (not its sweep, seeds, metrics or plots). A folder of another base holds
+/// another experiment's results.
+pub fn base_id(exp: &Experiment) -> String {
+    let mut h = RunHasher::default();
+    h.write(exp.name.as_bytes());
+    h.write(&[0]);
+    h.write(exp.protocol.as_bytes());
+    h.write(&[0]);
+    h.write(exp.base_text.as_bytes());
+    format!("{:016x}", h.value())
+}
+
+/// The check of a row: the model version and every field before it.
+pub fn row_check(fields: &[String]) -> String {
+    let mut h = RunHasher::default();
+    h.word(crate::hash::MODEL_VERSION as u64);
+    for f in fields {
+        h.word(f.len() as u64);
+        h.write(f.as_bytes());
+    }
+    format!("{:016x}", h.value())
+}
+
+/// The millisecond companions of a swept parameter's column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Units {
+    None,
+    /// A duration: `NAME_ms`.
+    Ms,
+    /// A duration range: `NAME_min_ms`, `NAME_max_ms`.
+    Range,
+}
+
+fn units(exp: &Experiment, param: usize) -> Units {
+    let values: Vec<&str> = exp
+        .configs
+        .iter()
+        .map(|c| c.values[param].as_str())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if values.is_empty() {
+        Units::None
+    } else if values.iter().all(|v| v.parse::<Dur>().is_ok()) {
+        Units::Ms
+    } else if values
+        .iter()
+        .all(|v| v.contains("..") && v.parse::<DurRange>().is_ok())
+    {
+        Units::Range
+    } else {
+        Units::None
+    }
+}
+
+fn ms(d: Dur) -> String {
+    num(d.0 as f64 / crate::time::MS as f64)
+}
+
+/// The key columns: `config`, (`group`), each swept parameter and its
+/// millisecond companions.
+pub fn key_columns(exp: &Experiment) -> Vec<String> {
     let mut cols = vec!["config".to_string()];
     if exp.has_group_column() {
         cols.push("group".into());
     }
-    cols.extend(exp.params.iter().cloned());
+    for (i, p) in exp.params.iter().enumerate() {
+        cols.push(p.clone());
+        match units(exp, i) {
+            Units::None => {}
+            Units::Ms => cols.push(format!("{p}_ms")),
+            Units::Range => {
+                cols.push(format!("{p}_min_ms"));
+                cols.push(format!("{p}_max_ms"));
+            }
+        }
+    }
     cols
 }
 
-fn key_values(exp: &Experiment, config: usize) -> Vec<String> {
+/// The key fields of configuration `config`.
+pub fn key_values(exp: &Experiment, config: usize) -> Vec<String> {
     let c = &exp.configs[config];
     let mut v = vec![config.to_string()];
     if exp.has_group_column() {
         v.push(exp.groups[c.group].clone());
     }
-    v.extend(c.values.iter().cloned());
+    for (i, value) in c.values.iter().enumerate() {
+        v.push(value.clone());
+        match units(exp, i) {
+            Units::None => {}
+            Units::Ms => v.push(value.parse::<Dur>().map(ms).unwrap_or_default()),
+            Units::Range => match value.parse::<DurRange>() {
+                Ok(r) => {
+                    v.push(ms(r.lo));
+                    v.push(ms(r.hi));
+                }
+                Err(_) => {
+                    v.push(String::new());
+                    v.push(String::new());
+                }
+            },
+        }
+    }
     v
 }
 
@@ -108,7 +230,9 @@ pub fn runs_header(exp: &Experiment) -> Vec<String> {
     h.push("seed".into());
     h.push("stop".into());
     h.extend(exp.metrics.iter().cloned());
-    h.push("hash".into());
+    for c in ["hash", "config_id", "check"] {
+        h.push(c.into());
+    }
     h
 }
 
@@ -119,6 +243,8 @@ fn run_record(exp: &Experiment, i: u64, r: &RunResult) -> Vec<String> {
     rec.push(r.stop.clone());
     rec.extend(r.metrics.iter().map(|&m| opt_num(m)));
     rec.push(r.hash.clone());
+    rec.push(config_id(exp, c));
+    rec.push(row_check(&rec));
     rec
 }
 
@@ -223,6 +349,12 @@ pub fn parse_runs_csv(exp: &Experiment, text: &str) -> Result<BTreeMap<u64, RunR
     let mut out = BTreeMap::new();
     for (li, rec) in records.iter().enumerate().skip(1) {
         let line = li + 1;
+        if rec.len() == header.len() && row_check(&rec[..rec.len() - 1]) != rec[rec.len() - 1] {
+            return Err(format!(
+                "line {line}: the row's check fails (the row was changed, or written by another model version than {})",
+                crate::hash::MODEL_VERSION
+            ));
+        }
         let (config, seed) = row_key(exp, rec, header.len(), nk, line)?;
         let metrics = rec[nk + 2..nk + 2 + exp.metrics.len()]
             .iter()
@@ -238,7 +370,7 @@ pub fn parse_runs_csv(exp: &Experiment, text: &str) -> Result<BTreeMap<u64, RunR
             .collect::<Result<Vec<_>, String>>()?;
         let r = RunResult {
             stop: rec[nk + 1].clone(),
-            hash: rec[header.len() - 1].clone(),
+            hash: rec[header.len() - 3].clone(),
             metrics,
             series: vec![Vec::new(); exp.series.len()],
         };
@@ -365,16 +497,171 @@ pub fn read_results(
     Ok(results)
 }
 
+/// A row found in a folder, by what identifies it: `(config_id, seed)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredRow {
+    /// What stopped the run.
+    pub stop: String,
+    /// The run hash.
+    pub hash: String,
+    /// Metric values by name (`None`: not reported).
+    pub metrics: BTreeMap<String, Option<f64>>,
+    /// Series values by name (`None`: the folder kept no series).
+    pub series: Option<BTreeMap<String, Vec<f64>>>,
+}
+
+/// The rows of a finished folder written by this model version, whatever
+/// experiment wrote them, keyed by `(config_id, seed)`; rows whose check
+/// fails are counted, not returned. `None` when the folder has no usable
+/// `runs.csv` (another format, another model version, unreadable).
+#[allow(clippy::type_complexity)] // the rows and the count of rows failing their check
+pub fn read_stored(dir: &Path) -> Option<(BTreeMap<(String, u64), StoredRow>, u64)> {
+    let m = read_manifest(dir).ok()??;
+    if m.format != FORMAT || m.model != crate::hash::MODEL_VERSION {
+        return None;
+    }
+    let text = std::fs::read_to_string(dir.join(RUNS_CSV)).ok()?;
+    let records = csv::parse(&text).ok()?;
+    let header = records.first()?;
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let (seed_c, stop_c, hash_c, id_c, config_c) = (
+        col("seed")?,
+        col("stop")?,
+        col("hash")?,
+        col("config_id")?,
+        col("config")?,
+    );
+    if header.last().map(String::as_str) != Some("check") {
+        return None;
+    }
+    let metric_cols: Vec<(String, usize)> = header[stop_c + 1..hash_c]
+        .iter()
+        .enumerate()
+        .map(|(k, name)| (name.clone(), stop_c + 1 + k))
+        .collect();
+    let mut rows = BTreeMap::new();
+    let mut by_config: BTreeMap<(String, u64), (String, u64)> = BTreeMap::new();
+    let mut bad = 0;
+    for rec in records.iter().skip(1) {
+        if rec.len() != header.len() || row_check(&rec[..rec.len() - 1]) != rec[rec.len() - 1] {
+            bad += 1;
+            continue;
+        }
+        let Ok(seed) = rec[seed_c].parse::<u64>() else {
+            bad += 1;
+            continue;
+        };
+        let mut metrics = BTreeMap::new();
+        for (name, c) in &metric_cols {
+            let v = if rec[*c].is_empty() {
+                None
+            } else {
+                match rec[*c].parse::<f64>() {
+                    Ok(v) => Some(v),
+                    Err(_) => continue,
+                }
+            };
+            metrics.insert(name.clone(), v);
+        }
+        let key = (rec[id_c].clone(), seed);
+        by_config.insert((rec[config_c].clone(), seed), key.clone());
+        rows.insert(
+            key,
+            StoredRow {
+                stop: rec[stop_c].clone(),
+                hash: rec[hash_c].clone(),
+                metrics,
+                series: None,
+            },
+        );
+    }
+    // Series, keyed by the folder's own (config, seed).
+    if let Ok(text) = std::fs::read_to_string(dir.join(SERIES_CSV)) {
+        if let Ok(records) = csv::parse(&text) {
+            if let Some(h) = records.first() {
+                let col = |name: &str| h.iter().position(|x| x == name);
+                if let (Some(cc), Some(sc), Some(nc), Some(vc)) =
+                    (col("config"), col("seed"), col("series"), col("value"))
+                {
+                    for rec in records.iter().skip(1) {
+                        let (Ok(seed), Ok(v)) = (rec[sc].parse::<u64>(), rec[vc].parse::<f64>())
+                        else {
+                            continue;
+                        };
+                        if let Some(key) = by_config.get(&(rec[cc].clone(), seed)) {
+                            if let Some(row) = rows.get_mut(key) {
+                                row.series
+                                    .get_or_insert_with(BTreeMap::new)
+                                    .entry(rec[nc].clone())
+                                    .or_default()
+                                    .push(v);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Some((rows, bad))
+}
+
+impl StoredRow {
+    /// This row as a result of `exp`, if it holds every metric and series
+    /// the experiment keeps.
+    pub fn for_experiment(&self, exp: &Experiment) -> Option<RunResult> {
+        let metrics = exp
+            .metrics
+            .iter()
+            .map(|m| self.metrics.get(m).copied())
+            .collect::<Option<Vec<_>>>()?;
+        let series = if exp.series.is_empty() {
+            Vec::new()
+        } else {
+            let kept = self.series.as_ref()?;
+            exp.series
+                .iter()
+                .map(|s| kept.get(s).cloned().unwrap_or_default())
+                .collect()
+        };
+        Some(RunResult {
+            stop: self.stop.clone(),
+            hash: self.hash.clone(),
+            metrics,
+            series,
+        })
+    }
+}
+
 /// What `manifest.toml` records.
 #[derive(Clone, Debug, PartialEq, serde::Deserialize)]
 pub struct Manifest {
+    /// `agentsim X.Y.Z`.
     pub program: String,
+    /// The results format ([`FORMAT`]; 1 when absent).
+    #[serde(default = "format_1")]
+    pub format: u32,
+    /// The model version of the runs ([`crate::hash::MODEL_VERSION`]; 0 when absent).
+    #[serde(default)]
+    pub model: u32,
+    /// The experiment's name (its file stem).
     pub experiment: String,
+    /// The experiment's base ([`base_id`]; empty when absent).
+    #[serde(default)]
+    pub base: String,
+    /// The experiment text and program ([`fingerprint`]).
     pub fingerprint: String,
+    /// Number of configurations.
     pub configurations: u64,
+    /// The seeds, as [`Experiment::seeds_text`] writes them.
     pub seeds: String,
+    /// Number of runs (rows of `runs.csv`).
     pub runs: u64,
+    /// `K/N` for a shard's folder.
     pub shard: Option<String>,
+}
+
+fn format_1() -> u32 {
+    1
 }
 
 fn manifest_text(exp: &Experiment, shard: Option<Shard>, runs: u64) -> String {
@@ -383,7 +670,10 @@ fn manifest_text(exp: &Experiment, shard: Option<Shard>, runs: u64) -> String {
     s.push_str("# (copied to experiment.toml) that produced runs.csv and summary.csv.\n");
     let q = |v: &str| toml::Value::String(v.to_string()).to_string();
     s.push_str(&format!("program = {}\n", q(&program_version())));
+    s.push_str(&format!("format = {FORMAT}\n"));
+    s.push_str(&format!("model = {}\n", crate::hash::MODEL_VERSION));
     s.push_str(&format!("experiment = {}\n", q(&exp.name)));
+    s.push_str(&format!("base = {}\n", q(&base_id(exp))));
     s.push_str(&format!("fingerprint = {}\n", q(&fingerprint(exp))));
     s.push_str(&format!("configurations = {}\n", exp.configs.len()));
     s.push_str(&format!("seeds = {}\n", q(&exp.seeds_text())));

@@ -32,15 +32,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// How to run a sweep.
 #[derive(Clone, Debug, Default)]
 pub struct SweepOptions {
+    /// The results folder.
     pub out: PathBuf,
     /// Threads (all cores when `None`).
     pub jobs: Option<usize>,
+    /// Run only this slice of the runs; `None`: all of them.
     pub shard: Option<Shard>,
     /// Draw a progress bar on stderr if it is a terminal.
     pub progress: bool,
     /// Stop after this many new runs, leaving a resumable folder (for tests
     /// and for budgeted slices).
     pub max_runs: Option<u64>,
+    /// Replace a folder that holds another experiment's results (clearing
+    /// everything derived from them) instead of refusing.
+    pub replace: bool,
 }
 
 /// What a sweep did.
@@ -104,57 +109,75 @@ pub fn run_one(exp: &Experiment, i: u64) -> RunResult {
 
 fn partial_header(exp: &Experiment, shard: Option<Shard>) -> String {
     format!(
-        "# agentsim sweep partial v1 {} shard {}\n",
-        fingerprint(exp),
-        shard.map(|s| s.to_string()).unwrap_or_else(|| "-".into())
+        "# agentsim sweep partial v2 model {} experiment {} shard {} metrics {} series {}\n",
+        crate::hash::MODEL_VERSION,
+        base_id(exp),
+        shard.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+        exp.metrics.join(","),
+        exp.series.join(","),
     )
 }
 
-fn partial_line(out: &mut String, i: u64, r: &RunResult) {
-    out.clear();
-    out.push_str(&i.to_string());
-    out.push(',');
-    out.push_str(&r.stop);
-    out.push(',');
-    out.push_str(&r.hash);
-    for m in &r.metrics {
-        out.push(',');
-        out.push_str(&opt_num(*m));
-    }
-    // A series is one field of space-separated numbers.
+/// One row of the partial file: `config_id,seed,stop,hash,metrics...,series...,check`
+/// (a series is one field of space-separated numbers; the check covers the
+/// model version and every field before it).
+fn partial_line(exp: &Experiment, out: &mut String, i: u64, r: &RunResult) {
+    let (c, seed) = exp.run_at(i);
+    let mut fields: Vec<String> = Vec::with_capacity(5 + r.metrics.len() + r.series.len());
+    fields.push(config_id(exp, c));
+    fields.push(seed.to_string());
+    fields.push(r.stop.clone());
+    fields.push(r.hash.clone());
+    fields.extend(r.metrics.iter().map(|&m| opt_num(m)));
     for values in &r.series {
-        out.push(',');
-        for (k, &v) in values.iter().enumerate() {
-            if k > 0 {
-                out.push(' ');
-            }
-            out.push_str(&num(v));
-        }
+        let v: Vec<String> = values.iter().map(|&v| num(v)).collect();
+        fields.push(v.join(" "));
     }
+    let check = row_check(&fields);
+    out.clear();
+    for f in &fields {
+        out.push_str(f);
+        out.push(',');
+    }
+    out.push_str(&check);
     out.push('\n');
 }
 
-/// Rows of a partial file written for this experiment and shard; a file of
-/// another experiment, or a torn last line, is ignored.
-fn read_partial(exp: &Experiment, header: &str, text: &str) -> BTreeMap<u64, RunResult> {
+/// Rows of a partial file written for this experiment, shard and model
+/// version, by run index; a row whose check fails is counted and left out
+/// (it is run again), a torn last line ignored, another experiment's file
+/// ignored whole.
+fn read_partial(exp: &Experiment, header: &str, text: &str) -> (BTreeMap<u64, RunResult>, u64) {
     let mut out = BTreeMap::new();
+    let mut bad = 0;
     let Some(body) = text.strip_prefix(header) else {
-        return out;
+        return (out, 0);
     };
+    let index: BTreeMap<(&str, u64), u64> = (0..exp.configs.len())
+        .flat_map(|c| {
+            exp.runs_of(c)
+                .map(move |i| ((exp.configs[c].id.as_str(), exp.run_at(i).1), i))
+        })
+        .collect();
+    let nm = exp.metrics.len();
+    let ns = exp.series.len();
     for line in body.split_inclusive('\n') {
         let Some(line) = line.strip_suffix('\n') else {
             break; // torn by an interruption
         };
-        let f: Vec<&str> = line.split(',').collect();
-        let nm = exp.metrics.len();
-        if f.len() != 3 + nm + exp.series.len() {
+        let f: Vec<String> = line.split(',').map(String::from).collect();
+        if f.len() != 5 + nm + ns || row_check(&f[..f.len() - 1]) != f[f.len() - 1] {
+            bad += 1;
             continue;
         }
-        let Ok(i) = f[0].parse::<u64>() else { continue };
-        if i >= exp.runs() {
+        let Ok(seed) = f[1].parse::<u64>() else {
+            bad += 1;
             continue;
-        }
-        let metrics: Result<Vec<Option<f64>>, _> = f[3..3 + nm]
+        };
+        let Some(&i) = index.get(&(f[0].as_str(), seed)) else {
+            continue; // a configuration this experiment no longer has
+        };
+        let metrics: Result<Vec<Option<f64>>, _> = f[4..4 + nm]
             .iter()
             .map(|s| {
                 if s.is_empty() {
@@ -164,8 +187,7 @@ fn read_partial(exp: &Experiment, header: &str, text: &str) -> BTreeMap<u64, Run
                 }
             })
             .collect();
-        let Ok(metrics) = metrics else { continue };
-        let series: Result<Vec<Vec<f64>>, _> = f[3 + nm..]
+        let series: Result<Vec<Vec<f64>>, _> = f[4 + nm..4 + nm + ns]
             .iter()
             .map(|s| {
                 s.split(' ')
@@ -174,21 +196,31 @@ fn read_partial(exp: &Experiment, header: &str, text: &str) -> BTreeMap<u64, Run
                     .collect()
             })
             .collect();
-        let Ok(series) = series else { continue };
+        let (Ok(metrics), Ok(series)) = (metrics, series) else {
+            bad += 1;
+            continue;
+        };
         out.insert(
             i,
             RunResult {
-                stop: f[1].to_string(),
-                hash: f[2].to_string(),
+                stop: f[2].clone(),
+                hash: f[3].clone(),
                 metrics,
                 series,
             },
         );
     }
-    out
+    (out, bad)
 }
 
 /// Runs the experiment's runs of this shard that the folder does not hold yet.
+///
+/// Rows are reused by what identifies them, `(config_id, seed)` under this
+/// model version: from the folder's finished files (whatever the experiment
+/// file looked like when it wrote them: plot-only edits, more seeds or more
+/// parameter values keep every row that still belongs) and from an
+/// interrupted sweep's partial file. A folder of another experiment (another
+/// name or base scenario) is refused unless `replace` is set.
 pub fn sweep(exp: &Experiment, opts: &SweepOptions) -> Result<SweepReport, ExperimentError> {
     let dir = &opts.out;
     std::fs::create_dir_all(dir).map_err(|e| ExperimentError::io(dir, e))?;
@@ -198,26 +230,52 @@ pub fn sweep(exp: &Experiment, opts: &SweepOptions) -> Result<SweepReport, Exper
 
     // What the folder already holds.
     let mut done: BTreeMap<u64, RunResult> = BTreeMap::new();
-    if let Ok(Some(m)) = read_manifest(dir) {
+    let mut discarded = 0;
+    if let Some(m) = read_manifest(dir)? {
+        // A folder of an older results format names no base: the same name
+        // is enough (its rows are run again: they are not reusable).
+        let same_base = m.experiment == exp.name && (m.format < FORMAT || m.base == base_id(exp));
+        if !same_base && !opts.replace {
+            return Err(ExperimentError::BadInput(format!(
+                "{}: holds results of experiment '{}' ({}), not of this one (accepted: another --out, or --replace to replace them)",
+                dir.display(),
+                m.experiment,
+                if m.experiment == exp.name { "another base scenario" } else { "another name" }
+            )));
+        }
         let same_shard = m.shard == shard.map(|s| s.to_string());
-        if m.fingerprint == fingerprint(exp) && same_shard {
-            if let Ok(rows) = read_results(exp, dir) {
-                done.extend(rows);
+        if same_base && same_shard && !opts.replace {
+            if let Some((stored, bad)) = read_stored(dir) {
+                discarded += bad;
+                for i in (0..exp.runs()).filter(|&i| mine(i)) {
+                    let (c, seed) = exp.run_at(i);
+                    if let Some(r) = stored
+                        .get(&(exp.configs[c].id.clone(), seed))
+                        .and_then(|row| row.for_experiment(exp))
+                    {
+                        done.insert(i, r);
+                    }
+                }
             }
+        }
+        if opts.replace {
+            clear_derived(dir)?;
         }
     }
     let partial = dir.join(PARTIAL);
     let header = partial_header(exp, shard);
     match std::fs::read_to_string(&partial) {
-        Ok(text) => done.extend(read_partial(exp, &header, &text)),
+        Ok(text) => {
+            let (rows, bad) = read_partial(exp, &header, &text);
+            discarded += bad;
+            done.extend(rows.into_iter().filter(|(i, _)| mine(*i)));
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(ExperimentError::io(&partial, e)),
     }
-    done.retain(|&i, _| mine(i));
-    // The fingerprint names the program version, not the build: rerun the
-    // first and last rows found and start over if they come out different
-    // (results of another build of the engine must not be mixed in).
-    let mut discarded = 0;
+    // The model version names the model, not the build: rerun the first and
+    // last rows found and start over if they come out different (a build
+    // that changed runs without a bump of the model version must not mix).
     let probes: Vec<u64> = [done.keys().next(), done.keys().next_back()]
         .into_iter()
         .flatten()
@@ -225,7 +283,7 @@ pub fn sweep(exp: &Experiment, opts: &SweepOptions) -> Result<SweepReport, Exper
         .collect();
     for i in probes {
         if run_one(exp, i) != done[&i] {
-            discarded = done.len() as u64;
+            discarded += done.len() as u64;
             done.clear();
             break;
         }
@@ -237,7 +295,7 @@ pub fn sweep(exp: &Experiment, opts: &SweepOptions) -> Result<SweepReport, Exper
     let mut text = header.clone();
     let mut line = String::new();
     for (&i, r) in &done {
-        partial_line(&mut line, i, r);
+        partial_line(exp, &mut line, i, r);
         text.push_str(&line);
     }
     write_atomic(&partial, text.as_bytes())?;
@@ -270,6 +328,30 @@ pub fn sweep(exp: &Experiment, opts: &SweepOptions) -> Result<SweepReport, Exper
         stops,
         discarded,
     })
+}
+
+/// Removes what is derived from a folder's results (the results files and
+/// figures), before another experiment's results replace them.
+fn clear_derived(dir: &Path) -> Result<(), ExperimentError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| ExperimentError::io(dir, e))?;
+    for e in entries.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        let derived = [
+            RUNS_CSV,
+            SERIES_CSV,
+            SUMMARY_CSV,
+            EXPERIMENT_COPY,
+            MANIFEST,
+            PARTIAL,
+        ]
+        .contains(&name.as_str())
+            || [".png", ".svg", ".pdf"].iter().any(|x| name.ends_with(x));
+        if derived && p.is_file() {
+            std::fs::remove_file(&p).map_err(|e| ExperimentError::io(&p, e))?;
+        }
+    }
+    Ok(())
 }
 
 fn run_parallel(
@@ -306,7 +388,7 @@ fn run_parallel(
         });
         let mut line = String::new();
         for (i, r) in rx.iter() {
-            partial_line(&mut line, i, &r);
+            partial_line(exp, &mut line, i, &r);
             // One write per row, flushed: an interruption loses only runs in flight.
             if let Err(e) = file.write_all(line.as_bytes()).and_then(|_| file.flush()) {
                 abort.store(true, Ordering::Relaxed);
@@ -407,10 +489,10 @@ mod tests {
         let mut text = header.clone();
         let mut line = String::new();
         for (&i, r) in &results {
-            partial_line(&mut line, i, r);
+            partial_line(&e, &mut line, i, r);
             text.push_str(&line);
         }
-        assert_eq!(read_partial(&e, &header, &text), results);
+        assert_eq!(read_partial(&e, &header, &text), (results.clone(), 0));
         // A series row of a run that is not in runs.csv is refused.
         let mut fewer = results.clone();
         fewer.remove(&5);
@@ -425,18 +507,25 @@ mod tests {
         let mut text = header.clone();
         let mut line = String::new();
         let r = run_one(&e, 4);
-        partial_line(&mut line, 4, &r);
+        partial_line(&e, &mut line, 4, &r);
         text.push_str(&line);
+        // A row changed after it was written fails its check.
+        let mut changed = line.clone();
+        let comma = changed.find(",done,").expect("a done row") + 1;
+        changed.replace_range(comma..comma + 4, "time");
+        text.push_str(&changed);
         text.push_str("5,done,00ff"); // torn
-        let back = read_partial(&e, &header, &text);
+        let (back, bad) = read_partial(&e, &header, &text);
         assert_eq!(back.len(), 1);
         assert_eq!(back[&4], r);
-        // Another experiment's partial file is ignored.
+        assert_eq!(bad, 1);
+        // Another experiment's (here: shard's) partial file is ignored.
         assert!(read_partial(
             &e,
             &partial_header(&e, Some(Shard { index: 0, count: 2 })),
             &text
         )
+        .0
         .is_empty());
     }
 

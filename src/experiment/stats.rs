@@ -19,13 +19,21 @@
 /// The summary of one metric over one configuration's trials.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Summary {
+    /// Number of values.
     pub count: usize,
+    /// Arithmetic mean.
     pub mean: f64,
+    /// Sample standard deviation; `None` when `count < 2`.
     pub sd: Option<f64>,
+    /// Smallest value.
     pub min: f64,
+    /// 50th percentile.
     pub median: f64,
+    /// 90th percentile.
     pub p90: f64,
+    /// 99th percentile.
     pub p99: f64,
+    /// Largest value.
     pub max: f64,
     /// The 95% confidence interval of the mean, `(low, high)`.
     pub ci95: Option<(f64, f64)>,

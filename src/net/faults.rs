@@ -26,21 +26,35 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
 
+/// What a scheduled fault does (spellings in the module docs).
 #[derive(Clone, Debug, PartialEq)]
 pub enum FaultAction {
+    /// Crashes the node (no effect if it is already down).
     Crash(NodeId),
+    /// Brings the node back up (no effect if it is up).
     Recover(NodeId),
+    /// Splits the nodes into these groups; unlisted nodes form one more group.
     Partition(Vec<Vec<NodeId>>),
+    /// One-way cut: messages from the first node to the second are dropped.
     Cut(NodeId, NodeId),
+    /// Cuts every link to and from the node.
     Isolate(NodeId),
+    /// Removes every partition and cut.
     Heal,
-    CrashLeader { down: Option<Dur> },
+    /// Crashes the live node that most recently claimed leadership in a note
+    /// (nothing if none holds it).
+    CrashLeader {
+        /// How long it stays down; `None`: it is not recovered by this fault.
+        down: Option<Dur>,
+    },
 }
 
 /// One scheduled fault.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FaultEntry {
+    /// When the fault happens, from the start of the run.
     pub at: Dur,
+    /// What happens.
     pub action: FaultAction,
 }
 
@@ -143,11 +157,16 @@ impl<'de> Deserialize<'de> for FaultEntry {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LeaderCrashes {
+    /// Time of the first crash, from the start of the run.
     pub first: Dur,
+    /// Time between two planned crashes (before jitter).
     pub every: Dur,
+    /// Up to this much extra delay, drawn uniformly per crash (default: 0).
     #[serde(default)]
     pub jitter: Dur,
+    /// How long each crashed leader stays down before it recovers.
     pub down: Dur,
+    /// Number of planned crashes (one is skipped when no leader is known); 0: off.
     pub count: u32,
 }
 
@@ -156,10 +175,13 @@ pub struct LeaderCrashes {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Drift {
+    /// The node whose clock drifts.
     pub node: NodeId,
+    /// Clock error in parts per million, in `-999999..=999999`.
     pub ppm: i32,
 }
 
+/// The `[faults]` table of a scenario: random fault processes, clock drift and the schedule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FaultConfig {
@@ -180,7 +202,9 @@ pub struct FaultConfig {
     pub drift_ppm_max: u32,
     /// Explicit per-node clock drift (overrides the random draw).
     pub drift: Vec<Drift>,
+    /// Repeated crashes of the current leader; off when absent.
     pub leader_crashes: Option<LeaderCrashes>,
+    /// Faults at fixed times, in any order.
     pub schedule: Vec<FaultEntry>,
 }
 
@@ -225,6 +249,7 @@ impl Default for FaultConfig {
 }
 
 impl FaultConfig {
+    /// Whether a random crash or partition process is on.
     pub fn has_random_process(&self) -> bool {
         self.crash_mttf.is_some() || self.partition_mtbf.is_some()
     }
@@ -255,6 +280,8 @@ impl FaultConfig {
         t
     }
 
+    /// Checks node ids and parameters against `nodes`; the error names the
+    /// field and the accepted range.
     pub fn validate(&self, nodes: u32) -> Result<(), String> {
         let node_ok = |field: &str, n: NodeId| {
             if n < nodes {

@@ -22,25 +22,41 @@ use std::str::FromStr;
 /// No single message takes longer than this (one hour of virtual time).
 pub const LATENCY_NS_MAX: u64 = 3600 * SEC;
 
+/// A one-way latency distribution (spellings in the module docs).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Latency {
+    /// Always this latency.
     Fixed(Dur),
+    /// Uniform over the range, inclusive, in whole nanoseconds.
     Uniform(DurRange),
+    /// `floor` plus an exponential draw.
     Exponential {
+        /// Smallest latency.
         floor: Dur,
+        /// Mean of the exponential part, above `floor`.
         mean: Dur,
     },
+    /// Log-normal: `median * exp(sigma * N(0, 1))`.
     LogNormal {
+        /// Median latency (`e^mu`).
         median: Dur,
+        /// Standard deviation of the log, `>= 0`.
         sigma: f64,
     },
+    /// Pareto type I: a heavy tail above `min`.
     Pareto {
+        /// Smallest latency, above 0.
         min: Dur,
+        /// Tail index, above 0: the smaller, the heavier the tail.
         alpha: f64,
     },
+    /// `slow` with probability `p_slow`, else `fast`; each uniform over its range.
     Bimodal {
+        /// The usual range.
         fast: DurRange,
+        /// The rare range.
         slow: DurRange,
+        /// Probability of the slow range, in `[0, 1]`.
         p_slow: f64,
     },
 }
@@ -53,7 +69,7 @@ impl Default for Latency {
 
 impl Latency {
     /// Draws one latency in nanoseconds.
-    #[inline]
+    #[inline(always)]
     pub fn sample(&self, rng: &mut SimRng) -> u64 {
         let v = match *self {
             Latency::Fixed(d) => d.0,

@@ -55,7 +55,7 @@ impl Network {
     }
 
     /// Decides the fate of a message `from -> to` sent at `now`.
-    #[inline]
+    #[inline(always)]
     pub fn decide(
         &mut self,
         now: SimTime,
@@ -112,7 +112,7 @@ impl Network {
     }
 
     /// Draws a delivery time, keeping per-link FIFO order if asked.
-    #[inline]
+    #[inline(always)]
     fn arrival(&mut self, now: SimTime, from: NodeId, to: NodeId) -> SimTime {
         let delay = self.cfg.link(from, to).latency.sample(&mut self.rng);
         let mut at = now.saturating_add(delay);

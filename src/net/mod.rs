@@ -30,6 +30,7 @@ pub struct NetConfig {
     pub fifo: bool,
     /// Maximum messages in flight per directed link; a full link drops (`capacity`). 0: unlimited.
     pub capacity: u32,
+    /// Which pairs of nodes are linked (default: the complete graph).
     pub topology: Topology,
     /// Per-link overrides, first match wins.
     pub links: Vec<LinkOverride>,
@@ -54,16 +55,22 @@ impl Default for NetConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkOverride {
+    /// Sending node; `None` matches any node.
     #[serde(default)]
     pub from: Option<NodeId>,
+    /// Receiving node; `None` matches any node.
     #[serde(default)]
     pub to: Option<NodeId>,
+    /// Also applies to `to -> from` (default: true; `A>B` on the command line sets false).
     #[serde(default = "yes")]
     pub symmetric: bool,
+    /// One-way latency on these links; `None` keeps the default.
     #[serde(default)]
     pub latency: Option<Latency>,
+    /// Loss probability in `[0, 1]`; `None` keeps the default.
     #[serde(default)]
     pub loss_ratio: Option<f64>,
+    /// Duplication probability in `[0, 1]`; `None` keeps the default.
     #[serde(default)]
     pub dup_ratio: Option<f64>,
 }
@@ -85,8 +92,11 @@ impl LinkOverride {
 /// The effective settings of one directed link.
 #[derive(Clone, Copy, Debug)]
 pub struct Link<'a> {
+    /// One-way latency distribution.
     pub latency: &'a Latency,
+    /// Probability that a message is lost, in `[0, 1]`.
     pub loss_ratio: f64,
+    /// Probability that a message is delivered twice, in `[0, 1]`.
     pub dup_ratio: f64,
 }
 
@@ -162,6 +172,7 @@ pub enum DropReason {
 }
 
 impl DropReason {
+    /// Every reason, in declaration order.
     pub const ALL: [DropReason; 5] = [
         DropReason::Loss,
         DropReason::Partition,
@@ -169,6 +180,7 @@ impl DropReason {
         DropReason::Capacity,
         DropReason::NoRoute,
     ];
+    /// The name written in traces and reports (`loss`, `dst_down`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             DropReason::Loss => "loss",
@@ -193,6 +205,7 @@ pub struct Partitions {
 }
 
 impl Partitions {
+    /// Whether a message `from -> to` is cut, by a split or a one-way cut.
     #[inline]
     pub fn blocked(&self, from: NodeId, to: NodeId) -> bool {
         (!self.group.is_empty() && self.group[from as usize] != self.group[to as usize])
@@ -210,6 +223,7 @@ impl Partitions {
         }
     }
 
+    /// Cuts the directed link `from -> to` only; the reverse direction stays up.
     pub fn cut(&mut self, from: NodeId, to: NodeId) {
         self.cuts.insert((from, to));
     }
@@ -223,11 +237,13 @@ impl Partitions {
         self.group[node as usize] = fresh;
     }
 
+    /// Removes every split and one-way cut.
     pub fn heal(&mut self) {
         self.group.clear();
         self.cuts.clear();
     }
 
+    /// True when no link is cut.
     pub fn is_healed(&self) -> bool {
         self.group.is_empty() && self.cuts.is_empty()
     }

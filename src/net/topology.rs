@@ -19,22 +19,35 @@ use std::str::FromStr;
 
 pub use crate::node::{Graph, NodeId, Peers};
 
+/// Which pairs of nodes are linked (spellings in the module docs).
 #[derive(Clone, Debug, PartialEq, Default)]
 pub enum Topology {
+    /// Every pair of nodes (stored implicitly).
     #[default]
     Complete,
+    /// Node `i` linked to `i + 1 mod n`.
     Ring,
+    /// Node 0 linked to every other node.
     Star,
+    /// A random graph where every node has exactly `k` neighbours.
     RandomRegular {
+        /// Degree, in `1..n`, with `k * n` even.
         k: u32,
     },
+    /// Each pair linked independently with probability `p`.
     ErdosRenyi {
+        /// Edge probability, in `[0, 1]`.
         p: f64,
     },
+    /// Small world: a ring lattice with `k / 2` neighbours per side, each edge
+    /// rewired with probability `beta`.
     WattsStrogatz {
+        /// Lattice degree: even, in `2..n`.
         k: u32,
+        /// Rewiring probability, in `[0, 1]`.
         beta: f64,
     },
+    /// Exactly these undirected edges, between distinct node ids.
     Edges(Vec<(NodeId, NodeId)>),
 }
 

@@ -504,8 +504,9 @@ impl<'a, P: Protocol> Ctx<'a, P> {
         self.out.list.push(Command::CancelTimer(tag));
     }
     /// Stores the state that survives a crash. With a storage delay in the
-    /// scenario the write takes time: the messages this callback sends are
-    /// held until it completes, and a crash before then loses both.
+    /// scenario the write takes time: the messages this callback sends and
+    /// the notes it reports are held until it completes, and a crash before
+    /// then loses them with the write.
     #[inline]
     pub fn persist(&mut self, durable: P::Durable) {
         self.out.list.push(Command::Persist(durable));

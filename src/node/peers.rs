@@ -7,12 +7,21 @@ pub type NodeId = u32;
 #[derive(Clone, Debug)]
 pub enum Graph {
     /// Every pair connected; nothing stored per edge.
-    Complete { n: u32 },
+    Complete {
+        /// Number of nodes.
+        n: u32,
+    },
     /// Sorted adjacency lists in one array: neighbours of `v` are `adj[off[v]..off[v+1]]`.
-    Csr { off: Vec<u32>, adj: Vec<NodeId> },
+    Csr {
+        /// Start of each node's list in `adj`, plus the end: `n + 1` entries.
+        off: Vec<u32>,
+        /// Every node's neighbours, each list sorted by id.
+        adj: Vec<NodeId>,
+    },
 }
 
 impl Graph {
+    /// Whether `a` and `b` are neighbours (never a node with itself).
     #[inline]
     pub fn has_edge(&self, a: NodeId, b: NodeId) -> bool {
         match self {
@@ -34,6 +43,7 @@ impl Graph {
         }
     }
 
+    /// Number of undirected edges.
     pub fn edge_count(&self) -> u64 {
         match self {
             Graph::Complete { n } => *n as u64 * (*n as u64).saturating_sub(1) / 2,
@@ -66,13 +76,17 @@ impl Graph {
 pub enum Peers<'a> {
     /// Every node but `me`.
     All {
+        /// Number of nodes in the graph.
         n: u32,
+        /// The node itself, left out.
         me: NodeId,
     },
+    /// These nodes, sorted by id.
     List(&'a [NodeId]),
 }
 
 impl<'a> Peers<'a> {
+    /// Number of neighbours.
     #[inline]
     pub fn len(&self) -> usize {
         match self {
@@ -80,6 +94,7 @@ impl<'a> Peers<'a> {
             Peers::List(l) => l.len(),
         }
     }
+    /// True when the node has no neighbour.
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -99,6 +114,7 @@ impl<'a> Peers<'a> {
             Peers::List(l) => l[i],
         }
     }
+    /// The neighbours in order of `get`: ascending ids.
     pub fn iter(self) -> impl Iterator<Item = NodeId> + 'a {
         (0..self.len()).map(move |i| self.get(i))
     }

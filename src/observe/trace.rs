@@ -4,7 +4,7 @@
 //!
 //! | type | written at level | data fields |
 //! |---|---|---|
-//! | `run_start` | summary+ | `schema`, `program`, `seed`, `protocol`, `trace_level`, `scenario` (everything needed to re-run), `deps` (versions that affect replay) |
+//! | `run_start` | summary+ | `schema`, `program`, `model` (the model version), `seed`, `protocol`, `trace_level`, `scenario` (everything needed to re-run), `deps` (versions that affect replay) |
 //! | `start` | notes+ | `t_ns`, `seq`, `node` (first boot) |
 //! | `crash` | notes+ | `t_ns`, `seq`, `node`, `cause` (`schedule`, `process`, `leader`) |
 //! | `recover` | notes+ | `t_ns`, `seq`, `node` |
@@ -13,8 +13,8 @@
 //! | `byzantine` | notes+ | `t_ns` (0), `seq`, `node`, `behaviour` (a node the scenario marks Byzantine; before the starts) |
 //! | `submit` | notes+ | `t_ns`, `seq`, `node`, `index`, `client` (a workload submission; `lost` when the node was down) |
 //! | `persist` | notes+ | `t_ns`, `seq`, `node`, `done_ns` (a storage write begins; only with a storage delay) |
-//! | `write_done` | notes+ | `t_ns`, `seq`, `node`, `released` (the write completed; messages it held go out now) |
-//! | `write_lost` | notes+ | `t_ns`, `seq`, `node`, `writes`, `held` (a crash lost writes in progress and the messages they held) |
+//! | `write_done` | notes+ | `t_ns`, `seq`, `node`, `released` (the write completed; the messages and notes it held, counted here, take place now) |
+//! | `write_lost` | notes+ | `t_ns`, `seq`, `node`, `writes`, `held` (a crash lost writes in progress and the messages and notes they held) |
 //! | `violation` | notes+ | `t_ns`, `seq`, `property`, `kind`, `detail` |
 //! | `send` | events+ | `t_ns`, `seq`, `id`, `from`, `to`, `kind` (+ `msg` at full) |
 //! | `deliver` | events+ | `t_ns`, `seq`, `id`, `from`, `to`, `kind` (+ `msg` at full) |
@@ -168,6 +168,7 @@ impl Tracer {
         }
     }
 
+    /// The level records are written at: [`TraceLevel::Off`] when there is no output.
     pub fn level(&self) -> TraceLevel {
         if self.out.is_some() {
             self.level
@@ -176,6 +177,7 @@ impl Tracer {
         }
     }
 
+    /// The run hash so far (the same at every level).
     pub fn hash(&self) -> u64 {
         self.hasher.value()
     }
@@ -185,6 +187,7 @@ impl Tracer {
         self.error.take()
     }
 
+    /// Flushes the output; a failure is kept for [`Tracer::take_error`].
     pub fn flush(&mut self) {
         if let Some(o) = &mut self.out {
             if let Err(e) = o.flush() {
@@ -272,6 +275,7 @@ impl Tracer {
         self.hasher.word(seq ^ (tag << 56));
     }
 
+    /// `node` boots for the first time.
     pub fn start(&mut self, t: u64, seq: u64, node: u32) {
         self.hash_head(tag::START, t, seq);
         self.hasher.word(node as u64);
@@ -282,6 +286,7 @@ impl Tracer {
         }
     }
 
+    /// `node` crashes; `cause` is `schedule`, `process` or `leader`.
     pub fn crash(&mut self, t: u64, seq: u64, node: u32, cause: &str) {
         self.hash_head(tag::CRASH, t, seq);
         self.hasher.word(node as u64);
@@ -293,6 +298,7 @@ impl Tracer {
         }
     }
 
+    /// `node` recovers.
     pub fn recover(&mut self, t: u64, seq: u64, node: u32) {
         self.hash_head(tag::RECOVER, t, seq);
         self.hasher.word(node as u64);
@@ -303,6 +309,7 @@ impl Tracer {
         }
     }
 
+    /// The links changed (`partition:0,1|2,3,4`, `cut:0>1`, `heal`, ...).
     pub fn net_change(&mut self, t: u64, seq: u64, change: &str) {
         self.hash_head(tag::NET, t, seq);
         change.hash(&mut self.hasher);
@@ -414,6 +421,7 @@ impl Tracer {
         }
     }
 
+    /// A monitor found a violation of `property`.
     pub fn violation(&mut self, t: u64, seq: u64, property: &str, kind: &str, detail: &str) {
         self.hash_head(tag::VIOLATION, t, seq);
         property.hash(&mut self.hasher);
@@ -453,6 +461,7 @@ impl Tracer {
         self.close();
     }
 
+    /// `from` sends `msg` to `to`; `id` is the seq of its delivery event.
     #[inline]
     pub fn send<M: Message>(&mut self, t: u64, seq: u64, id: u64, from: u32, to: u32, msg: &M) {
         self.hash_head(tag::SEND, t, seq);
@@ -464,6 +473,7 @@ impl Tracer {
         }
     }
 
+    /// Message `id` is delivered (its content was hashed with its send).
     #[inline]
     pub fn deliver<M: Message>(&mut self, t: u64, seq: u64, id: u64, from: u32, to: u32, msg: &M) {
         // The message's content went into the hash with its `send` record
@@ -475,6 +485,7 @@ impl Tracer {
         }
     }
 
+    /// Message `id` is dropped; `reason` is a [`DropReason`](crate::net::DropReason) name.
     #[inline]
     #[allow(clippy::too_many_arguments)]
     pub fn drop_msg<M: Message>(
@@ -502,6 +513,7 @@ impl Tracer {
         }
     }
 
+    /// The network delivers a copy `id` of message `of`.
     #[inline]
     pub fn duplicate(&mut self, t: u64, seq: u64, id: u64, of: u64, from: u32, to: u32) {
         self.hash_head(tag::DUP, t, seq);
@@ -518,6 +530,7 @@ impl Tracer {
         }
     }
 
+    /// Timer `index` (named `name`) of `node` fires.
     #[inline]
     pub fn timer(&mut self, t: u64, seq: u64, node: u32, index: usize, name: &str) {
         self.hash_head(tag::TIMER, t, seq);

@@ -7,7 +7,9 @@ use crate::experiment::results::{read_manifest, read_results, EXPERIMENT_COPY, S
 
 /// A results folder read back.
 pub struct Results {
+    /// The experiment, parsed from the folder's copy of its file.
     pub exp: Experiment,
+    /// Every run's results, by run index (see [`Experiment::run_at`]).
     pub runs: BTreeMap<u64, RunResult>,
     /// `(config, metric)` → summary columns by name.
     pub summary: SummaryTable,
@@ -92,7 +94,7 @@ pub(super) fn parse_summary(exp: &Experiment, text: &str) -> Result<SummaryTable
     let Some(header) = recs.first() else {
         return Err("empty file".into());
     };
-    let nk = 1 + exp.has_group_column() as usize + exp.params.len();
+    let nk = crate::experiment::results::key_columns(exp).len();
     let expected: Vec<&str> = SUMMARY_STATS.to_vec();
     if header.len() != nk + 1 + expected.len() || header[nk] != "metric" {
         return Err("columns differ from the experiment's".into());
@@ -119,7 +121,9 @@ pub(super) fn parse_summary(exp: &Experiment, text: &str) -> Result<SummaryTable
             } else {
                 Some(
                     v.parse::<f64>()
-                        .map_err(|_| format!("line {}: '{v}' is not a number", li + 1))?,
+                        .ok()
+                        .filter(|x| !x.is_nan())
+                        .ok_or_else(|| format!("line {}: '{v}' is not a number", li + 1))?,
                 )
             };
             cols.insert(k.clone(), v);

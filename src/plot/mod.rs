@@ -38,7 +38,7 @@
 //! `versus` and `series` plots may draw references, dashed, after the data
 //! and in the legend (`[[plot.reference]]`, `label` and one of):
 //! `formula = "log2(x) + ln(x)"`, a curve sampled at 200 points across the x
-//! axis ([`formula`] says what a formula may hold), or
+//! axis ([`formula`](crate::experiment::formula) says what a formula may hold), or
 //! `points = [[1, 0.18], [2, 0.037]]`, a table such as a paper's.
 //!
 //! Axes are linear or logarithmic (`x_scale`, `y_scale`); axis labels carry
@@ -68,6 +68,7 @@ use std::path::{Path, PathBuf};
 
 /// Default figure size in pixels.
 pub const WIDTH: u32 = 960;
+/// Default figure height in pixels.
 pub const HEIGHT: u32 = 600;
 
 /// Overrides for `agentsim plot`.
@@ -75,7 +76,9 @@ pub const HEIGHT: u32 = 600;
 pub struct PlotOptions {
     /// Formats to draw (default: each plot's `formats`, else PNG).
     pub formats: Vec<Format>,
+    /// Width in pixels, over each plot's `width` (default: [`WIDTH`]).
     pub width: Option<u32>,
+    /// Height in pixels, over each plot's `height` (default: [`HEIGHT`]).
     pub height: Option<u32>,
     /// Only the plots with these names (default: all).
     pub only: Vec<String>,

@@ -16,6 +16,7 @@ use std::sync::Once;
 
 /// The font every figure uses (Bitstream Vera license, see `assets/`).
 pub static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+/// The family name [`FONT`] is registered under in plotters.
 pub const FONT_FAMILY: &str = "sans-serif";
 
 fn register_font() {
@@ -49,28 +50,44 @@ pub fn series_style(i: usize) -> (RGBColor, bool) {
 /// One thing to draw, in data coordinates.
 #[derive(Clone, Debug)]
 pub enum Shape {
+    /// A polyline through `points`, in order.
     Line {
+        /// Vertices, in data coordinates.
         points: Vec<(f64, f64)>,
+        /// Stroke colour.
         color: RGBColor,
+        /// Dashed (8 px dashes, 5 px gaps) instead of solid.
         dashed: bool,
+        /// Stroke width in pixels.
         width: u32,
     },
     /// A filled rectangle `(x0, y0)`–`(x1, y1)`.
     Rect {
+        /// One corner, in data coordinates.
         from: (f64, f64),
+        /// The opposite corner.
         to: (f64, f64),
+        /// Fill colour.
         color: RGBColor,
+        /// Fill opacity, from 0 (transparent) to 1 (opaque).
         opacity: f64,
     },
+    /// A filled dot, 4 px in radius.
     Marker {
+        /// Its centre, in data coordinates.
         at: (f64, f64),
+        /// Fill colour.
         color: RGBColor,
     },
     /// A vertical error bar with caps.
     ErrorBar {
+        /// Position on the x axis, in data coordinates.
         x: f64,
+        /// Lower end, in data coordinates.
         lo: f64,
+        /// Upper end, in data coordinates.
         hi: f64,
+        /// Stroke colour.
         color: RGBColor,
     },
 }
@@ -78,14 +95,25 @@ pub enum Shape {
 /// How a legend entry is drawn.
 #[derive(Clone, Copy, Debug)]
 pub enum Key {
-    Line { color: RGBColor, dashed: bool },
+    /// A short line, as the series is drawn.
+    Line {
+        /// Stroke colour.
+        color: RGBColor,
+        /// Dashed instead of solid.
+        dashed: bool,
+    },
+    /// A filled block of this colour.
     Block(RGBColor),
 }
 
+/// Where a figure's legend is drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LegendAt {
+    /// Inside the plotting area, top left.
     UpperLeft,
+    /// Inside the plotting area, top right.
     UpperRight,
+    /// Inside the plotting area, bottom right.
     LowerRight,
     /// Right of the plotting area (many or long entries).
     Outside,
@@ -94,21 +122,33 @@ pub enum LegendAt {
 /// A whole figure: axes, shapes, legend.
 #[derive(Clone, Debug)]
 pub struct Figure {
+    /// Text above the plot.
     pub title: String,
+    /// Text under the x axis.
     pub x_label: String,
+    /// Text beside the y axis.
     pub y_label: String,
+    /// `(low, high)` of the x axis, in data coordinates.
     pub x_range: (f64, f64),
+    /// `(low, high)` of the y axis, in data coordinates.
     pub y_range: (f64, f64),
+    /// Logarithmic x axis.
     pub x_log: bool,
+    /// Logarithmic y axis.
     pub y_log: bool,
     /// Tick labels for integer x positions (a category axis), if any.
     pub x_categories: Option<Vec<String>>,
     /// Tick labels for integer y positions (a category axis), if any.
     pub y_categories: Option<Vec<String>>,
+    /// Drawn in order, later ones on top.
     pub shapes: Vec<Shape>,
+    /// Entries, in order: text and key; empty: no legend.
     pub legend: Vec<(String, Key)>,
+    /// Where the legend goes.
     pub legend_at: LegendAt,
+    /// Width in pixels.
     pub width: u32,
+    /// Height in pixels.
     pub height: u32,
 }
 

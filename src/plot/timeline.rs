@@ -42,8 +42,11 @@ struct Mark {
 pub struct TimelineOptions {
     /// Time window shown (default: the whole run).
     pub from_ns: Option<SimTime>,
+    /// End of the time window shown, in ns (default: the end of the run).
     pub to_ns: Option<SimTime>,
+    /// Figure width in pixels.
     pub width: u32,
+    /// Figure height in pixels.
     pub height: u32,
 }
 

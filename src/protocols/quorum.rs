@@ -22,6 +22,7 @@ pub struct VoteSet {
 }
 
 impl VoteSet {
+    /// An empty set for ids `0..n`.
     pub fn new(n: u32) -> VoteSet {
         VoteSet {
             small: 0,
@@ -46,6 +47,7 @@ impl VoteSet {
         }
         new
     }
+    /// Whether `id` is in the set.
     pub fn contains(&self, id: u32) -> bool {
         if self.big.is_empty() {
             id < 128 && self.small & (1 << id) != 0
@@ -53,12 +55,15 @@ impl VoteSet {
             self.big[(id / 64) as usize] & (1 << (id % 64)) != 0
         }
     }
+    /// Number of ids in the set.
     pub fn len(&self) -> u32 {
         self.count
     }
+    /// True when the set holds no id.
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
+    /// Removes every id, keeping the storage.
     pub fn clear(&mut self) {
         self.small = 0;
         self.big.iter_mut().for_each(|w| *w = 0);

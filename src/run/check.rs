@@ -16,21 +16,29 @@ use std::ops::Range;
 /// Failures of one property across the seeds checked.
 #[derive(Clone, Debug, Serialize)]
 pub struct PropertyFailures {
+    /// The property's name.
     pub property: &'static str,
+    /// Its kind: always, eventually or sometimes.
     pub kind: PropertyKind,
     /// Seeds on which it failed.
     pub runs: u64,
+    /// The first failing seed (the lowest, as seeds are checked in order).
     pub first_seed: u64,
+    /// Virtual time of that seed's first violation, in ns.
     pub first_t_ns: u64,
+    /// What the monitor reported then.
     pub first_detail: String,
 }
 
 /// The result of checking a seed range.
 #[derive(Clone, Debug, Serialize)]
 pub struct CheckSummary {
+    /// Seeds run.
     pub runs: u64,
     /// Runs by stop reason.
     pub stops: BTreeMap<&'static str, u64>,
+    /// Properties that failed, in order of first failure; a `sometimes`
+    /// property only when no run reached it.
     pub failures: Vec<PropertyFailures>,
     /// `eventually` properties some runs stopped too early to judge.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -41,19 +49,26 @@ pub struct CheckSummary {
 /// before one `eventually` property could be judged.
 #[derive(Clone, Debug, Serialize)]
 pub struct PropertyUndecided {
+    /// The property's name.
     pub property: &'static str,
+    /// Runs that stopped before it could be judged.
     pub runs: u64,
+    /// The first such seed.
     pub first_seed: u64,
     /// Why and when the first of them stopped, and its deadline.
     pub first_stop: &'static str,
+    /// Virtual time that run stopped at, in ns.
     pub first_t_ns: u64,
+    /// That run's liveness deadline, in ns of virtual time.
     pub first_deadline_ns: u64,
 }
 
 impl CheckSummary {
+    /// Whether an `always` (safety) property failed on some seed.
     pub fn safety_failed(&self) -> bool {
         self.failures.iter().any(|f| f.kind == PropertyKind::Always)
     }
+    /// Whether an `eventually` (liveness) property failed on some seed.
     pub fn liveness_failed(&self) -> bool {
         self.failures
             .iter()
@@ -86,7 +101,9 @@ pub const JOBS_MAX: usize = 1024;
 #[derive(Debug, thiserror::Error)]
 #[error("cannot start {threads} worker threads: {source} (try a smaller --jobs)")]
 pub struct ThreadsError {
+    /// The number of threads asked for, or "one per core".
     pub threads: String,
+    /// Rayon's error.
     pub source: rayon::ThreadPoolBuildError,
 }
 

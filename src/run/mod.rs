@@ -20,22 +20,29 @@ use std::path::{Path, PathBuf};
 /// Errors of running or replaying (the binary maps them to exit codes).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// The scenario is invalid.
     #[error("{0}")]
     Config(#[from] crate::scenario::ConfigError),
     /// Writing an output (or another I/O failure that is not the input's fault).
     #[error("{path}: {source}")]
     Io {
+        /// The path concerned.
         path: String,
+        /// The I/O error.
         source: std::io::Error,
     },
     /// An input file named by the user is missing or unreadable: bad input.
     #[error("{path}: cannot read: {source}")]
     Input {
+        /// The path the user named.
         path: String,
+        /// Why it could not be read.
         source: std::io::Error,
     },
+    /// A trace that cannot be replayed (not a trace, or another schema).
     #[error("{0}")]
     BadTrace(String),
+    /// The worker threads could not be started.
     #[error("{0}")]
     Threads(#[from] check::ThreadsError),
 }
@@ -61,6 +68,9 @@ pub struct RunStart {
     pub schema: u32,
     /// `agentsim X.Y.Z`.
     pub program: String,
+    /// The model version ([`crate::hash::MODEL_VERSION`]).
+    #[serde(default)]
+    pub model: u32,
     /// The run's seed.
     pub seed: u64,
     /// The protocol's name.
@@ -79,6 +89,7 @@ impl RunStart {
         RunStart {
             schema: SCHEMA_VERSION,
             program: program_version(),
+            model: crate::hash::MODEL_VERSION,
             seed: sc.seed,
             protocol: sc.protocol.name().to_string(),
             trace_level: level,

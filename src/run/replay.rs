@@ -10,16 +10,27 @@ use std::path::Path;
 /// The outcome of replaying a trace file.
 #[derive(Debug)]
 pub enum Replay {
+    /// Every record matched.
     Identical {
+        /// Number of records compared.
         records: usize,
+        /// The run hash from `run_end` (empty if the trace has none).
         hash: String,
     },
+    /// The first record that differs.
     Diverged {
+        /// Its line number, from 1.
         line: usize,
+        /// Virtual time of the differing record in ns, from the recorded line
+        /// or else the replayed one.
         t_ns: Option<u64>,
+        /// Its seq, likewise.
         seq: Option<u64>,
+        /// The recorded line (`<end of file>` if the file ended first).
         recorded: String,
+        /// The replayed line (`<end of run>` if the replay ended first).
         replayed: String,
+        /// The program that wrote the trace, when it is not this one.
         program_differs: Option<String>,
     },
 }

@@ -19,3 +19,5 @@ mod sweep;
 mod plot;
 // The protocol seam's hooks with a probe protocol: workload, storage delay, Byzantine marks, counters.
 mod hooks;
+// The crate's shape: arrows between modules run one way; protocols are named only in their folders.
+mod layout;

@@ -356,3 +356,73 @@ fn undecided_runs_are_reported_with_their_own_exit_code() {
     let code = agentsim(&judged).status.code();
     assert!(matches!(code, Some(0) | Some(4)), "{code:?}");
 }
+
+/// Who won the first election after the leader's crash, and who crashed.
+fn successor(sc: &Scenario) -> Option<(u64, u64)> {
+    let (_, text) = agentsim::run::trace_text(sc, agentsim::observe::trace::TraceLevel::Notes);
+    let recs: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let crash = recs
+        .iter()
+        .find(|r| r["type"] == "crash" && r["data"]["cause"] == "leader")?;
+    let t = crash["data"]["t_ns"].as_u64()?;
+    let winner = recs.iter().find(|r| {
+        r["type"] == "note" && r["data"]["leads"] == true && r["data"]["t_ns"].as_u64() > Some(t)
+    })?;
+    Some((
+        crash["data"]["node"].as_u64()?,
+        winner["data"]["node"].as_u64()?,
+    ))
+}
+
+/// The Raft paper's §9.3 setup: two of the four surviving servers have
+/// shorter logs and cannot win (§5.4.1); without the setting they do win
+/// some elections.
+#[test]
+fn ineligible_servers_never_win_while_behind() {
+    let base = "nodes = 5\ntime_max = \"6s\"\n[faults.leader_crashes]\nfirst = \"2s\"\nevery = \"1s\"\ndown = \"100s\"\ncount = 1\n";
+    let mut won_by_last_two = [0, 0];
+    let mut judged = 0;
+    for (k, extra) in ["", "[protocol]\nname = \"raft\"\nineligible = 2\n"]
+        .iter()
+        .enumerate()
+    {
+        for seed in 0..250 {
+            let mut sc = scenario(&format!("{base}{extra}"));
+            sc.seed = seed;
+            let Some((crashed, winner)) = successor(&sc) else {
+                continue;
+            };
+            if crashed < 3 {
+                judged += k;
+                if winner >= 3 {
+                    won_by_last_two[k] += 1;
+                }
+            }
+        }
+    }
+    assert!(judged > 100, "{judged} runs judged");
+    assert_eq!(won_by_last_two[1], 0, "an ineligible server won");
+    assert!(won_by_last_two[0] > 10, "{won_by_last_two:?}");
+}
+
+/// `election_ms` ends when the winning vote is counted, `downtime_ms` when
+/// every live server accepted the new leader's first heartbeat: never sooner.
+#[test]
+fn election_time_ends_before_downtime() {
+    for seed in 0..100 {
+        let mut sc = scenario("nodes = 5\ntime_max = \"6s\"\n[faults.leader_crashes]\nfirst = \"2s\"\nevery = \"1s\"\ndown = \"100s\"\ncount = 1\n");
+        sc.seed = seed;
+        let r = run_silent(&sc);
+        let (e, d) = (r.metrics.get("election_ms"), r.metrics.get("downtime_ms"));
+        let (Some(&e), Some(&d)) = (e, d) else {
+            panic!("seed {seed}: both metrics expected: {:?}", r.metrics)
+        };
+        assert!(
+            e > 0.0 && e <= d,
+            "seed {seed}: election {e} ms, downtime {d} ms"
+        );
+    }
+}

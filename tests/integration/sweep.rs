@@ -211,9 +211,13 @@ fn same_files_with_one_or_two_jobs_and_as_merged_shards() {
 
     let runs = std::fs::read_to_string(one.join("runs.csv")).unwrap();
     assert_eq!(runs.lines().count(), 1 + 2 * 40);
-    assert!(runs.starts_with(
-        "config,protocol.election_timeout,seed,stop,downtime_ms,split_votes,split,first_leader_ms,hash\n0,150ms..300ms,0,"
-    ));
+    assert!(
+        runs.starts_with(
+            "config,protocol.election_timeout,protocol.election_timeout_min_ms,protocol.election_timeout_max_ms,seed,stop,downtime_ms,split_votes,split,first_leader_ms,hash,config_id,check\n0,150ms..300ms,150,300,0,"
+        ),
+        "{}",
+        runs.lines().next().unwrap()
+    );
     assert_eq!(
         std::fs::read_to_string(one.join("experiment.toml")).unwrap(),
         std::fs::read_to_string(&exp).unwrap()
@@ -283,6 +287,58 @@ fn resume_after_a_stop_gives_the_same_files() {
     assert!(!resumed.join(".runs.partial").exists());
 }
 
+/// Rows of an interrupted sweep's partial file, and the line holding the
+/// lowest-numbered run (rows are appended as runs finish, so with two jobs
+/// the lowest need not be the first line): `(lines, that line)`.
+fn partial_rows(partial: &Path) -> (Vec<String>, usize) {
+    let text = std::fs::read_to_string(partial).unwrap();
+    let lines: Vec<String> = text.lines().map(String::from).collect();
+    // Fields: config_id, seed, stop, hash, metrics..., check. One configuration
+    // per seed range here, so the seed orders the runs.
+    let seed = |l: &String| l.split(',').nth(1).unwrap().parse::<u64>().unwrap();
+    let first = (1..lines.len()).min_by_key(|&k| seed(&lines[k])).unwrap();
+    (lines, first)
+}
+
+#[test]
+fn a_changed_row_fails_its_check_and_runs_again() {
+    let t = tempfile::tempdir().unwrap();
+    let exp = small_experiment(t.path(), 10);
+    let (clean, stale) = (t.path().join("clean"), t.path().join("stale"));
+    sweep(&["sweep", s(&exp), "--out", s(&clean)]);
+    sweep(&["sweep", s(&exp), "--out", s(&stale), "--max-runs", "5"]);
+    // A digit changed in a stored row (a disk error, a hand edit).
+    let partial = stale.join(".runs.partial");
+    let (mut lines, k) = partial_rows(&partial);
+    let mut g: Vec<String> = lines[k].split(',').map(String::from).collect();
+    g[3] = "0123456789abcdef".into();
+    lines[k] = g.join(",");
+    std::fs::write(&partial, lines.join("\n") + "\n").unwrap();
+    let out = agentsim(&["sweep", s(&exp), "--out", s(&stale)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("check failed"), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("ran 16 (4 already done)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_same_files(&clean, &stale);
+    // The same in a finished runs.csv: the row is not reused.
+    let runs = clean.join("runs.csv");
+    let text = std::fs::read_to_string(&runs).unwrap();
+    let changed = text.replacen(",time_max,", ",done,", 1);
+    assert_ne!(changed, text);
+    std::fs::write(&runs, changed).unwrap();
+    let out = agentsim(&["sweep", s(&exp), "--out", s(&clean)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("ran 1 (19 already done)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_same_files(&stale, &clean);
+}
+
 #[test]
 fn rows_of_another_build_are_not_reused() {
     let t = tempfile::tempdir().unwrap();
@@ -290,18 +346,15 @@ fn rows_of_another_build_are_not_reused() {
     let (clean, stale) = (t.path().join("clean"), t.path().join("stale"));
     sweep(&["sweep", s(&exp), "--out", s(&clean)]);
     sweep(&["sweep", s(&exp), "--out", s(&stale), "--max-runs", "5"]);
-    // Pretend another build wrote the lowest-numbered row (one of the rows a
-    // resume reruns): its hash differs. Rows are appended as runs finish, so
-    // with two jobs the lowest index need not be the first line.
+    // Pretend another build of the same model version wrote the
+    // lowest-numbered row (one a resume reruns): another hash, a valid check.
     let partial = stale.join(".runs.partial");
-    let text = std::fs::read_to_string(&partial).unwrap();
-    let mut lines: Vec<String> = text.lines().map(String::from).collect();
-    let index = |l: &String| l.split(',').next().unwrap().parse::<u64>().unwrap();
-    let first = (1..lines.len()).min_by_key(|&k| index(&lines[k])).unwrap();
-    assert_eq!(index(&lines[first]), 0);
-    let mut g: Vec<String> = lines[first].split(',').map(String::from).collect();
-    g[2] = "0123456789abcdef".into();
-    lines[first] = g.join(",");
+    let (mut lines, k) = partial_rows(&partial);
+    let mut g: Vec<String> = lines[k].split(',').map(String::from).collect();
+    g[3] = "0123456789abcdef".into();
+    let n = g.len();
+    g[n - 1] = agentsim::experiment::results::row_check(&g[..n - 1]);
+    lines[k] = g.join(",");
     std::fs::write(&partial, lines.join("\n") + "\n").unwrap();
     let out = agentsim(&["sweep", s(&exp), "--out", s(&stale)]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -515,12 +568,13 @@ fn summary_matches_a_hand_computation() {
     let out = t.path().join("o");
     sweep(&["sweep", s(&exp), "--out", s(&out)]);
     let runs = std::fs::read_to_string(out.join("runs.csv")).unwrap();
-    // Configuration 0's five downtimes, column 4.
+    // Configuration 0's five downtimes, column 6 (after config, the
+    // timeout range and its two millisecond columns, seed and stop).
     let mut x: Vec<f64> = runs
         .lines()
         .skip(1)
         .filter(|l| l.starts_with("0,"))
-        .map(|l| l.split(',').nth(4).unwrap().parse().unwrap())
+        .map(|l| l.split(',').nth(6).unwrap().parse().unwrap())
         .collect();
     assert_eq!(x.len(), 5);
     let n = 5.0;
@@ -538,6 +592,8 @@ fn summary_matches_a_hand_computation() {
         [
             "config",
             "protocol.election_timeout",
+            "protocol.election_timeout_min_ms",
+            "protocol.election_timeout_max_ms",
             "metric",
             "count",
             "mean",
@@ -554,10 +610,10 @@ fn summary_matches_a_hand_computation() {
     );
     let row: Vec<f64> = summary
         .lines()
-        .find(|l| l.starts_with("0,150ms..300ms,downtime_ms,"))
+        .find(|l| l.starts_with("0,150ms..300ms,150,300,downtime_ms,"))
         .unwrap()
         .split(',')
-        .skip(3)
+        .skip(5)
         .map(|v| v.parse().unwrap())
         .collect();
     let want = [
@@ -809,4 +865,83 @@ fn bad_experiment_files_get_one_line_and_exit_code_2() {
         );
         assert!(stderr(&out).contains(mention), "{}", stderr(&out));
     }
+}
+
+/// Rows are identified by content, so edits that do not change a row's
+/// configuration reuse it; the files equal a sweep from scratch.
+#[test]
+fn edits_rerun_only_the_rows_they_change() {
+    let t = tempfile::tempdir().unwrap();
+    let exp = small_experiment(t.path(), 10);
+    let dir = t.path().join("r");
+    sweep(&["sweep", s(&exp), "--out", s(&dir)]);
+    let base = std::fs::read_to_string(&exp).unwrap();
+    let edit = |text: &str| {
+        std::fs::write(&exp, text).unwrap();
+        let out = agentsim(&["sweep", s(&exp), "--out", s(&dir)]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let scratch = t.path().join(format!("scratch-{}", text.len()));
+        sweep(&["sweep", s(&exp), "--out", s(&scratch)]);
+        assert_same_files(&scratch, &dir);
+        stdout(&out)
+    };
+    // A plot-only change runs nothing.
+    let out = edit(&base.replace(
+        "\"protocol.election_timeout\" = \"timeout\"",
+        "\"protocol.election_timeout\" = \"election timeout\"",
+    ));
+    assert!(out.contains("ran 0 (20 already done)"), "{out}");
+    // More seeds run only the new ones.
+    let more = base.replace("seeds = \"0..10\"", "seeds = \"0..15\"");
+    let out = edit(&more);
+    assert!(out.contains("ran 10 (20 already done)"), "{out}");
+    // Another parameter value runs only its configuration, wherever it sits.
+    let out = edit(&more.replace(
+        "[\"150ms..300ms\", \"50ms..100ms\"]",
+        "[\"100ms..200ms\", \"150ms..300ms\", \"50ms..100ms\"]",
+    ));
+    assert!(out.contains("ran 15 (30 already done)"), "{out}");
+}
+
+#[test]
+fn another_experiments_folder_is_refused_unless_replaced() {
+    let t = tempfile::tempdir().unwrap();
+    let exp = small_experiment(t.path(), 4);
+    let dir = t.path().join("r");
+    sweep(&["sweep", s(&exp), "--out", s(&dir)]);
+    sweep(&["plot", s(&dir), "--only", "cdf-downtime_ms"]);
+    assert!(std::fs::read_dir(&dir).unwrap().any(|e| e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .ends_with(".png")));
+    // Another name, and the same name with another base scenario.
+    let other = t.path().join("other.toml");
+    std::fs::copy(&exp, &other).unwrap();
+    let text = std::fs::read_to_string(&exp).unwrap();
+    for (file, why) in [(&other, "another name"), (&exp, "another base scenario")] {
+        if file == &exp {
+            std::fs::write(&exp, text.replace("nodes = 3", "nodes = 5")).unwrap();
+        }
+        let before = std::fs::read_to_string(dir.join("runs.csv")).unwrap();
+        let out = agentsim(&["sweep", s(file), "--out", s(&dir)]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("--replace") && err.contains(why), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("runs.csv")).unwrap(),
+            before
+        );
+    }
+    // With --replace: the new results, and no figure of the old ones left.
+    let out = agentsim(&["sweep", s(&other), "--out", s(&dir), "--replace"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!std::fs::read_dir(&dir).unwrap().any(|e| e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .ends_with(".png")));
+    let m = std::fs::read_to_string(dir.join("manifest.toml")).unwrap();
+    assert!(m.contains("experiment = \"other\""), "{m}");
 }

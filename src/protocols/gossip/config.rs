@@ -116,7 +116,9 @@ pub enum GossipVariant {
 macro_rules! kebab_enum {
     ($ty:ty, $field:literal, [$(($name:literal, $v:expr)),+ $(,)?]) => {
         impl $ty {
+            /// Every value with its name, as the setting spells it.
             pub const ALL: &'static [(&'static str, $ty)] = &[$(($name, $v)),+];
+            /// The name of the value, as the setting spells it.
             pub fn as_str(self) -> &'static str {
                 Self::ALL.iter().find(|(_, v)| *v == self).map(|(n, _)| *n).unwrap_or("?")
             }
@@ -249,6 +251,7 @@ pub struct GossipConfig {
     pub write_every: Dur,
     /// Scheduled or random write times.
     pub write_timing: WriteTiming,
+    /// A deliberately broken behaviour, or `correct` (the default).
     pub variant: GossipVariant,
 }
 

@@ -87,7 +87,9 @@ use serde::Serialize;
 /// A key's version and value. Ordered by `(version, value)`: newer wins.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Entry {
+    /// Version: 0 when nothing was written, one more at each write of the key.
     pub version: u32,
+    /// The value written (0 when nothing was; a writer's values are odd).
     pub value: u32,
 }
 
@@ -102,6 +104,7 @@ impl Entry {
         version: 1,
         value: 1,
     };
+    /// True when nothing was written (version 0).
     #[inline]
     pub fn is_empty(self) -> bool {
         self.version == 0
@@ -111,7 +114,9 @@ impl Entry {
 /// An entry with its key, as carried by anti-entropy messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Keyed {
+    /// The key, in `0..keys`.
     pub key: u16,
+    /// Its entry.
     pub entry: Entry,
 }
 
@@ -123,31 +128,56 @@ pub struct Keyed {
 pub enum GossipMsg {
     /// A hot update: pushed by an infective node (`reply = false`) or sent in
     /// answer to a [`GossipMsg::PullRequest`] (`reply = true`).
-    Rumor { entry: Entry, reply: bool },
+    Rumor {
+        /// The update.
+        entry: Entry,
+        /// An answer to a pull rather than a push.
+        reply: bool,
+    },
     /// "Send me your hot update if it is newer than mine": the caller's entry
     /// serves as the digest; with `push` (push-pull) the caller also offers it.
-    PullRequest { entry: Entry, push: bool },
+    PullRequest {
+        /// The caller's entry of key 0 ([`Entry::EMPTY`]: none).
+        entry: Entry,
+        /// Push-pull: the callee may learn the caller's entry too.
+        push: bool,
+    },
     /// The answer to a pushed rumor of `version`: whether the recipient already
     /// knew it (an unnecessary contact). Sent when the sender's removal rule
     /// needs it: feedback with a counter (both answers) or a coin (`knew` only).
-    Feedback { version: u32, knew: bool },
+    Feedback {
+        /// The version of the rumor pushed.
+        version: u32,
+        /// The recipient already held it.
+        knew: bool,
+    },
     /// Anti-entropy pull: the caller's entries for a window of keys; the callee
     /// answers with a [`GossipMsg::State`] of those it holds newer.
-    Digest { entries: Box<Vec<Keyed>> },
+    Digest {
+        /// The caller's entries of the window, empty ones included.
+        entries: Box<Vec<Keyed>>,
+    },
     /// Anti-entropy entries; with `reply` (push-pull) the callee answers with
     /// the entries of the same keys it holds newer.
     State {
+        /// Push-pull: the callee answers with the entries of these keys it holds newer.
         reply: bool,
+        /// The entries sent.
         entries: Box<Vec<Keyed>>,
     },
 }
 
-/// Indices into [`GossipMsg::KINDS`].
+/// Indices into [`GossipMsg::KINDS`](crate::node::Message::KINDS).
 pub mod kind {
+    /// Index of [`GossipMsg::Rumor`](super::GossipMsg::Rumor).
     pub const RUMOR: usize = 0;
+    /// Index of [`GossipMsg::PullRequest`](super::GossipMsg::PullRequest).
     pub const PULL_REQUEST: usize = 1;
+    /// Index of [`GossipMsg::Feedback`](super::GossipMsg::Feedback).
     pub const FEEDBACK: usize = 2;
+    /// Index of [`GossipMsg::Digest`](super::GossipMsg::Digest).
     pub const DIGEST: usize = 3;
+    /// Index of [`GossipMsg::State`](super::GossipMsg::State).
     pub const STATE: usize = 4;
 }
 
@@ -170,15 +200,29 @@ pub enum GossipTimer {
 pub enum GossipNote {
     /// Adopted a newer entry of `key` from a peer; `hot`: it now spreads it as a rumor.
     Learned {
+        /// The key.
         key: u32,
+        /// The entry's version.
         version: u32,
+        /// The entry's value.
         value: u32,
+        /// It now spreads the entry as a rumor.
         hot: bool,
     },
     /// Wrote a new version of `key` (a writer).
-    Wrote { key: u32, version: u32, value: u32 },
+    Wrote {
+        /// The key.
+        key: u32,
+        /// The new version.
+        version: u32,
+        /// The value written.
+        value: u32,
+    },
     /// Lost interest in the rumor of `version` (announced at the next round tick).
-    Removed { version: u32 },
+    Removed {
+        /// The rumor's version.
+        version: u32,
+    },
 }
 
 impl Note for GossipNote {
@@ -214,7 +258,9 @@ pub enum Status {
 /// The one-key store of rumor mongering (12 bytes, inline in the node).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Slot {
+    /// The entry held ([`Entry::EMPTY`]: none).
     pub entry: Entry,
+    /// The rumor-mongering status with respect to it.
     pub status: Status,
     /// Counted contacts (the `counter` of `removal = counter`).
     pub count: u8,
@@ -225,14 +271,18 @@ pub struct Slot {
 /// A store of several keys (anti-entropy), on the heap.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ManyKeys {
+    /// One entry per key, indexed by key.
     pub entries: Vec<Entry>,
+    /// Writes made by this node (writers).
     pub writes: u32,
 }
 
 /// A node's store; also what survives a crash (the rumor status is reset on recovery).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Store {
+    /// One key (`keys = 1`), inline.
     One(Slot),
+    /// Several keys (`keys > 1`), on the heap.
     Many(Box<ManyKeys>),
 }
 
@@ -279,6 +329,7 @@ impl Gossip {
         }
     }
 
+    /// The whole store.
     pub fn store(&self) -> &Store {
         &self.store
     }

@@ -117,6 +117,7 @@ struct Write {
     t: SimTime,
 }
 
+/// Gossip's monitor: the properties and metrics of the module docs, from [`GossipNote`]s.
 pub struct GossipMonitor {
     kind: Kind,
     n: u32,

@@ -23,6 +23,9 @@ pub struct RaftFlags {
     /// Log entries a leader appends per heartbeat [default: 1].
     #[arg(long, value_name = "N")]
     pub entries_per_heartbeat: Option<u32>,
+    /// The last N servers keep their logs one entry behind the leader's, so they cannot win while it lives (the Raft paper's §9.3 setup) [default: 0].
+    #[arg(long, value_name = "N")]
+    pub ineligible: Option<u32>,
     /// correct | forget-voted-for | double-vote (deliberately broken variants).
     #[arg(long, value_name = "VARIANT")]
     pub variant: Option<RaftVariant>,
@@ -40,6 +43,9 @@ impl Flags<RaftConfig> for RaftFlags {
         cfg.check_quorum |= self.check_quorum;
         if let Some(v) = self.entries_per_heartbeat {
             cfg.entries_per_heartbeat = v;
+        }
+        if let Some(v) = self.ineligible {
+            cfg.ineligible = v;
         }
         if let Some(v) = self.variant {
             cfg.variant = v;

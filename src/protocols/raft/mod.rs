@@ -57,6 +57,7 @@ pub enum RaftVariant {
 }
 
 impl RaftVariant {
+    /// Every variant with its name, as `variant` spells it.
     pub const ALL: [(&'static str, RaftVariant); 3] = [
         ("correct", RaftVariant::Correct),
         ("forget-voted-for", RaftVariant::ForgetVotedFor),
@@ -79,6 +80,7 @@ impl std::str::FromStr for RaftVariant {
     }
 }
 
+/// Settings of a Raft server (the `[protocol]` table of a scenario).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RaftConfig {
@@ -94,6 +96,13 @@ pub struct RaftConfig {
     pub check_quorum: bool,
     /// Log entries a leader appends per heartbeat interval (0: heartbeats only).
     pub entries_per_heartbeat: u32,
+    /// The last this many servers (ids `n-1`, `n-2`, ...) keep their logs one
+    /// entry behind their leader's, so that while a leader of the others
+    /// lives they cannot win an election against an up-to-date server
+    /// (§5.4.1): the Raft paper's §9.3 benchmark made two of the four
+    /// surviving servers ineligible this way ("different log lengths").
+    pub ineligible: u32,
+    /// A deliberately broken behaviour, or `correct` (the default).
     pub variant: RaftVariant,
 }
 
@@ -105,12 +114,14 @@ impl Default for RaftConfig {
             pre_vote: false,
             check_quorum: false,
             entries_per_heartbeat: 1,
+            ineligible: 0,
             variant: RaftVariant::Correct,
         }
     }
 }
 
 impl RaftConfig {
+    /// Checks the timeouts; the error names the setting and the accepted range.
     pub fn validate(&self) -> Result<(), String> {
         if self.election_timeout.lo.0 == 0 {
             return Err(
@@ -130,7 +141,9 @@ impl RaftConfig {
 /// A log position: the index and term of the last entry.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct LogPos {
+    /// Term of the last entry (0: empty log).
     pub term: u64,
+    /// Index of the last entry, from 1 (0: empty log).
     pub index: u64,
 }
 
@@ -148,29 +161,48 @@ impl LogPos {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, agentsim_macros::Message)]
 #[serde(tag = "rpc")]
 pub enum RaftMsg {
+    /// A candidate asks for a vote (§5.2).
     RequestVote {
+        /// The candidate's term.
         term: u64,
+        /// The candidate's log position.
         last_log: LogPos,
     },
+    /// The answer to a [`RaftMsg::RequestVote`].
     RequestVoteResponse {
+        /// The voter's current term.
         term: u64,
+        /// Whether the vote was granted.
         granted: bool,
     },
+    /// A pre-candidate asks whether it could win (thesis §9.6); the receiver changes nothing.
     PreVote {
+        /// The term it would campaign in (its own plus one).
         term: u64,
+        /// The pre-candidate's log position.
         last_log: LogPos,
     },
+    /// The answer to a [`RaftMsg::PreVote`].
     PreVoteResponse {
+        /// The term asked about if granted, else the voter's current term.
         term: u64,
+        /// Whether the pre-vote was granted.
         granted: bool,
     },
+    /// A leader's heartbeat, with the entries it appended since the last one.
     AppendEntries {
+        /// The leader's term.
         term: u64,
+        /// The leader's log position, after the new entries.
         last_log: LogPos,
+        /// Entries appended since the previous AppendEntries (0: heartbeat only).
         entries: u32,
     },
+    /// The answer to a [`RaftMsg::AppendEntries`].
     AppendEntriesResponse {
+        /// The receiver's current term.
         term: u64,
+        /// False when the leader's term is stale (or the receiver leads the same term).
         success: bool,
     },
 }
@@ -178,8 +210,13 @@ pub enum RaftMsg {
 /// Raft's timers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, agentsim_macros::TimerTag)]
 pub enum RaftTimer {
+    /// Election timeout (drawn from `election_timeout`): a follower or candidate
+    /// starts an election, or a pre-vote.
     Election,
+    /// Every `heartbeat`, a leader broadcasts AppendEntries.
     Heartbeat,
+    /// Every minimum election timeout, a leader steps down unless a majority
+    /// (itself included) answered since the last tick (CheckQuorum).
     CheckQuorum,
 }
 
@@ -188,15 +225,32 @@ pub enum RaftTimer {
 #[serde(tag = "fact", rename_all = "snake_case")]
 pub enum RaftNote {
     /// Started a pre-vote round for `term` (the term it would campaign in).
-    PreCandidate { term: u64 },
+    PreCandidate {
+        /// Its term plus one.
+        term: u64,
+    },
     /// Started an election in `term`.
-    Candidate { term: u64 },
+    Candidate {
+        /// The new term.
+        term: u64,
+    },
     /// Won the election of `term`.
-    Leader { term: u64 },
+    Leader {
+        /// The term won.
+        term: u64,
+    },
     /// Stopped leading (higher term seen or CheckQuorum lost).
-    SteppedDown { term: u64 },
+    SteppedDown {
+        /// The node's term when it stepped down (the higher term seen, if any).
+        term: u64,
+    },
     /// Accepted `leader`'s AppendEntries for `term` (first time in that term).
-    Following { term: u64, leader: NodeId },
+    Following {
+        /// The leader's term.
+        term: u64,
+        /// The leader.
+        leader: NodeId,
+    },
 }
 
 impl Note for RaftNote {
@@ -228,16 +282,24 @@ impl Note for RaftNote {
 /// What survives a crash: Figure 2's persistent state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct RaftDurable {
+    /// The latest term seen (`currentTerm`).
     pub current_term: u64,
+    /// The candidate voted for in `current_term` (`votedFor`); `None`: no vote yet.
     pub voted_for: Option<NodeId>,
+    /// The log's last position.
     pub log: LogPos,
 }
 
+/// A server's role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
+    /// Follows the leader it last accepted AppendEntries from, if any.
     Follower,
+    /// Asks for pre-votes; its term is unchanged until it wins them.
     PreCandidate,
+    /// Asks for votes in a new term.
     Candidate,
+    /// Sends AppendEntries: heartbeats and new entries.
     Leader,
 }
 
@@ -259,9 +321,11 @@ pub struct Raft {
 }
 
 impl Raft {
+    /// The current role.
     pub fn role(&self) -> Role {
         self.role
     }
+    /// The current term (`currentTerm`).
     pub fn term(&self) -> u64 {
         self.term
     }
@@ -465,6 +529,15 @@ impl Raft {
         // so a late or duplicated AppendEntries of the leader already
         // followed shortens nothing; a new leader's log replaces ours (its
         // entries overwrite the ones that conflict).
+        // An ineligible server stays one entry behind (see `ineligible`).
+        let last_log = if ctx.id() + self.cfg.ineligible >= self.n && last_log.index > 0 {
+            LogPos {
+                term: last_log.term,
+                index: last_log.index - 1,
+            }
+        } else {
+            last_log
+        };
         let log = if same_leader {
             self.log.max(last_log)
         } else {

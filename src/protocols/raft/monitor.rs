@@ -6,12 +6,16 @@
 //!   node linked to it (both ways, as partitions and the topology allow)
 //!   follows in its term.
 //!
-//! Metrics: `first_leader_ms` (time to the first leader); `downtime_ms` (per
-//! crash of a leader: from the crash until every live node linked to the new
-//! leader has accepted its first AppendEntries — the measure of §9.3; mean over the run's
-//! leader crashes); `leader_crashes`; `terms` (highest term); `elections`
-//! (leaders elected); `split_votes` (terms in which some node campaigned, none
-//! won, and a later term began).
+//! Metrics (exact definitions in `METRICS`, shown by `agentsim list`):
+//! `first_leader_ms` (from time 0 to the first leader); `downtime_ms` (per
+//! crash of a leader: from the crash instant until every live node linked to
+//! the new leader has accepted its first AppendEntries — the measure of
+//! §9.3; mean over the run's leader crashes); `election_ms` (per crash of a
+//! leader: from the crash instant until a server of a later term won,
+//! its winning vote counted; it excludes the time the new leader's first
+//! heartbeat takes to be accepted); `leader_crashes`; `terms` (highest term);
+//! `elections` (leaders elected); `split_votes` (terms in which some node
+//! campaigned, none won, and a later term began).
 
 use super::RaftNote;
 use crate::node::{MetricDef, NodeId, Protocol};
@@ -38,7 +42,7 @@ static PROPERTIES: [Property; 2] = [
     },
 ];
 
-static METRICS: [MetricDef; 7] = [
+static METRICS: [MetricDef; 9] = [
     MetricDef {
         name: "first_leader_ms",
         unit: "ms",
@@ -53,6 +57,16 @@ static METRICS: [MetricDef; 7] = [
         name: "downtime_ms_max",
         unit: "ms",
         definition: "the longest downtime_ms of the run",
+    },
+    MetricDef {
+        name: "election_ms",
+        unit: "ms",
+        definition: "per crash of a leader, from the crash until a server of a later term won its election (its winning vote counted: its Leader note); mean over the run's leader crashes",
+    },
+    MetricDef {
+        name: "election_ms_max",
+        unit: "ms",
+        definition: "the longest election_ms of the run",
     },
     MetricDef {
         name: "leader_crashes",
@@ -90,6 +104,9 @@ pub struct RaftMonitor {
     /// A leader crash whose downtime is being timed: (crash time, term of the crashed leader).
     outage: Option<(SimTime, u64)>,
     downtimes: Vec<SimTime>,
+    /// A leader crash whose election time is being timed: (crash time, term of the crashed leader).
+    electing: Option<(SimTime, u64)>,
+    elections_after_crash: Vec<SimTime>,
     quiet: bool,
     elected_after_quiet: Option<SimTime>,
 }
@@ -185,6 +202,8 @@ impl<P: Protocol<Note = RaftNote>> Monitor<P> for RaftMonitor {
             elections: 0,
             outage: None,
             downtimes: Vec::new(),
+            electing: None,
+            elections_after_crash: Vec::new(),
             quiet: false,
             elected_after_quiet: None,
         }
@@ -203,6 +222,12 @@ impl<P: Protocol<Note = RaftNote>> Monitor<P> for RaftMonitor {
             }
             RaftNote::Leader { term } => {
                 self.elections += 1;
+                if let Some((since, crashed)) = self.electing {
+                    if term > crashed {
+                        self.elections_after_crash.push(w.now - since);
+                        self.electing = None;
+                    }
+                }
                 self.first_leader.get_or_insert(w.now);
                 self.max_term = self.max_term.max(term);
                 let seen = self.term_mut(term);
@@ -239,6 +264,7 @@ impl<P: Protocol<Note = RaftNote>> Monitor<P> for RaftMonitor {
         let i = node as usize;
         if let Some(term) = self.nodes[i].leading {
             self.outage.get_or_insert((w.now, term));
+            self.electing.get_or_insert((w.now, term));
         }
         self.nodes[i] = NodeSeen::default();
         self.check_progress(w);
@@ -280,7 +306,7 @@ impl<P: Protocol<Note = RaftNote>> Monitor<P> for RaftMonitor {
     }
 
     fn finish(&mut self, w: &World, _out: &mut Vec<Violation>) -> Outcome {
-        let mut o = Outcome::with_capacity(7, 2);
+        let mut o = Outcome::with_capacity(9, 2);
         let ms = |t: SimTime| t as f64 / MS as f64;
         if let Some(t) = self.first_leader {
             o.metrics.insert("first_leader_ms".into(), ms(t));
@@ -292,6 +318,13 @@ impl<P: Protocol<Note = RaftNote>> Monitor<P> for RaftMonitor {
                 "downtime_ms_max".into(),
                 ms(*self.downtimes.iter().max().unwrap()),
             );
+        }
+        if !self.elections_after_crash.is_empty() {
+            let e = &self.elections_after_crash;
+            let mean = e.iter().sum::<u64>() as f64 / e.len() as f64;
+            o.metrics.insert("election_ms".into(), mean / MS as f64);
+            o.metrics
+                .insert("election_ms_max".into(), ms(*e.iter().max().unwrap()));
         }
         o.metrics.insert(
             "leader_crashes".into(),

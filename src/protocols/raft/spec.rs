@@ -37,8 +37,15 @@ impl Spec for RaftSpec {
         },
     ];
 
-    fn validate(cfg: &RaftConfig, _nodes: u32) -> Result<(), String> {
-        cfg.validate()
+    fn validate(cfg: &RaftConfig, nodes: u32) -> Result<(), String> {
+        cfg.validate()?;
+        if cfg.ineligible >= nodes {
+            return Err(format!(
+                "raft.ineligible = {} out of range (accepted: 0..{nodes}, fewer than the nodes)",
+                cfg.ineligible
+            ));
+        }
+        Ok(())
     }
 
     fn derive(
