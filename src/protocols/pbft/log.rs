@@ -5,7 +5,7 @@
 //! pointer, and the next change copies the log only if the engine kept that
 //! copy (it keeps one only when a fault can crash a node).
 
-use super::{ClientReq, Cert, Pbft, Req, Tally};
+use super::{ClientReq, Cert, NewView, Pbft, Req, Shared, Tally};
 use crate::node::NodeId;
 use std::rc::Rc;
 
@@ -45,6 +45,9 @@ pub struct Core {
     pub exec_seq: Vec<u64>,
     /// The requests this replica proxies, waiting for replies.
     pub clients: Vec<ClientReq>,
+    /// The NewView of the current view (none in view 0): kept so that a
+    /// replica back from a crash can still relay it to one that missed it.
+    pub new_view: Option<Shared<NewView>>,
 }
 
 impl Core {
@@ -103,6 +106,7 @@ impl Pbft {
         let core = self.core.clone();
         let n = self.n;
         let view = core.view;
+        self.new_view = core.new_view.clone().filter(|nv| nv.view == view);
         self.votes = vec![(Tally::default(), Tally::default()); core.slots.len()];
         for (i, s) in core.slots.iter().enumerate() {
             if let Some((v, d)) = s.prepare_sent {

@@ -219,6 +219,7 @@ fn install(p: &mut Pbft, ctx: &mut Ctx<'_, Pbft>, nv: Shared<NewView>) {
         let c = p.core();
         c.view = view;
         c.changing = None;
+        c.new_view = Some(nv.clone());
     }
     p.new_view = Some(nv.clone());
     p.my_view_change = None;
