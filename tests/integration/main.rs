@@ -19,5 +19,9 @@ mod sweep;
 mod plot;
 // The protocol seam's hooks with a probe protocol: workload, storage delay, Byzantine marks, counters.
 mod hooks;
+// Bracha's broadcast: every property under faults and each Byzantine behaviour; the t < n/3 bound; broken variants.
+mod bracha;
+// PBFT: total order and liveness under faults and each Byzantine behaviour, view changes; the f < n/3 bound; broken variants.
+mod pbft;
 // The crate's shape: arrows between modules run one way; protocols are named only in their folders.
 mod layout;

@@ -1,6 +1,6 @@
 //! Bracha's command-line flags: each overrides its `[protocol]` setting.
 
-use super::BrachaConfig;
+use super::{BrachaConfig, BrachaVariant};
 use crate::node::NodeId;
 use crate::protocols::Flags;
 use crate::time::Dur;
@@ -27,6 +27,9 @@ pub struct BrachaFlags {
     /// How long a `delay` node holds each message [default: 1s].
     #[arg(long, value_name = "DUR")]
     pub adversary_delay: Option<Dur>,
+    /// correct | low-echo | low-amplify (deliberately broken variants).
+    #[arg(long, value_name = "NAME")]
+    pub variant: Option<BrachaVariant>,
 }
 
 impl Flags<BrachaConfig> for BrachaFlags {
@@ -48,6 +51,9 @@ impl Flags<BrachaConfig> for BrachaFlags {
         }
         if let Some(v) = self.adversary_delay {
             cfg.adversary_delay = v;
+        }
+        if let Some(v) = self.variant {
+            cfg.variant = v;
         }
         Ok(())
     }

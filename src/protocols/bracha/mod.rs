@@ -35,6 +35,12 @@
 //! sending them, so that after a recovery it never sends a different one
 //! (that would make it Byzantine) and never delivers twice.
 //!
+//! **Broken variants** (`variant`), for seeing the checkers catch bugs:
+//! `low-echo` readies on `t + 1` echoes instead of more than `(n+t)/2` (two
+//! echo quorums need not meet in an honest node), `low-amplify` readies on
+//! `t` readys instead of `t + 1` (the Byzantine nodes alone make honest ones
+//! ready a value the sender never sent).
+//!
 //! **Byzantine nodes** follow the same state machine; what they send is
 //! shaped by their behaviour in [`adversary`].
 
@@ -54,6 +60,40 @@ pub use flags::BrachaFlags;
 pub use monitor::BrachaMonitor;
 pub use spec::BrachaSpec;
 
+
+/// Deliberately broken behaviours, selected by `variant` (`correct` is the paper's protocol).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BrachaVariant {
+    #[default]
+    /// The protocol as the paper states it.
+    Correct,
+    /// Echoes and readies on `t + 1` matching echoes, not more than `(n+t)/2`.
+    LowEcho,
+    /// Echoes and readies on `t` matching readys, not `t + 1`.
+    LowAmplify,
+}
+
+impl BrachaVariant {
+    /// Every variant with its name, as `variant` spells it.
+    pub const ALL: [(&'static str, BrachaVariant); 3] = [
+        ("correct", BrachaVariant::Correct),
+        ("low-echo", BrachaVariant::LowEcho),
+        ("low-amplify", BrachaVariant::LowAmplify),
+    ];
+}
+
+impl std::str::FromStr for BrachaVariant {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| format!("bracha variant '{s}' unknown (accepted: correct, low-echo, low-amplify)"))
+    }
+}
+
 /// Bracha's settings: the scenario's `[protocol]` table (`name = "bracha"`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -72,6 +112,8 @@ pub struct BrachaConfig {
     /// How long a `delay` node holds each message (the protocol is
     /// asynchronous: no timeout ever gives up on a node).
     pub adversary_delay: Dur,
+    /// A deliberately broken variant (`correct`: the paper's protocol).
+    pub variant: BrachaVariant,
 }
 
 impl Default for BrachaConfig {
@@ -83,6 +125,7 @@ impl Default for BrachaConfig {
             signatures: true,
             resend: Dur::from_ms(200),
             adversary_delay: Dur::from_ms(1000),
+            variant: BrachaVariant::Correct,
         }
     }
 }
@@ -133,6 +176,21 @@ impl Thresholds {
             echo: (n + t) / 2 + 1,
             amplify: t + 1,
             deliver: 2 * t + 1,
+        }
+    }
+
+    /// The thresholds a variant uses instead.
+    pub fn of(self, variant: BrachaVariant) -> Thresholds {
+        match variant {
+            BrachaVariant::Correct => self,
+            BrachaVariant::LowEcho => Thresholds {
+                echo: self.t + 1,
+                ..self
+            },
+            BrachaVariant::LowAmplify => Thresholds {
+                amplify: self.t.max(1),
+                ..self
+            },
         }
     }
 }
@@ -561,7 +619,7 @@ impl Protocol for Bracha {
         let cfg = ctx.config();
         let n = ctx.nodes();
         let mut node = Bracha {
-            th: Thresholds::new(n, cfg.assumed_f),
+            th: Thresholds::new(n, cfg.assumed_f).of(cfg.variant),
             n,
             sender: cfg.sender,
             value: cfg.value,

@@ -1,6 +1,6 @@
 //! PBFT's command-line flags: each overrides its `[protocol]` setting.
 
-use super::PbftConfig;
+use super::{PbftConfig, PbftVariant};
 use crate::protocols::Flags;
 use crate::time::Dur;
 use clap::Args;
@@ -32,6 +32,9 @@ pub struct PbftFlags {
     /// A `delay` replica sends this long before the view-change timeout fires [default: 100ms].
     #[arg(long, value_name = "DUR")]
     pub delay_margin: Option<Dur>,
+    /// correct | no-certificates | weak-quorum (deliberately broken variants).
+    #[arg(long, value_name = "NAME")]
+    pub variant: Option<PbftVariant>,
 }
 
 impl Flags<PbftConfig> for PbftFlags {
@@ -49,7 +52,8 @@ impl Flags<PbftConfig> for PbftFlags {
             client_retry,
             resend,
             window,
-            delay_margin
+            delay_margin,
+            variant
         );
         Ok(())
     }

@@ -7,6 +7,7 @@
 
 use super::{ClientReq, Cert, NewView, Pbft, Req, Shared, Tally};
 use crate::node::NodeId;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// One sequence number of the log.
@@ -26,6 +27,10 @@ pub struct Slot {
     pub executed: Option<u64>,
 }
 
+/// Request ids below this are kept in a vector indexed by id (workload
+/// submissions are numbered from 0).
+pub const DENSE_IDS: u64 = 1 << 32;
+
 /// Everything a replica persists.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Core {
@@ -43,6 +48,9 @@ pub struct Core {
     pub next_seq: u64,
     /// By request id: 1 + the sequence number it executed at, or 0.
     pub exec_seq: Vec<u64>,
+    /// The same for ids beyond [`DENSE_IDS`] (only a Byzantine replica's
+    /// made-up digests, executed with `f + 1` Byzantine replicas or more).
+    pub exec_far: BTreeMap<u64, u64>,
     /// The requests this replica proxies, waiting for replies.
     pub clients: Vec<ClientReq>,
     /// The NewView of the current view (none in view 0): kept so that a
@@ -64,6 +72,9 @@ impl Core {
     /// The sequence number request `id` executed at.
     #[inline]
     pub fn executed_at(&self, id: u64) -> Option<u64> {
+        if id >= DENSE_IDS {
+            return self.exec_far.get(&id).copied();
+        }
         match self.exec_seq.get(id as usize) {
             Some(&s) if s > 0 => Some(s - 1),
             _ => None,
@@ -72,6 +83,10 @@ impl Core {
 
     /// Records that request `id` executed at `seq`.
     pub fn set_executed(&mut self, id: u64, seq: u64) {
+        if id >= DENSE_IDS {
+            self.exec_far.insert(id, seq);
+            return;
+        }
         let i = id as usize;
         if i >= self.exec_seq.len() {
             self.exec_seq.resize(i + 1, 0);

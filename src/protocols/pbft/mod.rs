@@ -56,6 +56,12 @@
 //! with the messages it lacks (Castro's thesis retransmits the same way);
 //! a replica waiting in a view change re-multicasts its ViewChange.
 //!
+//! **Broken variants** (`variant`), for seeing the checkers catch bugs:
+//! `no-certificates` sends ViewChanges without their prepared certificates
+//! (the new primary re-proposes null requests where requests committed),
+//! `weak-quorum` prepares and commits on `f + 1` matching votes instead of
+//! a quorum (two quorums need not meet in an honest replica).
+//!
 //! **Signatures.** Messages carry the replica they claim to come from; a
 //! message is *forged* when its sender could not have signed it. With
 //! `signatures` (the default) forged messages, and NewViews holding them,
@@ -88,6 +94,40 @@ pub use log::{PbftDurable, Slot};
 pub use monitor::PbftMonitor;
 pub use spec::PbftSpec;
 
+
+/// Deliberately broken behaviours, selected by `variant` (`correct` is the paper's protocol).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PbftVariant {
+    #[default]
+    /// The protocol as the paper states it.
+    Correct,
+    /// ViewChanges carry no prepared certificates (`P` is empty).
+    NoCertificates,
+    /// Prepared and committed-local on `f + 1` matching votes, not a quorum.
+    WeakQuorum,
+}
+
+impl PbftVariant {
+    /// Every variant with its name, as `variant` spells it.
+    pub const ALL: [(&'static str, PbftVariant); 3] = [
+        ("correct", PbftVariant::Correct),
+        ("no-certificates", PbftVariant::NoCertificates),
+        ("weak-quorum", PbftVariant::WeakQuorum),
+    ];
+}
+
+impl std::str::FromStr for PbftVariant {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| format!("pbft variant '{s}' unknown (accepted: correct, no-certificates, weak-quorum)"))
+    }
+}
+
 /// PBFT's settings: the scenario's `[protocol]` table (`name = "pbft"`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -116,6 +156,8 @@ pub struct PbftConfig {
     /// A `delay` replica sends each message this long before the
     /// view-change timeout that would replace it fires.
     pub delay_margin: Dur,
+    /// A deliberately broken variant (`correct`: the paper's protocol).
+    pub variant: PbftVariant,
 }
 
 impl Default for PbftConfig {
@@ -129,6 +171,7 @@ impl Default for PbftConfig {
             resend: Dur::from_ms(50),
             window: 64,
             delay_margin: Dur::from_ms(100),
+            variant: PbftVariant::Correct,
         }
     }
 }
@@ -832,7 +875,13 @@ impl Protocol for Pbft {
         let n = ctx.nodes();
         let core = d.0.clone();
         let mut node = Pbft {
-            th: Thresholds::new(n, cfg.assumed_f),
+            th: match cfg.variant {
+                PbftVariant::WeakQuorum => {
+                    let th = Thresholds::new(n, cfg.assumed_f);
+                    Thresholds { quorum: th.weak, ..th }
+                }
+                _ => Thresholds::new(n, cfg.assumed_f),
+            },
             n,
             cfg,
             votes: Vec::new(),

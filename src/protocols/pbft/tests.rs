@@ -320,3 +320,17 @@ fn byzantine_primaries_and_backups_change_what_they_send() {
     let s = h.submit(&mut p, 0, 0, sub(7));
     assert!(s.sends().is_empty());
 }
+
+#[test]
+fn a_made_up_digest_decided_by_f_plus_1_is_executed_without_harm() {
+    // Beyond the bound (f+1 Byzantine replicas) a digest no request has can
+    // be executed: it is recorded, not used as an index.
+    let mut h = harness();
+    let mut r = h.boot(3);
+    let far = NULL - 1;
+    let claim = |o: NodeId| PbftMsg::Decided { seq: 1, digest: far, origin: o, forged: false };
+    h.deliver(&mut r, 3, 0, 0, claim(0));
+    let s = h.deliver(&mut r, 3, 0, 1, claim(1));
+    assert_eq!(executed(&s), vec![(1, far)]);
+    assert_eq!(r.last_executed(), 1);
+}

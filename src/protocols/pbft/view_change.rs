@@ -26,7 +26,11 @@ pub(super) fn announce_view_change(p: &mut Pbft, ctx: &mut Ctx<'_, Pbft>, nv: u6
     let vc = Shared(Rc::new(ViewChange {
         view: nv,
         origin: me,
-        prepared: p.core.certificates(),
+        prepared: if p.cfg.variant == super::PbftVariant::NoCertificates {
+            Vec::new()
+        } else {
+            p.core.certificates()
+        },
         forged: false,
     }));
     p.my_view_change = Some(vc.clone());
