@@ -50,7 +50,12 @@ fn broken(s: &CheckSummary) -> Vec<String> {
     s.failures
         .iter()
         .filter(|f| f.kind != PropertyKind::Sometimes)
-        .map(|f| format!("{}: {} runs, seed {}: {}", f.property, f.runs, f.first_seed, f.first_detail))
+        .map(|f| {
+            format!(
+                "{}: {} runs, seed {}: {}",
+                f.property, f.runs, f.first_seed, f.first_detail
+            )
+        })
         .collect()
 }
 
@@ -128,12 +133,19 @@ pub(crate) fn printed_command_reproduces(args: &[&str], property: &str, first_se
     let text = stdout(&out);
     // Exit 3: a safety property failed; 4: only liveness ones.
     let code = out.status.code();
-    assert!(matches!(code, Some(3 | 4)), "{args:?}:\n{text}{}", stderr(&out));
+    assert!(
+        matches!(code, Some(3 | 4)),
+        "{args:?}:\n{text}{}",
+        stderr(&out)
+    );
     let fail = text
         .lines()
         .find(|l| l.trim_start().starts_with(&format!("FAIL  {property} ")))
         .unwrap_or_else(|| panic!("no {property} failure in:\n{text}"));
-    assert!(fail.contains(&format!("first seed {first_seed} at")), "{fail}");
+    assert!(
+        fail.contains(&format!("first seed {first_seed} at")),
+        "{fail}"
+    );
     let i = text.lines().position(|l| l == fail).unwrap();
     let cmd = text
         .lines()
@@ -144,8 +156,16 @@ pub(crate) fn printed_command_reproduces(args: &[&str], property: &str, first_se
     assert_eq!(words[0], "agentsim");
     let rerun = agentsim(&words[1..]);
     let again = stdout(&rerun);
-    assert_eq!(rerun.status.code(), code, "`{cmd}` did not reproduce:\n{again}{}", stderr(&rerun));
-    assert!(again.starts_with(&format!("seed {first_seed}\n")), "{again}");
+    assert_eq!(
+        rerun.status.code(),
+        code,
+        "`{cmd}` did not reproduce:\n{again}{}",
+        stderr(&rerun)
+    );
+    assert!(
+        again.starts_with(&format!("seed {first_seed}\n")),
+        "{again}"
+    );
     let detail = fail.split_once(": ").map(|(_, d)| d).unwrap();
     let detail = detail.split_once(": ").map(|(_, d)| d).unwrap();
     assert!(
@@ -170,8 +190,18 @@ fn low_amplify_variant_is_caught_and_reproduced() {
     // Readying on t readys: the split traitor alone makes honest nodes ready
     // (and deliver) a value the honest sender never sent.
     let mut args = vec![
-        "check", "bracha", "--nodes", "4", "--byzantine-count", "1",
-        "--byzantine-behaviour", "split", "--variant", "low-amplify", "--seeds", "0..50",
+        "check",
+        "bracha",
+        "--nodes",
+        "4",
+        "--byzantine-count",
+        "1",
+        "--byzantine-behaviour",
+        "split",
+        "--variant",
+        "low-amplify",
+        "--seeds",
+        "0..50",
     ];
     args.extend(FAULTS);
     printed_command_reproduces(&args, "validity", FIRST_LOW_AMPLIFY);
@@ -182,8 +212,16 @@ fn low_echo_variant_is_caught_and_reproduced() {
     // Readying on t+1 echoes: honest nodes ready different values, neither
     // reaches 2t+1 readys everywhere, and totality is lost.
     let mut args = vec![
-        "check", "bracha", "--nodes", "7", "--byzantine", "0:equivocate",
-        "--variant", "low-echo", "--seeds", "0..50",
+        "check",
+        "bracha",
+        "--nodes",
+        "7",
+        "--byzantine",
+        "0:equivocate",
+        "--variant",
+        "low-echo",
+        "--seeds",
+        "0..50",
     ];
     args.extend(FAULTS);
     printed_command_reproduces(&args, "totality", FIRST_LOW_ECHO);

@@ -53,7 +53,12 @@ fn broken(s: &CheckSummary) -> Vec<String> {
     s.failures
         .iter()
         .filter(|f| f.kind != PropertyKind::Sometimes)
-        .map(|f| format!("{}: {} runs, seed {}: {}", f.property, f.runs, f.first_seed, f.first_detail))
+        .map(|f| {
+            format!(
+                "{}: {} runs, seed {}: {}",
+                f.property, f.runs, f.first_seed, f.first_detail
+            )
+        })
         .collect()
 }
 
@@ -94,7 +99,12 @@ fn a_silent_or_equivocating_primary_is_replaced_by_a_view_change() {
         );
     }
     // Two Byzantine primaries in a row at n = 7 (f = 2).
-    let s = check_seeds(&hostile(7, "nodes = [\"0,1:equivocate\"]", ""), 0..200, None).unwrap();
+    let s = check_seeds(
+        &hostile(7, "nodes = [\"0,1:equivocate\"]", ""),
+        0..200,
+        None,
+    )
+    .unwrap();
     assert!(s.failures.is_empty(), "{:#?}", s.failures);
 }
 
@@ -140,8 +150,18 @@ fn weak_quorum_variant_is_caught_and_reproduced() {
     // f+1 matching votes: an equivocating primary gets two requests
     // committed at one sequence number.
     let mut args = vec![
-        "check", "pbft", "--nodes", "4", "--byzantine-count", "1",
-        "--byzantine-behaviour", "equivocate", "--variant", "weak-quorum", "--seeds", "0..50",
+        "check",
+        "pbft",
+        "--nodes",
+        "4",
+        "--byzantine-count",
+        "1",
+        "--byzantine-behaviour",
+        "equivocate",
+        "--variant",
+        "weak-quorum",
+        "--seeds",
+        "0..50",
     ];
     args.extend(FAULTS);
     printed_command_reproduces(&args, "total order", 0);
@@ -153,8 +173,16 @@ fn no_certificates_variant_is_caught_and_reproduced() {
     // the new one re-proposes other requests where some committed. No
     // Byzantine replica is needed.
     let mut args = vec![
-        "check", "pbft", "--nodes", "4", "--fault", "crash-leader:300ms@200ms",
-        "--variant", "no-certificates", "--seeds", "0..100",
+        "check",
+        "pbft",
+        "--nodes",
+        "4",
+        "--fault",
+        "crash-leader:300ms@200ms",
+        "--variant",
+        "no-certificates",
+        "--seeds",
+        "0..100",
     ];
     args.extend(FAULTS);
     printed_command_reproduces(&args, "total order", 4);

@@ -845,6 +845,7 @@ impl Pbft {
     }
 
     /// Notes a contradiction once.
+    #[allow(clippy::too_many_arguments)]
     fn conflict(&mut self, ctx: &mut Ctx<'_, Self>, kind: &'static str, view: u64, seq: u64, accepted: u64, other: u64, origin: NodeId) {
         if !self.conflict_noted && ctx.behaviour().is_none() {
             self.conflict_noted = true;

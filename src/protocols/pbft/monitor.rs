@@ -330,17 +330,15 @@ impl<P: Protocol<Note = PbftNote, Config = PbftConfig, Msg = PbftMsg>> Monitor<P
                 id,
                 result,
                 latency_ns,
-            } => {
-                if (id as usize) < self.reqs.len() && self.reqs[id as usize].replied.is_none() {
-                    self.completed += 1;
-                    self.latencies.push(latency_ns);
-                    let r = &mut self.reqs[id as usize];
-                    r.replied = Some(result);
-                    if r.owed {
-                        self.incomplete -= 1;
-                    }
-                    self.reply_check(w, id, out);
+            } if (id as usize) < self.reqs.len() && self.reqs[id as usize].replied.is_none() => {
+                self.completed += 1;
+                self.latencies.push(latency_ns);
+                let r = &mut self.reqs[id as usize];
+                r.replied = Some(result);
+                if r.owed {
+                    self.incomplete -= 1;
                 }
+                self.reply_check(w, id, out);
             }
             PbftNote::NewView { view, .. } => self.view_max = self.view_max.max(view),
             PbftNote::Conflict { .. } => self.conflicts += 1,
