@@ -334,3 +334,28 @@ fn a_made_up_digest_decided_by_f_plus_1_is_executed_without_harm() {
     assert_eq!(executed(&s), vec![(1, far)]);
     assert_eq!(r.last_executed(), 1);
 }
+
+#[test]
+fn a_recovered_replica_still_relays_its_views_new_view() {
+    // Replica 2 enters view 1 by a NewView, crashes and recovers; replica 3,
+    // still asking for view 1, gets that NewView from it.
+    let mut h = harness();
+    let vcs: Vec<_> = [1, 2, 3]
+        .iter()
+        .map(|&o| view_change(1, o, vec![]))
+        .collect();
+    let nv = Shared(Rc::new(NewView {
+        view: 1,
+        origin: 1,
+        pre_prepares: compute_o(&vcs),
+        view_changes: vcs,
+        forged: false,
+    }));
+    let mut b = h.boot(2);
+    let s = h.deliver(&mut b, 2, 0, 1, PbftMsg::NewView(nv.clone()));
+    let durable = s.persisted().expect("the view is persisted");
+    let mut b = h.recover(2, &durable);
+    assert_eq!(b.view(), 1);
+    let s = h.deliver(&mut b, 2, 0, 3, PbftMsg::ViewChange(view_change(1, 3, vec![])));
+    assert_eq!(s.sends(), vec![(Some(3), PbftMsg::NewView(nv))]);
+}
