@@ -38,6 +38,8 @@ protocols! {
     jury => JurySpec,
     contract_net => ContractNetSpec,
     bus => BusSpec,
+    bracha => BrachaSpec,
+    pbft => PbftSpec,
 }
 
 #[cfg(test)]

@@ -30,6 +30,10 @@ mod om;
 mod threshold_vote;
 // Noisy jury: every behaviour under faults; the experiment against Condorcet's exact curves.
 mod jury;
+// Bracha's broadcast: every property under faults and each Byzantine behaviour; the t < n/3 bound; broken variants.
+mod bracha;
+// PBFT: total order and liveness under faults and each Byzantine behaviour, view changes; the f < n/3 bound; broken variants.
+mod pbft;
 // The crate's shape: arrows between modules run one way; protocols are named only in their folders.
 mod layout;
 // Contract net and its baselines under faults; leases and drift; variants caught; M/M/c.
