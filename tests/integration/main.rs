@@ -1,8 +1,8 @@
 //! One integration-test binary (fast to build, easy to scan). Modules:
 //!
 //! - `common`: helpers shared by the modules (scenario builders, the binary's path).
-//! - `cli`, `engine`, `determinism`, `raft`, `paxos`, `gossip`, `sweep`, `plot`, `hooks`, `om`,
-//!   `threshold_vote`, `jury`, `layout`: see each module's first line below.
+//! - `cli`, `engine`, `determinism`, `raft`, `paxos`, `gossip`, `bus`, `sweep`, `plot`, `hooks`, `om`,
+//!   `threshold_vote`, `jury`, `bracha`, `pbft`, `layout`, `contract_net`: see each module's first line below.
 mod common;
 // The command line: outputs, exit codes, bad input.
 mod cli;
