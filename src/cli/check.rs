@@ -60,6 +60,17 @@ pub fn check_cmd(sc: &Scenario, c: &CheckArgs, args: &[String]) -> Result<i32, R
         for (i, u) in summary.undecided.iter().enumerate() {
             v["undecided"][i]["reproduce"] = reproduction_command(args, u.first_seed).into();
         }
+        let held: Vec<&str> = sc
+            .protocol
+            .properties()
+            .iter()
+            .map(|p| p.name)
+            .filter(|&name| {
+                !summary.failures.iter().any(|f| f.property == name)
+                    && !summary.undecided.iter().any(|u| u.property == name)
+            })
+            .collect();
+        v["held"] = held.into();
         println!("{v}");
     } else {
         let stops: Vec<String> = summary

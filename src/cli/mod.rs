@@ -149,10 +149,30 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
                     let _ = e.print();
                     exit::BAD_INPUT
                 }
-                _ => {
+                kind => {
                     let text = e.to_string();
                     let line = text.lines().next().unwrap_or("error: bad arguments");
-                    eprintln!("{line}");
+                    if kind == ErrorKind::InvalidSubcommand {
+                        // Say what exists, on the same line.
+                        let cmd = command(registry());
+                        let parent = args
+                            .get(1)
+                            .and_then(|a| cmd.find_subcommand(a))
+                            .filter(|c| c.has_subcommands());
+                        let (what, names): (&str, Vec<&str>) = match parent {
+                            Some(c) => (
+                                "protocols",
+                                c.get_subcommands().map(|s| s.get_name()).collect(),
+                            ),
+                            None => (
+                                "commands",
+                                cmd.get_subcommands().map(|s| s.get_name()).collect(),
+                            ),
+                        };
+                        eprintln!("{line} ({what}: {})", names.join(", "));
+                    } else {
+                        eprintln!("{line}");
+                    }
                     exit::BAD_INPUT
                 }
             };
@@ -188,6 +208,13 @@ fn execute(m: &ArgMatches, args: &[String]) -> Result<i32, RunError> {
             let spec = registry()
                 .get(proto)
                 .expect("subcommands come from the registry");
+            if name == "check"
+                && pm.value_source("seed") == Some(clap::parser::ValueSource::CommandLine)
+            {
+                return Err(RunError::Config(crate::scenario::ConfigError(
+                    "--seed: not accepted by check, which runs every seed of --seeds A..B (default 0..1000); `run` takes --seed".into(),
+                )));
+            }
             let sc = scenario_for(spec, pm)?;
             if name == "run" {
                 run::run_cmd(&sc, &from_matches::<OutputArgs>(pm)?)

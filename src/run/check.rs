@@ -28,7 +28,13 @@ pub struct PropertyFailures {
     pub first_t_ns: u64,
     /// What the monitor reported then.
     pub first_detail: String,
+    /// The failing seeds in increasing order, the first [`SEEDS_LISTED`] of
+    /// them (`runs` counts them all).
+    pub seeds: Vec<u64>,
 }
+
+/// How many failing seeds a [`PropertyFailures`] lists.
+pub const SEEDS_LISTED: usize = 1000;
 
 /// The result of checking a seed range.
 #[derive(Clone, Debug, Serialize)]
@@ -181,7 +187,12 @@ impl Summarizer {
             }
             seen_here.push(v.property);
             match self.failures.iter_mut().find(|f| f.property == v.property) {
-                Some(f) => f.runs += 1,
+                Some(f) => {
+                    f.runs += 1;
+                    if f.seeds.len() < SEEDS_LISTED {
+                        f.seeds.push(r.seed);
+                    }
+                }
                 None => self.failures.push(PropertyFailures {
                     property: v.property,
                     kind: v.kind,
@@ -189,6 +200,7 @@ impl Summarizer {
                     first_seed: r.seed,
                     first_t_ns: v.t_ns,
                     first_detail: v.detail.clone(),
+                    seeds: vec![r.seed],
                 }),
             }
         }

@@ -23,7 +23,12 @@ fn bad(args: &[&str], must_mention: &[&str]) {
 
 #[test]
 fn bad_input_gets_one_line_and_exit_code_2() {
-    bad(&["run", "paxos-ish"], &["paxos-ish"]);
+    bad(
+        &["run", "paxos-ish"],
+        &["paxos-ish", "protocols: raft, gossip"],
+    );
+    bad(&["paxos"], &["'paxos'", "commands: run, check, list"]);
+    bad(&["check", "raft", "--seed", "3"], &["--seed", "--seeds"]);
     bad(&["run", "raft", "--no-such-flag"], &["--no-such-flag"]);
     bad(&["run", "raft", "--loss", "1.5"], &["--loss", "0..=1"]);
     bad(&["run", "raft", "--dup", "-0.1"], &["--dup"]);
@@ -629,4 +634,56 @@ fn duration_ranges_are_inclusive_and_seed_ranges_half_open() {
     for m in ["B excluded", "both bounds included"] {
         assert!(help.contains(m), "'{m}' missing from --help:\n{help}");
     }
+}
+
+#[test]
+fn check_json_lists_failing_seeds_per_property_and_the_properties_that_held() {
+    let out = agentsim(&[
+        "check",
+        "raft",
+        "--seeds",
+        "0..300",
+        "--variant",
+        "double-vote",
+        "--loss",
+        "0.1",
+        "--crash-mttf",
+        "1s",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let f = &v["failures"][0];
+    assert_eq!(f["property"], "election safety", "{v}");
+    let seeds: Vec<u64> = f["seeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_u64().unwrap())
+        .collect();
+    assert_eq!(seeds.len() as u64, f["runs"].as_u64().unwrap());
+    assert!(seeds.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(seeds[0], f["first_seed"].as_u64().unwrap());
+    // Each listed seed fails when run alone; a seed not listed does not.
+    let run = |seed: u64| {
+        let s = seed.to_string();
+        agentsim(&[
+            "run",
+            "raft",
+            "--variant",
+            "double-vote",
+            "--loss",
+            "0.1",
+            "--crash-mttf",
+            "1s",
+            "--seed",
+            &s,
+        ])
+        .status
+        .code()
+    };
+    assert_eq!(run(seeds[seeds.len() / 2]), Some(3));
+    let clean = (0..300).find(|s| !seeds.contains(s)).unwrap();
+    assert_ne!(run(clean), Some(3));
+    assert_eq!(v["held"], serde_json::json!(["leader elected"]), "{v}");
 }
