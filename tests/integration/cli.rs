@@ -29,6 +29,10 @@ fn bad_input_gets_one_line_and_exit_code_2() {
     );
     bad(&["paxos"], &["'paxos'", "commands: run, check, list"]);
     bad(&["check", "raft", "--seed", "3"], &["--seed", "--seeds"]);
+    bad(
+        &["check", "raft", "--seed=3", "--seeds=0..5"],
+        &["--seed", "--seeds"],
+    );
     bad(&["run", "raft", "--no-such-flag"], &["--no-such-flag"]);
     bad(&["run", "raft", "--loss", "1.5"], &["--loss", "0..=1"]);
     bad(&["run", "raft", "--dup", "-0.1"], &["--dup"]);
