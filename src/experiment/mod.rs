@@ -85,7 +85,7 @@
 //!   `coverage`: the fraction informed after each round);
 //!   `agentsim list` shows each protocol's.
 //! - `summary.csv`: per configuration and metric: `count`, `mean`, `sd`,
-//!   `min`, `median`, `p90`, `p99`, `max`, `ci95_lo`, `ci95_hi`, `missing`
+//!   `se` (standard error of the mean; binomial for a 0/1 metric), `min`, `median`, `p90`, `p99`, `max`, `ci95_lo`, `ci95_hi`, `missing`
 //!   (runs that did not report the metric); methods in [`stats`].
 //! - `experiment.toml`: the experiment file, byte for byte.
 //! - `manifest.toml`: the program version, the experiment's fingerprint, the

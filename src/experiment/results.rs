@@ -259,8 +259,8 @@ pub fn runs_csv(exp: &Experiment, results: &BTreeMap<u64, RunResult>) -> String 
 }
 
 /// The columns of `summary.csv`.
-pub const SUMMARY_STATS: [&str; 11] = [
-    "count", "mean", "sd", "min", "median", "p90", "p99", "max", "ci95_lo", "ci95_hi", "missing",
+pub const SUMMARY_STATS: [&str; 12] = [
+    "count", "mean", "sd", "se", "min", "median", "p90", "p99", "max", "ci95_lo", "ci95_hi", "missing",
 ];
 
 /// `summary.csv`: per configuration and metric, the statistics of
@@ -284,6 +284,7 @@ pub fn summary_csv(exp: &Experiment, results: &BTreeMap<u64, RunResult>) -> Stri
                     rec.push(s.count.to_string());
                     rec.push(num(s.mean));
                     rec.push(opt_num(s.sd));
+                    rec.push(opt_num(s.se));
                     rec.push(num(s.min));
                     rec.push(num(s.median));
                     rec.push(num(s.p90));
@@ -294,7 +295,7 @@ pub fn summary_csv(exp: &Experiment, results: &BTreeMap<u64, RunResult>) -> Stri
                 }
                 None => {
                     rec.push("0".into());
-                    rec.extend(std::iter::repeat_n(String::new(), 9));
+                    rec.extend(std::iter::repeat_n(String::new(), SUMMARY_STATS.len() - 2));
                 }
             }
             rec.push(missing.to_string());

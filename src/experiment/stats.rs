@@ -25,6 +25,10 @@ pub struct Summary {
     pub mean: f64,
     /// Sample standard deviation; `None` when `count < 2`.
     pub sd: Option<f64>,
+    /// Standard error of the mean, `sd / √count`; `None` when `count < 2`.
+    /// For a 0/1 metric (a ratio of runs, such as jury correctness) this is
+    /// the binomial standard error `√(p̂(1 − p̂)/(count − 1))`.
+    pub se: Option<f64>,
     /// Smallest value.
     pub min: f64,
     /// 50th percentile.
@@ -56,10 +60,12 @@ pub fn summarize(values: &[f64]) -> Option<Summary> {
         let half = t_quantile_975((n - 1) as f64) * sd / libm::sqrt(n as f64);
         (mean - half, mean + half)
     });
+    let se = sd.map(|sd| sd / libm::sqrt(n as f64));
     Some(Summary {
         count: n,
         mean,
         sd,
+        se,
         min: sorted[0],
         median: percentile_sorted(&sorted, 0.5),
         p90: percentile_sorted(&sorted, 0.9),
@@ -206,6 +212,7 @@ mod tests {
         assert_eq!(s.mean, 5.0);
         let sd = (32.0f64 / 7.0).sqrt();
         assert!((s.sd.unwrap() - sd).abs() < 1e-12);
+        assert!((s.se.unwrap() - sd / 8.0f64.sqrt()).abs() < 1e-12);
         // Median: h = 3.5 between 4 and 5.
         assert_eq!(s.median, 4.5);
         // p90: h = 6.3 between 7 and 9: 7 + 0.3 * 2.
@@ -220,10 +227,20 @@ mod tests {
     }
 
     #[test]
+    fn a_ratio_of_runs_has_the_binomial_standard_error() {
+        // 30 of 100 runs right: p̂ = 0.3; sd² = n p̂(1 − p̂)/(n − 1).
+        let x: Vec<f64> = (0..100).map(|i| if i % 10 < 3 { 1.0 } else { 0.0 }).collect();
+        let s = summarize(&x).unwrap();
+        let binomial = (0.3f64 * 0.7 / 99.0).sqrt();
+        assert!((s.se.unwrap() - binomial).abs() < 1e-12, "{:?}", s.se);
+    }
+
+    #[test]
     fn one_value_has_no_spread() {
         let s = summarize(&[3.5]).unwrap();
         assert_eq!((s.mean, s.median, s.p99, s.max), (3.5, 3.5, 3.5, 3.5));
         assert_eq!(s.sd, None);
+        assert_eq!(s.se, None);
         assert_eq!(s.ci95, None);
         assert!(summarize(&[]).is_none());
     }
