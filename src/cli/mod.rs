@@ -18,6 +18,7 @@ pub mod plot;
 pub mod replay;
 pub mod rerun;
 pub mod run;
+pub mod shrink;
 pub mod sweep;
 
 use crate::protocols::{install, registry, Registry};
@@ -58,12 +59,18 @@ pub fn command(reg: &Registry) -> Command {
         .about("Run many seeds in parallel and report every property violation.")
         .subcommand_required(true)
         .arg_required_else_help(true);
+    let mut shrink = Command::new("shrink")
+        .about("Shrink a failing run (its flags and --seed) to the smallest scenario that still fails.")
+        .subcommand_required(true)
+        .arg_required_else_help(true);
     for spec in reg.iter() {
         // `about` last: the flags' own doc comments would replace it.
         let base = spec
             .augment(CommonArgs::augment_args(Command::new(spec.name())))
             .about(spec.summary());
         run = run.subcommand(OutputArgs::augment_args(base.clone()).about(spec.summary()));
+        shrink =
+            shrink.subcommand(shrink::ShrinkArgs::augment_args(base.clone()).about(spec.summary()));
         check = check.subcommand(CheckArgs::augment_args(base).about(spec.summary()));
     }
     Command::new("agentsim")
@@ -73,6 +80,7 @@ pub fn command(reg: &Registry) -> Command {
         .arg_required_else_help(true)
         .subcommand(run)
         .subcommand(check)
+        .subcommand(shrink)
         .subcommand(
             Command::new("list")
                 .about("Show the protocols: properties, metrics (units, definitions), parameters with defaults.")
@@ -203,6 +211,23 @@ fn from_matches<T: FromArgMatches>(m: &ArgMatches) -> Result<T, RunError> {
 fn execute(m: &ArgMatches, args: &[String]) -> Result<i32, RunError> {
     let (name, sub) = m.subcommand().expect("a subcommand is required");
     match name {
+        "shrink" => {
+            let (proto, pm) = sub.subcommand().expect("a protocol is required");
+            let spec = registry()
+                .get(proto)
+                .expect("subcommands come from the registry");
+            let sc = scenario_for(spec, pm)?;
+            let a: shrink::ShrinkArgs = from_matches(pm)?;
+            if let (Some(input), Some(out)) = (pm.get_one::<PathBuf>("scenario"), &a.out) {
+                if same_file(input, out) {
+                    return Err(RunError::Config(crate::scenario::ConfigError(format!(
+                        "--out {}: is the --scenario file; the shrunk scenario needs a file of its own",
+                        out.display()
+                    ))));
+                }
+            }
+            shrink::shrink_cmd(&sc, &a)
+        }
         "run" | "check" => {
             let (proto, pm) = sub.subcommand().expect("a protocol is required");
             let spec = registry()
@@ -232,5 +257,13 @@ fn execute(m: &ArgMatches, args: &[String]) -> Result<i32, RunError> {
         "merge" => sweep::merge_cmd(&from_matches(sub)?),
         "plot" => plot::plot_cmd(&from_matches(sub)?),
         other => unreachable!("subcommand {other} is not in the command tree"),
+    }
+}
+
+/// Whether two paths name the same existing file (through links too).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod check;
 mod replay;
+pub mod shrink;
 
 pub use replay::{replay, Replay};
 
@@ -47,7 +48,7 @@ pub enum RunError {
     Threads(#[from] check::ThreadsError),
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
     move |source| RunError::Io {
         path: path.display().to_string(),
         source,

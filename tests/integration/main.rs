@@ -38,3 +38,5 @@ mod pbft;
 mod layout;
 // Contract net and its baselines under faults; leases and drift; variants caught; M/M/c.
 mod contract_net;
+// Shrinking failing runs: every broken variant to at most 5 faults, still failing; the command.
+mod shrink;
