@@ -45,9 +45,11 @@
 //! units (from the metric's name, `_ms` → ms); legends name configurations in
 //! the experiment's `[labels]` terms (`timeout 150–300ms`).
 
+pub mod boxplot;
 pub mod cdf;
 pub mod histogram;
 pub mod load;
+pub mod pdf;
 pub mod render;
 pub mod series;
 pub mod svg_text;
@@ -82,6 +84,8 @@ pub struct PlotOptions {
     pub height: Option<u32>,
     /// Only the plots with these names (default: all).
     pub only: Vec<String>,
+    /// Text size factor, over each plot's `font_scale` (default 1).
+    pub font_scale: Option<f64>,
 }
 
 /// `summary.csv` read back: `(config, metric)` → statistic name → value.
@@ -118,6 +122,7 @@ pub fn plot_results(dir: &Path, opts: &PlotOptions) -> Result<Vec<PathBuf>, Expe
     for (spec, mut fig) in figures {
         fig.width = opts.width.or(spec.width).unwrap_or(WIDTH);
         fig.height = opts.height.or(spec.height).unwrap_or(HEIGHT);
+        fig.font_scale = opts.font_scale.or(spec.font_scale).unwrap_or(1.0);
         let formats = if !opts.formats.is_empty() {
             opts.formats.clone()
         } else if !spec.formats.is_empty() {
@@ -191,15 +196,65 @@ fn config_label(res: &Results, c: usize, params: &[usize], all: &[usize]) -> Str
         .join(", ")
 }
 
-fn legend_at(spec: &PlotSpec, default: LegendAt, entries: usize) -> LegendAt {
+fn legend_at(spec: &PlotSpec, entries: usize) -> LegendAt {
     match spec.legend {
         Some(LegendPlace::UpperLeft) => LegendAt::UpperLeft,
         Some(LegendPlace::UpperRight) => LegendAt::UpperRight,
         Some(LegendPlace::LowerRight) => LegendAt::LowerRight,
+        Some(LegendPlace::LowerLeft) => LegendAt::LowerLeft,
         Some(LegendPlace::Outside) => LegendAt::Outside,
+        Some(LegendPlace::Below) => LegendAt::Below,
+        Some(LegendPlace::Auto) => LegendAt::Auto,
         None if entries > 8 => LegendAt::Outside,
-        None => default,
+        None => LegendAt::Auto,
     }
+}
+
+/// A metric's name in the experiment's `[labels]` terms, without its unit
+/// (for titles): `time without a leader`.
+fn metric_name(res: &Results, metric: &str) -> String {
+    let axis = res.exp.labels.metric_axis(metric);
+    match crate::experiment::labels::metric_words(metric).1 {
+        Some(u) => axis
+            .strip_suffix(&format!(" ({u})"))
+            .map(str::to_string)
+            .unwrap_or(axis),
+        None => axis,
+    }
+}
+
+/// The caption under the title: the sweep group shown, the `where` filter
+/// and the swept parameters that have one value among `configs`.
+fn caption(res: &Results, spec: &PlotSpec, configs: &[usize]) -> String {
+    if let Some(c) = &spec.caption {
+        return c.clone();
+    }
+    let exp = &res.exp;
+    let mut parts = Vec::new();
+    if let Some(g) = &spec.group {
+        parts.push(exp.labels.param_value("group", g));
+    }
+    let Some(&first) = configs.first() else {
+        return String::new();
+    };
+    let vary = varying(res, configs);
+    for (p, name) in exp.params.iter().enumerate() {
+        if vary.contains(&p) || spec.facet.as_deref() == Some(name.as_str()) {
+            continue;
+        }
+        // Only what the plot chose (where) or a parameter swept somewhere.
+        let swept_here = exp
+            .configs
+            .iter()
+            .any(|c| c.values[p] != exp.configs[first].values[p]);
+        if swept_here || spec.filter.contains_key(name) {
+            parts.push(exp.labels.param_value(name, &exp.configs[first].values[p]));
+        }
+    }
+    if parts.is_empty() {
+        return String::new();
+    }
+    format!("fixed: {}", parts.join(", "))
 }
 
 fn range_of(values: impl Iterator<Item = f64>, log: bool) -> Option<(f64, f64)> {
@@ -245,12 +300,86 @@ fn figure(res: &Results, spec: &PlotSpec) -> Result<Figure, ExperimentError> {
             spec.stem()
         )));
     }
-    match spec.kind {
-        PlotKind::Cdf => Ok(cdf::cdf(res, spec, &configs)),
-        PlotKind::Histogram => Ok(histogram::histogram(res, spec, &configs)),
-        PlotKind::Versus => versus::versus(res, spec, &configs),
-        PlotKind::Series => Ok(series::series_plot(res, spec, &configs)),
+    let one = |configs: &[usize]| -> Result<Figure, ExperimentError> {
+        match spec.kind {
+            PlotKind::Cdf => Ok(cdf::cdf(res, spec, configs)),
+            PlotKind::Histogram => Ok(histogram::histogram(res, spec, configs)),
+            PlotKind::Versus => versus::versus(res, spec, configs),
+            PlotKind::Series => Ok(series::series_plot(res, spec, configs)),
+            PlotKind::Box => boxplot::boxplot(res, spec, configs),
+        }
+    };
+    let mut fig = match &spec.facet {
+        None => one(&configs)?,
+        Some(f) => facets(res, spec, &configs, f, one)?,
+    };
+    fig.subtitle = caption(res, spec, &configs);
+    Ok(fig)
+}
+
+/// Small multiples: a figure per value of parameter `facet`, as panels that
+/// share their axes (the union of the panels' ranges) and one legend.
+fn facets(
+    res: &Results,
+    spec: &PlotSpec,
+    configs: &[usize],
+    facet: &str,
+    one: impl Fn(&[usize]) -> Result<Figure, ExperimentError>,
+) -> Result<Figure, ExperimentError> {
+    let exp = &res.exp;
+    let p = exp.params.iter().position(|q| q == facet).expect("validated");
+    let mut values: Vec<&String> = Vec::new();
+    for &c in configs {
+        let v = &exp.configs[c].values[p];
+        if !values.contains(&v) {
+            values.push(v);
+        }
     }
+    let mut figs = Vec::new();
+    for v in &values {
+        let members: Vec<usize> = configs
+            .iter()
+            .copied()
+            .filter(|&c| exp.configs[c].values[p] == **v)
+            .collect();
+        figs.push((exp.labels.param_value(facet, v), one(&members)?));
+    }
+    let mut fig = figs[0].1.clone();
+    let union = |a: (f64, f64), b: (f64, f64)| (a.0.min(b.0), a.1.max(b.1));
+    for (_, f) in &figs[1..] {
+        if spec.x_range.is_none() && fig.x_categories.is_none() {
+            fig.x_range = union(fig.x_range, f.x_range);
+        }
+        if spec.y_range.is_none() {
+            fig.y_range = union(fig.y_range, f.y_range);
+        }
+        for entry in &f.legend {
+            if !fig.legend.iter().any(|e| e.0 == entry.0) {
+                fig.legend.push(entry.clone());
+            }
+        }
+        if let (Some(a), Some(b)) = (&fig.x_categories, &f.x_categories) {
+            if b.len() > a.len() {
+                fig.x_categories = Some(b.clone());
+                fig.x_range = f.x_range;
+            }
+        }
+    }
+    fig.panels = figs
+        .into_iter()
+        .map(|(title, f)| render::Panel {
+            title,
+            shapes: f.shapes,
+        })
+        .collect();
+    fig.shapes = Vec::new();
+    if spec.title.is_none() {
+        fig.title = format!("{}, by {}", fig.title, exp.labels.param_name(facet));
+    }
+    if spec.legend.is_none() {
+        fig.legend_at = LegendAt::Auto;
+    }
+    Ok(fig)
 }
 
 fn metric_axis(res: &Results, spec: &PlotSpec) -> String {
