@@ -223,33 +223,43 @@ fn metric_name(res: &Results, metric: &str) -> String {
     }
 }
 
-/// The caption under the title: the sweep group shown, the `where` filter
-/// and the swept parameters that have one value among `configs`.
+/// The caption under the title: the swept parameters held at one value in
+/// the plot, by `where` or because they vary only in sweep groups not shown
+/// (a parameter that differs only from group to group goes with its group,
+/// named when `[labels]` names it: `"group.NAME"`).
 fn caption(res: &Results, spec: &PlotSpec, configs: &[usize]) -> String {
     if let Some(c) = &spec.caption {
         return c.clone();
     }
     let exp = &res.exp;
-    let mut parts = Vec::new();
-    if let Some(g) = &spec.group {
-        parts.push(exp.labels.param_value("group", g));
-    }
     let Some(&first) = configs.first() else {
         return String::new();
     };
+    let mut parts = Vec::new();
+    let groups: Vec<usize> = configs.iter().map(|&c| exp.configs[c].group).collect();
+    if let [g, rest @ ..] = &groups[..] {
+        let name = &exp.groups[*g];
+        let label = exp.labels.value_text("group", name);
+        if rest.iter().all(|h| h == g) && label != crate::experiment::labels::human_value(name) {
+            parts.push(label);
+        }
+    }
     let vary = varying(res, configs);
     for (p, name) in exp.params.iter().enumerate() {
         if vary.contains(&p) || spec.facet.as_deref() == Some(name.as_str()) {
             continue;
         }
-        // Only what the plot chose (where) or a parameter swept somewhere.
+        let value = &exp.configs[first].values[p];
+        // Swept within the groups shown, or chosen by `where`.
         let swept_here = exp
             .configs
             .iter()
-            .any(|c| c.values[p] != exp.configs[first].values[p]);
-        if swept_here || spec.filter.contains_key(name) {
-            parts.push(exp.labels.param_value(name, &exp.configs[first].values[p]));
+            .filter(|c| groups.contains(&c.group))
+            .any(|c| c.values[p] != *value);
+        if value.is_empty() || !(swept_here || spec.filter.contains_key(name)) {
+            continue;
         }
+        parts.push(exp.labels.param_value(name, value));
     }
     if parts.is_empty() {
         return String::new();

@@ -244,7 +244,24 @@ pub fn tick(v: f64) -> String {
     }
     let a = v.abs();
     if !(1e-4..1e6).contains(&a) {
-        return format!("{v:.0e}");
+        // 10⁶, 2×10⁶: as a paper writes them.
+        let e = libm::floor(libm::log10(a) + 1e-9) as i32;
+        let m = v / libm::pow(10.0, e as f64);
+        let sup: String = e
+            .to_string()
+            .chars()
+            .map(|c| match c {
+                '-' => '⁻',
+                d => ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'][d as usize - '0' as usize],
+            })
+            .collect();
+        let m = format!("{m:.1}");
+        let m = m.trim_end_matches('0').trim_end_matches('.');
+        return if m == "1" {
+            format!("10{sup}")
+        } else {
+            format!("{m}×10{sup}")
+        };
     }
     if (v - v.round()).abs() < 1e-9 * a.max(1.0) {
         return format!("{}", v.round() as i64);
@@ -1948,6 +1965,8 @@ mod tests {
         assert_eq!(tick(0.05), "0.05");
         assert_eq!(tick(1.5), "1.5");
         assert_eq!(tick(0.30000000000000004), "0.3");
+        assert_eq!(tick(1e6), "10⁶");
+        assert_eq!(tick(2e-5), "2×10⁻⁵");
         let (major, _) = log_ticks(100.0, 1000.0, 0);
         assert_eq!(major, [100.0, 200.0, 500.0, 1000.0]);
     }
