@@ -253,7 +253,9 @@ pub fn check(p: &PlotSpec, params: &[String], groups: &[String]) -> Result<(), S
             ));
         }
         if p.x.as_deref() == Some(f.as_str()) {
-            return Err(format!("facet = '{f}' is also x (accepted: another swept parameter)"));
+            return Err(format!(
+                "facet = '{f}' is also x (accepted: another swept parameter)"
+            ));
         }
     }
     if p.kind == PlotKind::Box {
@@ -268,7 +270,9 @@ pub fn check(p: &PlotSpec, params: &[String], groups: &[String]) -> Result<(), S
         }
         if p.x_scale != Scale::Linear || p.y_scale == Scale::Category {
             if p.x_scale != Scale::Linear {
-                return Err("x_scale: a box plot's x axis is its categories (accepted: none)".into());
+                return Err(
+                    "x_scale: a box plot's x axis is its categories (accepted: none)".into(),
+                );
             }
         }
     }

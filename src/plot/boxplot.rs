@@ -92,7 +92,10 @@ pub(super) fn boxplot(
     let mut series: Vec<(Vec<String>, usize)> = Vec::new();
     let mut series_of = Vec::new();
     for &c in configs {
-        let key: Vec<String> = vary.iter().map(|&p| exp.configs[c].values[p].clone()).collect();
+        let key: Vec<String> = vary
+            .iter()
+            .map(|&p| exp.configs[c].values[p].clone())
+            .collect();
         let i = match series.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
             None => {

@@ -337,7 +337,11 @@ fn facets(
     one: impl Fn(&[usize]) -> Result<Figure, ExperimentError>,
 ) -> Result<Figure, ExperimentError> {
     let exp = &res.exp;
-    let p = exp.params.iter().position(|q| q == facet).expect("validated");
+    let p = exp
+        .params
+        .iter()
+        .position(|q| q == facet)
+        .expect("validated");
     let mut values: Vec<&String> = Vec::new();
     for &c in configs {
         let v = &exp.configs[c].values[p];

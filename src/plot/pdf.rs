@@ -47,7 +47,11 @@ fn color(s: &str) -> Option<(f64, f64, f64)> {
     if h.len() != 6 {
         return None;
     }
-    let c = |i: usize| u8::from_str_radix(&h[i..i + 2], 16).ok().map(|v| v as f64 / 255.0);
+    let c = |i: usize| {
+        u8::from_str_radix(&h[i..i + 2], 16)
+            .ok()
+            .map(|v| v as f64 / 255.0)
+    };
     Some((c(0)?, c(2)?, c(4)?))
 }
 
@@ -57,7 +61,11 @@ fn path_ops(d: &str) -> Result<String, String> {
     let mut nums: Vec<f64> = Vec::new();
     let mut cmd = ' ';
     let mut cur = (0.0, 0.0);
-    let flush = |cmd: char, nums: &mut Vec<f64>, out: &mut String, cur: &mut (f64, f64)| -> Result<(), String> {
+    let flush = |cmd: char,
+                 nums: &mut Vec<f64>,
+                 out: &mut String,
+                 cur: &mut (f64, f64)|
+     -> Result<(), String> {
         let need = match cmd {
             'M' | 'L' => 2,
             'Q' => 4,
@@ -82,7 +90,10 @@ fn path_ops(d: &str) -> Result<String, String> {
                 'Q' => {
                     let (x0, y0) = *cur;
                     let c1 = (x0 + 2.0 / 3.0 * (c[0] - x0), y0 + 2.0 / 3.0 * (c[1] - y0));
-                    let c2 = (c[2] + 2.0 / 3.0 * (c[0] - c[2]), c[3] + 2.0 / 3.0 * (c[1] - c[3]));
+                    let c2 = (
+                        c[2] + 2.0 / 3.0 * (c[0] - c[2]),
+                        c[3] + 2.0 / 3.0 * (c[1] - c[3]),
+                    );
                     writeln!(
                         out,
                         "{} {} {} {} {} {} c",
@@ -115,14 +126,25 @@ fn path_ops(d: &str) -> Result<String, String> {
     for ch in d.chars().chain(std::iter::once(' ')) {
         if ch.is_ascii_alphabetic() && ch != 'e' {
             if !numtext.is_empty() {
-                nums.push(numtext.parse().map_err(|_| format!("bad number '{numtext}'"))?);
+                nums.push(
+                    numtext
+                        .parse()
+                        .map_err(|_| format!("bad number '{numtext}'"))?,
+                );
                 numtext.clear();
             }
             flush(cmd, &mut nums, &mut out, &mut cur)?;
             cmd = ch;
-        } else if ch.is_whitespace() || ch == ',' || (ch == '-' && !numtext.is_empty() && !numtext.ends_with('e')) {
+        } else if ch.is_whitespace()
+            || ch == ','
+            || (ch == '-' && !numtext.is_empty() && !numtext.ends_with('e'))
+        {
             if !numtext.is_empty() {
-                nums.push(numtext.parse().map_err(|_| format!("bad number '{numtext}'"))?);
+                nums.push(
+                    numtext
+                        .parse()
+                        .map_err(|_| format!("bad number '{numtext}'"))?,
+                );
                 numtext.clear();
             }
             if ch == '-' {
@@ -160,7 +182,14 @@ pub fn svg_to_pdf(svg: &str) -> Result<Vec<u8>, String> {
     };
     let mut c = String::new();
     // SVG pixels, y down.
-    writeln!(c, "{} 0 0 {} 0 {} cm", n(PT_PER_PX), n(-PT_PER_PX), n(h * PT_PER_PX)).unwrap();
+    writeln!(
+        c,
+        "{} 0 0 {} 0 {} cm",
+        n(PT_PER_PX),
+        n(-PT_PER_PX),
+        n(h * PT_PER_PX)
+    )
+    .unwrap();
     let mut group: Option<BTreeMap<String, String>> = None;
     let body = &svg[root_end + 1..];
     let mut rest = body;
@@ -175,7 +204,10 @@ pub fn svg_to_pdf(svg: &str) -> Result<Vec<u8>, String> {
             .collect();
         let a = attrs(tag);
         let num = |k: &str| a.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-        let opacity = a.get("opacity").and_then(|v| v.parse::<f64>().ok()).unwrap_or(1.0);
+        let opacity = a
+            .get("opacity")
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(1.0);
         match name.as_str() {
             "path" => {
                 if let (Some(id), Some(d)) = (a.get("id"), a.get("d")) {
@@ -185,7 +217,10 @@ pub fn svg_to_pdf(svg: &str) -> Result<Vec<u8>, String> {
             "rect" | "line" | "polyline" | "circle" => {
                 let fill = a.get("fill").and_then(|f| color(f));
                 let stroke = a.get("stroke").and_then(|f| color(f));
-                let sw = a.get("stroke-width").and_then(|v| v.parse::<f64>().ok()).unwrap_or(1.0);
+                let sw = a
+                    .get("stroke-width")
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or(1.0);
                 let mut geom = String::new();
                 match name.as_str() {
                     "rect" => writeln!(
@@ -230,7 +265,17 @@ pub fn svg_to_pdf(svg: &str) -> Result<Vec<u8>, String> {
                             (cx - r, cy - k, cx - k, cy - r, cx, cy - r),
                             (cx + k, cy - r, cx + r, cy - k, cx + r, cy),
                         ] {
-                            writeln!(geom, "{} {} {} {} {} {} c", n(x1), n(y1), n(x2), n(y2), n(x3), n(y3)).unwrap();
+                            writeln!(
+                                geom,
+                                "{} {} {} {} {} {} c",
+                                n(x1),
+                                n(y1),
+                                n(x2),
+                                n(y2),
+                                n(x3),
+                                n(y3)
+                            )
+                            .unwrap();
                         }
                         writeln!(geom, "h")
                     }
@@ -397,9 +442,22 @@ mod tests {
         assert!(pdf.starts_with("%PDF-1.4\n") && pdf.ends_with("%%EOF\n"));
         assert!(pdf.contains("/MediaBox [0 0 75 37.5]"), "{pdf}");
         let bytes = pdf.as_bytes();
-        let start: usize = pdf.rsplit("startxref\n").next().unwrap().lines().next().unwrap().parse().unwrap();
+        let start: usize = pdf
+            .rsplit("startxref\n")
+            .next()
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(pdf[start..].starts_with("xref\n"));
-        for (i, line) in pdf[start..].lines().skip(3).take_while(|l| l.ends_with(" n ")).enumerate() {
+        for (i, line) in pdf[start..]
+            .lines()
+            .skip(3)
+            .take_while(|l| l.ends_with(" n "))
+            .enumerate()
+        {
             let off: usize = line[..10].parse().unwrap();
             let want = format!("{} 0 obj", i + 1);
             assert_eq!(&bytes[off..off + want.len()], want.as_bytes());

@@ -553,9 +553,10 @@ fn whole_x(fig: &Figure) -> bool {
 /// Labels of `ticks` along an axis of `len` pixels fit with a gap of `gap`
 /// pixels: `extent` gives each label's size along the axis.
 fn fits(positions: &[f64], extents: &[f64], gap: f64) -> bool {
-    positions.windows(2).zip(extents.windows(2)).all(|(p, e)| {
-        (p[1] - p[0]).abs() >= (e[0] + e[1]) / 2.0 + gap
-    })
+    positions
+        .windows(2)
+        .zip(extents.windows(2))
+        .all(|(p, e)| (p[1] - p[0]).abs() >= (e[0] + e[1]) / 2.0 + gap)
 }
 
 /// The ticks of an axis of `len` pixels (`horizontal`: the x axis).
@@ -840,7 +841,11 @@ fn plot_geom(fig: &Figure, cell: Bbox, sc: Scales, descs: (bool, bool)) -> PlotG
                     size: tick_size,
                     at: (
                         px,
-                        area.y1 + tick_len + pad * 0.5 + asc * tick_size + i as f64 * 1.15 * tick_size,
+                        area.y1
+                            + tick_len
+                            + pad * 0.5
+                            + asc * tick_size
+                            + i as f64 * 1.15 * tick_size,
                     ),
                     anchor: Anchor::Middle,
                     upright: false,
@@ -995,7 +1000,12 @@ fn data_points(g: &PlotGeom, shapes: &[Shape], step: f64) -> Vec<(f64, f64)> {
 /// The legend's place inside a plot: the corner under which the fewest data
 /// pixels lie (ties: upper left, upper right, lower right, lower left), and
 /// that count.
-fn best_corner(g: &PlotGeom, shapes: &[Shape], (w, h): (f64, f64), sc: Scales) -> (LegendAt, usize) {
+fn best_corner(
+    g: &PlotGeom,
+    shapes: &[Shape],
+    (w, h): (f64, f64),
+    sc: Scales,
+) -> (LegendAt, usize) {
     let pts = data_points(g, shapes, 2.0 * sc.ls);
     let mut best = (LegendAt::UpperLeft, usize::MAX);
     for at in [
@@ -1092,7 +1102,11 @@ fn layout(fig: &Figure) -> Layout {
             .collect()
     };
     // Where the legend goes decides the room left for the plots.
-    let mut at = if has_legend { fig.legend_at } else { LegendAt::UpperLeft };
+    let mut at = if has_legend {
+        fig.legend_at
+    } else {
+        LegendAt::UpperLeft
+    };
     let side_ok = lw <= 0.38 * w;
     if at == LegendAt::Auto && fig.panels.len() > 1 {
         at = if side_ok {
@@ -1118,8 +1132,7 @@ fn layout(fig: &Figure) -> Layout {
     let (mut plots, mut plot_labels, mut body_used) = build(at);
     if has_legend && at == LegendAt::Auto {
         let g = &plots[0].0;
-        let fits_inside =
-            lw < 0.6 * (g.area.x1 - g.area.x0) && lh < 0.6 * (g.area.y1 - g.area.y0);
+        let fits_inside = lw < 0.6 * (g.area.x1 - g.area.x0) && lh < 0.6 * (g.area.y1 - g.area.y0);
         let corner = fits_inside.then(|| best_corner(g, &plots[0].1, (lw, lh), sc));
         match corner {
             Some((c, 0)) => at = c,
@@ -1240,8 +1253,16 @@ fn grid(
     let rows = n.div_ceil(cols);
     let axis_size = AXIS * sc.s;
     let mut labels = Vec::new();
-    let x_desc_h = if fig.x_label.is_empty() { 0.0 } else { 1.5 * axis_size };
-    let y_desc_w = if fig.y_label.is_empty() { 0.0 } else { 1.5 * axis_size };
+    let x_desc_h = if fig.x_label.is_empty() {
+        0.0
+    } else {
+        1.5 * axis_size
+    };
+    let y_desc_w = if fig.y_label.is_empty() {
+        0.0
+    } else {
+        1.5 * axis_size
+    };
     let inner = Bbox {
         x0: body.x0 + y_desc_w,
         y0: body.y0,
@@ -1264,7 +1285,10 @@ fn grid(
         };
         let g = plot_geom(fig, cell, sc, (false, false));
         labels.extend(g.labels.clone());
-        for l in wrap(title, psize, g.area.x1 - g.area.x0).into_iter().take(1) {
+        for l in wrap(title, psize, g.area.x1 - g.area.x0)
+            .into_iter()
+            .take(1)
+        {
             labels.push(Label {
                 text: l,
                 size: psize,
@@ -1283,7 +1307,10 @@ fn grid(
             labels.push(Label {
                 text: l,
                 size: axis_size,
-                at: ((x0 + x1) / 2.0, body.y1 - x_desc_h + 0.2 * axis_size + asc * axis_size),
+                at: (
+                    (x0 + x1) / 2.0,
+                    body.y1 - x_desc_h + 0.2 * axis_size + asc * axis_size,
+                ),
                 anchor: Anchor::Middle,
                 upright: false,
                 color: RGBColor(0, 0, 0),
@@ -1387,7 +1414,8 @@ fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-type DrawResult<B> = Result<(), plotters_backend::DrawingErrorKind<<B as DrawingBackend>::ErrorType>>;
+type DrawResult<B> =
+    Result<(), plotters_backend::DrawingErrorKind<<B as DrawingBackend>::ErrorType>>;
 
 fn ip((x, y): (f64, f64)) -> (i32, i32) {
     (x.round() as i32, y.round() as i32)
@@ -1528,7 +1556,10 @@ fn clip_polyline(pts: &[(f64, f64)], r: &Bbox) -> Vec<Vec<(f64, f64)>> {
         }
         match clip(w[0], w[1], r) {
             Some((a, b)) => {
-                if cur.last().is_none_or(|&l| (l.0 - a.0).abs() > 1e-6 || (l.1 - a.1).abs() > 1e-6) {
+                if cur
+                    .last()
+                    .is_none_or(|&l| (l.0 - a.0).abs() > 1e-6 || (l.1 - a.1).abs() > 1e-6)
+                {
                     if cur.len() > 1 {
                         runs.push(std::mem::take(&mut cur));
                     }
@@ -1665,19 +1696,32 @@ fn draw_axes<B: DrawingBackend>(b: &mut B, g: &PlotGeom, ls: f64) -> DrawResult<
         if x > a.x0 + 0.5 && x < a.x1 - 0.5 {
             b.draw_line(ip((x, a.y0)), ip((x, a.y1)), &grid.stroke_width(1))?;
         }
-        b.draw_line(ip((x, a.y1)), ip((x, a.y1 + tick_len)), &axis.stroke_width(1))?;
+        b.draw_line(
+            ip((x, a.y1)),
+            ip((x, a.y1 + tick_len)),
+            &axis.stroke_width(1),
+        )?;
     }
     for t in &g.y_ticks.ticks {
         let y = g.y.px(t.v);
         if y > a.y0 + 0.5 && y < a.y1 - 0.5 {
             b.draw_line(ip((a.x0, y)), ip((a.x1, y)), &grid.stroke_width(1))?;
         }
-        b.draw_line(ip((a.x0 - tick_len, y)), ip((a.x0, y)), &axis.stroke_width(1))?;
+        b.draw_line(
+            ip((a.x0 - tick_len, y)),
+            ip((a.x0, y)),
+            &axis.stroke_width(1),
+        )?;
     }
     Ok(())
 }
 
-fn draw_shapes<B: DrawingBackend>(b: &mut B, g: &PlotGeom, shapes: &[Shape], ls: f64) -> DrawResult<B> {
+fn draw_shapes<B: DrawingBackend>(
+    b: &mut B,
+    g: &PlotGeom,
+    shapes: &[Shape],
+    ls: f64,
+) -> DrawResult<B> {
     let a = g.area;
     let p = |(x, y): (f64, f64)| (g.x.px(x), g.y.px(y));
     let radius = (4.0 * ls).round().max(2.0) as u32;
@@ -1741,7 +1785,14 @@ fn draw_shapes<B: DrawingBackend>(b: &mut B, g: &PlotGeom, shapes: &[Shape], ls:
                 let cap = 5.0 * ls;
                 for (orig, end) in [(pa, ca), (pb, cb)] {
                     if (orig.1 - end.1).abs() < 0.5 {
-                        stroke(b, &[(end.0 - cap, end.1), (end.0 + cap, end.1)], *color, wd, false, ls)?;
+                        stroke(
+                            b,
+                            &[(end.0 - cap, end.1), (end.0 + cap, end.1)],
+                            *color,
+                            wd,
+                            false,
+                            ls,
+                        )?;
                     }
                 }
             }
@@ -1760,7 +1811,11 @@ fn draw_shapes<B: DrawingBackend>(b: &mut B, g: &PlotGeom, shapes: &[Shape], ls:
             } => {
                 let wd = (2.0 * ls).round().max(1.0);
                 let (l, r) = (g.x.px(x - half), g.x.px(x + half));
-                let (q1, q2, q3) = (g.y.px(quartiles.0), g.y.px(quartiles.1), g.y.px(quartiles.2));
+                let (q1, q2, q3) = (
+                    g.y.px(quartiles.0),
+                    g.y.px(quartiles.1),
+                    g.y.px(quartiles.2),
+                );
                 let box_r = Bbox {
                     x0: l.min(r),
                     x1: l.max(r),
@@ -1794,7 +1849,14 @@ fn draw_shapes<B: DrawingBackend>(b: &mut B, g: &PlotGeom, shapes: &[Shape], ls:
                     }
                 }
                 if q2 >= a.y0 && q2 <= a.y1 {
-                    stroke(b, &[(box_r.x0, q2), (box_r.x1, q2)], *color, 2.0 * wd, false, ls)?;
+                    stroke(
+                        b,
+                        &[(box_r.x0, q2), (box_r.x1, q2)],
+                        *color,
+                        2.0 * wd,
+                        false,
+                        ls,
+                    )?;
                 }
             }
         }
@@ -1839,7 +1901,14 @@ fn draw_legend<B: DrawingBackend>(
                 if dashed {
                     let d = key * 0.36;
                     stroke(b, &[(x, y), (x + d, y)], color, 3.0 * ls, false, ls)?;
-                    stroke(b, &[(x + key - d, y), (x + key, y)], color, 3.0 * ls, false, ls)?;
+                    stroke(
+                        b,
+                        &[(x + key - d, y), (x + key, y)],
+                        color,
+                        3.0 * ls,
+                        false,
+                        ls,
+                    )?;
                 } else {
                     stroke(b, &[(x, y), (x + key, y)], color, 3.0 * ls, false, ls)?;
                 }
@@ -1896,7 +1965,10 @@ mod tests {
                     "{w}×{h}: '{ta}' {a:?} leaves the canvas"
                 );
                 for (tb, b) in &boxes[i + 1..] {
-                    assert!(!a.overlaps(b), "{w}×{h}: '{ta}' {a:?} overlaps '{tb}' {b:?}");
+                    assert!(
+                        !a.overlaps(b),
+                        "{w}×{h}: '{ta}' {a:?} overlaps '{tb}' {b:?}"
+                    );
                 }
             }
         }
@@ -1920,7 +1992,11 @@ mod tests {
         let x = axis_ticks((0.0, 1000.0), false, None, false, 120.0, true, 14.0);
         assert!(x.ticks.len() >= 2 && x.ticks.len() <= 3, "{:?}", x.ticks);
         let log = axis_ticks((1.0, 1e6), true, None, false, 150.0, true, 14.0);
-        assert!(log.ticks.iter().all(|t| t.lines[0].starts_with('1')), "{:?}", log.ticks);
+        assert!(
+            log.ticks.iter().all(|t| t.lines[0].starts_with('1')),
+            "{:?}",
+            log.ticks
+        );
         let cats: Vec<String> = (0..12).map(|i| format!("category number {i}")).collect();
         let c = axis_ticks((-0.5, 11.5), false, Some(&cats), false, 500.0, true, 14.0);
         assert!(c.upright, "{:?}", c);
@@ -1935,8 +2011,23 @@ mod tests {
             x1: 10.0,
             y1: 10.0,
         };
-        let runs = clip_polyline(&[(-5.0, 5.0), (5.0, 5.0), (5.0, 20.0), (8.0, 20.0), (8.0, 5.0)], &r);
-        assert_eq!(runs, vec![vec![(0.0, 5.0), (5.0, 5.0), (5.0, 10.0)], vec![(8.0, 10.0), (8.0, 5.0)]]);
+        let runs = clip_polyline(
+            &[
+                (-5.0, 5.0),
+                (5.0, 5.0),
+                (5.0, 20.0),
+                (8.0, 20.0),
+                (8.0, 5.0),
+            ],
+            &r,
+        );
+        assert_eq!(
+            runs,
+            vec![
+                vec![(0.0, 5.0), (5.0, 5.0), (5.0, 10.0)],
+                vec![(8.0, 10.0), (8.0, 5.0)]
+            ]
+        );
     }
 
     #[test]

@@ -404,7 +404,11 @@ fn assert_texts_apart(svg: &str, (w, h): (f64, f64), what: &str) -> Vec<SvgText>
         for c in &texts[i + 1..] {
             let o = c.bbox;
             let apart = b[2] <= o[0] || o[2] <= b[0] || b[3] <= o[1] || o[3] <= b[1];
-            assert!(apart, "{what}: '{}' {b:?} overlaps '{}' {o:?}", a.text, c.text);
+            assert!(
+                apart,
+                "{what}: '{}' {b:?} overlaps '{}' {o:?}",
+                a.text, c.text
+            );
         }
     }
     texts
@@ -445,7 +449,9 @@ fn text_scales_with_the_figure_and_never_overlaps() {
                 let nodes = texts.iter().find(|t| t.text == "nodes").expect("x label");
                 tick_heights.push(nodes.bbox[3] - nodes.bbox[1]);
                 assert!(
-                    texts.iter().any(|t| t.text.starts_with("time to the first leader")),
+                    texts
+                        .iter()
+                        .any(|t| t.text.starts_with("time to the first leader")),
                     "[labels] name the axis and title: {texts:?}"
                 );
             }
@@ -505,7 +511,11 @@ fn legend_hides_no_data_and_captions_say_what_is_fixed() {
         }
         assert_eq!(dots, 12, "4 sizes × 3 latencies");
         let texts = svg_texts(&svg);
-        for entry in ["one-way latency 1–5ms", "one-way latency 20–40ms", "one-way latency 60–80ms"] {
+        for entry in [
+            "one-way latency 1–5ms",
+            "one-way latency 20–40ms",
+            "one-way latency 60–80ms",
+        ] {
             assert!(texts.iter().any(|t| t.text == entry), "{entry}: {texts:?}");
         }
         let line = std::fs::read_to_string(dir.join("line.svg")).unwrap();
@@ -532,7 +542,9 @@ fn box_plots_small_multiples_and_pdf_are_drawn() {
     let svg = std::fs::read_to_string(dir.join("boxes.svg")).unwrap();
     let texts = svg_texts(&svg);
     assert!(
-        texts.iter().any(|t| t.text == "fixed: one-way latency 1–5ms"),
+        texts
+            .iter()
+            .any(|t| t.text == "fixed: one-way latency 1–5ms"),
         "{texts:?}"
     );
     for n in ["3", "5", "7", "9"] {
