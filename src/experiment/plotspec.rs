@@ -260,7 +260,7 @@ pub fn check(p: &PlotSpec, params: &[String], groups: &[String]) -> Result<(), S
     }
     if p.kind == PlotKind::Box {
         if let Some(x) = &p.x {
-            if !params.contains(x) && !(x == "group" && groups.len() > 1) {
+            if !params.contains(x) && (x != "group" || groups.len() < 2) {
                 return Err(format!(
                     "x = '{x}' is not a swept parameter (accepted: {}{})",
                     params.join(", "),
@@ -268,12 +268,8 @@ pub fn check(p: &PlotSpec, params: &[String], groups: &[String]) -> Result<(), S
                 ));
             }
         }
-        if p.x_scale != Scale::Linear || p.y_scale == Scale::Category {
-            if p.x_scale != Scale::Linear {
-                return Err(
-                    "x_scale: a box plot's x axis is its categories (accepted: none)".into(),
-                );
-            }
+        if p.x_scale != Scale::Linear {
+            return Err("x_scale: a box plot's x axis is its categories (accepted: none)".into());
         }
     }
     Ok(())

@@ -340,11 +340,7 @@ pub fn svg_to_pdf(svg: &str) -> Result<Vec<u8>, String> {
                 }
                 group = Some(a);
             }
-            "/g" => {
-                if group.take().is_some() {
-                    c.push_str("Q\n");
-                }
-            }
+            "/g" if group.take().is_some() => c.push_str("Q\n"),
             "use" => {
                 let id = a
                     .get("xlink:href")
@@ -408,16 +404,16 @@ pub fn svg_to_pdf(svg: &str) -> Result<Vec<u8>, String> {
     let mut offsets = Vec::new();
     for (i, o) in objs.iter().enumerate() {
         offsets.push(out.len());
-        write!(out, "{} 0 obj\n{o}\nendobj\n", i + 1).unwrap();
+        writeln!(out, "{} 0 obj\n{o}\nendobj", i + 1).unwrap();
     }
     let xref = out.len();
-    write!(out, "xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).unwrap();
+    writeln!(out, "xref\n0 {}\n0000000000 65535 f ", objs.len() + 1).unwrap();
     for o in offsets {
-        write!(out, "{o:010} 00000 n \n").unwrap();
+        writeln!(out, "{o:010} 00000 n ").unwrap();
     }
-    write!(
+    writeln!(
         out,
-        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF",
         objs.len() + 1
     )
     .unwrap();

@@ -918,14 +918,19 @@ fn plot_geom(fig: &Figure, cell: Bbox, sc: Scales, descs: (bool, bool)) -> PlotG
     }
 }
 
+/// A plot laid out, with the shapes it draws.
+type Placed = (PlotGeom, Vec<Shape>);
+/// The legend's box, each entry's key position, and its columns.
+type LegendBox = (Bbox, Vec<(f64, f64)>, usize);
+
 /// The whole figure laid out: every text with its place, the plots, the legend.
 #[derive(Clone, Debug)]
 struct Layout {
     sc: Scales,
     labels: Vec<Label>,
-    plots: Vec<(PlotGeom, Vec<Shape>)>,
+    plots: Vec<Placed>,
     /// The legend's box and its entries' rows (key start, text baseline).
-    legend: Option<(Bbox, Vec<(f64, f64)>, usize)>,
+    legend: Option<LegendBox>,
 }
 
 /// The legend's size: `cols` columns of entries.
@@ -1115,7 +1120,7 @@ fn layout(fig: &Figure) -> Layout {
             LegendAt::Below
         };
     }
-    let build = |at: LegendAt| -> (Vec<(PlotGeom, Vec<Shape>)>, Vec<Label>, Bbox) {
+    let build = |at: LegendAt| -> (Vec<Placed>, Vec<Label>, Bbox) {
         let mut body = body;
         if has_legend {
             match at {
@@ -1182,7 +1187,7 @@ fn layout(fig: &Figure) -> Layout {
         let rows = fig.legend.len().div_ceil(cols);
         let mut spots = Vec::new();
         let mut x = b.x0 + 0.5 * size;
-        for c in 0..cols {
+        for (c, cw) in col_w.iter().enumerate() {
             for r in 0..rows {
                 if c * rows + r >= fig.legend.len() {
                     break;
@@ -1190,7 +1195,7 @@ fn layout(fig: &Figure) -> Layout {
                 let yb = b.y0 + 0.3 * size + (r as f64 + 0.5) * 1.45 * size;
                 spots.push((x, yb));
             }
-            x += col_w[c] + size;
+            x += cw + size;
         }
         for (i, (text, _)) in fig.legend.iter().enumerate() {
             let (x, yc) = spots[i];
@@ -1230,7 +1235,7 @@ fn grid(
     sc: Scales,
     asc: f64,
     _desc: f64,
-) -> (Vec<(PlotGeom, Vec<Shape>)>, Vec<Label>, Bbox) {
+) -> (Vec<Placed>, Vec<Label>, Bbox) {
     let n = panels.len().max(1);
     if n == 1 && panels[0].0.is_empty() {
         let g = plot_geom(fig, body, sc, (true, true));
@@ -1535,12 +1540,10 @@ fn clip(a: (f64, f64), b: (f64, f64), r: &Bbox) -> Option<((f64, f64), (f64, f64
             }
         }
     }
-    (t0 <= t1).then(|| {
-        (
-            (a.0 + t0 * dx, a.1 + t0 * dy),
-            (a.0 + t1 * dx, a.1 + t1 * dy),
-        )
-    })
+    (t0 <= t1).then_some((
+        (a.0 + t0 * dx, a.1 + t0 * dy),
+        (a.0 + t1 * dx, a.1 + t1 * dy),
+    ))
 }
 
 /// A polyline clipped to `r`: the runs that stay inside.
