@@ -1,6 +1,7 @@
-//! Figures drawn from results files only (never from inside a run), with
-//! plotters: PNG through a pure-Rust rasteriser and SVG with text as glyph
-//! outlines, both using the font shipped in `assets/`.
+//! Figures drawn from results files only (never from inside a run), laid
+//! out by [`render`] on plotters' backends: PNG through a pure-Rust
+//! rasteriser, SVG with text as glyph outlines, and PDF written from that
+//! SVG ([`pdf`]), all with the font shipped in `assets/`.
 //!
 //! ```text
 //!  results/NAME/ experiment.toml ([[plot]] specs, [labels])
@@ -29,6 +30,15 @@
 //!   reached 1 stays 1); `complement = true` draws 1 − value (the fraction
 //!   not yet informed, best on `y_scale = "log"`).
 //!
+//! - `box`: the distribution of a metric per configuration as boxes
+//!   (quartiles, median, whiskers at 1.5 IQR, outliers as dots), on a
+//!   category axis of `x`'s values, the sweep groups, or the configurations.
+//!
+//! Any kind draws small multiples with `facet = "PARAM"`: one panel per
+//! value, sharing axes and legend. The line under the title (`caption`)
+//! says what the plot holds fixed (`where`, and swept parameters that have
+//! one value in it).
+//!
 //! `versus` plots draw against a swept parameter's numbers (durations in
 //! ms), or against categories: `x = "group"` puts the sweep groups side by
 //! side (a line per combination of the parameters that vary within the
@@ -36,7 +46,8 @@
 //! labels come from `[labels]` (`"group.NAME"`, `"PATH.VALUE"`).
 //!
 //! `versus` and `series` plots may draw references, dashed, after the data
-//! and in the legend (`[[plot.reference]]`, `label` and one of):
+//! and in the legend (`[[plot.reference]]`, `label` and one of): `x = 3.33`,
+//! a vertical line (on a category axis, in category positions from 0),
 //! `formula = "log2(x) + ln(x)"`, a curve sampled at 200 points across the x
 //! axis ([`formula`](crate::experiment::formula) says what a formula may hold), or
 //! `points = [[1, 0.18], [2, 0.037]]`, a table such as a paper's.
