@@ -2007,6 +2007,53 @@ mod tests {
     }
 
     #[test]
+    fn bitmap_glyphs_start_at_their_bearing() {
+        // "one" at 40 px: each glyph's ink starts at the pen plus its left
+        // bearing (plotters drew every glyph at the pen: "on e").
+        let (w, h) = (200u32, 60u32);
+        let mut buf = vec![255u8; (w * h * 3) as usize];
+        let label = Label {
+            text: "one".into(),
+            size: 40.0,
+            at: (10.0, 45.0),
+            anchor: Anchor::Start,
+            upright: false,
+            color: BLACK,
+        };
+        {
+            let mut b = BitMapBackend::with_buffer(&mut buf, (w, h));
+            draw_label(&mut b, &label, true).unwrap();
+            b.present().unwrap();
+        }
+        let inked = |x: u32| (0..h).any(|y| buf[((y * w + x) * 3) as usize] < 128);
+        let mut starts = Vec::new();
+        for x in 1..w {
+            if inked(x) && !inked(x - 1) {
+                starts.push(x as f64);
+            }
+        }
+        let f = font();
+        let scale = 40.0 / f.units_per_em().unwrap() as f64;
+        let mut pen = 10.0;
+        let mut want = Vec::new();
+        let mut prev = None;
+        for c in "one".chars() {
+            let g = f.glyph_id(c);
+            if let Some(p) = prev {
+                pen += f.kern_unscaled(p, g) as f64 * scale;
+            }
+            let bounds = f.outline(g).unwrap().bounds;
+            want.push(pen + bounds.min.x as f64 * scale);
+            pen += f.h_advance_unscaled(g) as f64 * scale;
+            prev = Some(g);
+        }
+        assert_eq!(starts.len(), 3, "{starts:?}");
+        for (got, want) in starts.iter().zip(&want) {
+            assert!((got - want).abs() <= 1.0, "{starts:?} against {want:?}");
+        }
+    }
+
+    #[test]
     fn clipping_keeps_the_inside_runs() {
         let r = Bbox {
             x0: 0.0,
