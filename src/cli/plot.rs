@@ -11,6 +11,13 @@ use crate::time::Dur;
 use clap::Args;
 use std::path::PathBuf;
 
+fn parse_font_scale(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if (0.25..=4.0).contains(&f) => Ok(f),
+        _ => Err(format!("'{s}' out of range (accepted: 0.25..=4)")),
+    }
+}
+
 fn parse_size(s: &str) -> Result<u32, String> {
     match s.parse::<u32>() {
         Ok(n) if (100..=10_000).contains(&n) => Ok(n),
@@ -25,7 +32,7 @@ fn parse_size(s: &str) -> Result<u32, String> {
 pub struct PlotArgs {
     /// A results folder (draws its experiment's `[[plot]]` tables) or a trace file (draws who leads over time).
     pub path: PathBuf,
-    /// png | svg, repeatable [default: each plot's `formats`, else png].
+    /// png | svg | pdf, repeatable [default: each plot's `formats`, else png].
     #[arg(long, value_name = "FORMAT")]
     pub format: Vec<Format>,
     /// Width in pixels [default: the plot's, else 960].
@@ -34,6 +41,9 @@ pub struct PlotArgs {
     /// Height in pixels [default: the plot's, else 600].
     #[arg(long, value_name = "PX", value_parser = parse_size)]
     pub height: Option<u32>,
+    /// Text size factor; the text otherwise follows the figure's size [default: the plot's `font_scale`, else 1].
+    #[arg(long, value_name = "X", value_parser = parse_font_scale)]
+    pub font_scale: Option<f64>,
     /// Only the plot with this name (repeatable).
     #[arg(long, value_name = "NAME")]
     pub only: Vec<String>,
@@ -56,6 +66,7 @@ pub fn plot_cmd(a: &PlotArgs) -> Result<i32, RunError> {
             width: a.width,
             height: a.height,
             only: a.only.clone(),
+            font_scale: a.font_scale,
         };
         for p in plot_results(&a.path, &opts)? {
             println!("{}", p.display());
@@ -74,7 +85,8 @@ pub fn plot_cmd(a: &PlotArgs) -> Result<i32, RunError> {
         width: a.width.unwrap_or(WIDTH),
         height: a.height.unwrap_or(HEIGHT),
     };
-    let fig = timeline(&a.path, &opts)?;
+    let mut fig = timeline(&a.path, &opts)?;
+    fig.font_scale = a.font_scale.unwrap_or(1.0);
     let formats = if a.format.is_empty() {
         vec![Format::Png]
     } else {

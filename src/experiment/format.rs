@@ -615,6 +615,7 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
                     .into(),
             ));
         }
+        super::plotspec::check(p, &params, &group_names).map_err(at)?;
         let categorical = by_group || p.x_scale == Scale::Category;
         let mut curves = Vec::with_capacity(p.reference.len());
         for (j, r) in p.reference.iter().enumerate() {
@@ -624,9 +625,19 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
                     "references apply to kind = \"versus\" or \"series\" (this plot is {kind})"
                 )));
             }
+            // A vertical line: on any axis (category positions count from 0).
+            if let Some(x) = r.x {
+                if r.formula.is_some() || r.points.is_some() || !x.is_finite() {
+                    return Err(at(format!(
+                        "x = {x} (accepted: a finite number, without formula or points)"
+                    )));
+                }
+                curves.push(None);
+                continue;
+            }
             if categorical {
                 return Err(at(
-                    "a reference needs a numeric x axis (accepted: x_scale = \"linear\" or \"log\")"
+                    "a reference needs a numeric x axis (accepted: x_scale = \"linear\" or \"log\"; on a category axis, a vertical line x = POSITION)"
                         .into(),
                 ));
             }

@@ -15,10 +15,14 @@ pub enum PlotKind {
     Histogram,
     /// A kept series against its index: the mean over each configuration's runs.
     Series,
+    /// The distribution of a metric as boxes (quartiles, median, whiskers at
+    /// 1.5 IQR, outliers as dots), one per configuration.
+    Box,
 }
 
 /// A reference drawn dashed beside the data of a `versus` or `series` plot:
-/// a formula in `x`, or a table of points (a paper's figures).
+/// a formula in `x`, a table of points (a paper's figures), or a vertical
+/// line at `x`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reference {
@@ -28,6 +32,10 @@ pub struct Reference {
     pub formula: Option<String>,
     /// `points = [[1, 0.18], [2, 0.037]]`: `[x, y]` pairs, joined in order.
     pub points: Option<Vec<[f64; 2]>>,
+    /// `x = 4`: a vertical line at this x. On a category axis, x counts
+    /// categories from 0 (the first) and may fall between two: `x = 3.33` is
+    /// a third of the way from the fourth category to the fifth.
+    pub x: Option<f64>,
     /// The parsed formula (set when the file is validated).
     #[cfg(feature = "plot")]
     #[serde(skip)]
@@ -68,8 +76,15 @@ pub enum LegendPlace {
     UpperRight,
     /// Inside the plotting area, bottom right.
     LowerRight,
+    /// Inside the plotting area, bottom left.
+    LowerLeft,
     /// Right of the plotting area.
     Outside,
+    /// Under the plotting area, entries side by side.
+    Below,
+    /// The inside corner that hides no data, else right of or below the plot
+    /// (the default).
+    Auto,
 }
 
 /// Which summary column a `versus` plot draws.
@@ -110,6 +125,8 @@ pub enum Format {
     Png,
     /// SVG, with text drawn as paths.
     Svg,
+    /// PDF (one page, vector, text drawn as paths), written from the SVG.
+    Pdf,
 }
 
 impl Format {
@@ -118,6 +135,7 @@ impl Format {
         match self {
             Format::Png => "png",
             Format::Svg => "svg",
+            Format::Pdf => "pdf",
         }
     }
 }
@@ -128,7 +146,8 @@ impl std::str::FromStr for Format {
         match s {
             "png" => Ok(Format::Png),
             "svg" => Ok(Format::Svg),
-            _ => Err(format!("format '{s}' unknown (accepted: png, svg)")),
+            "pdf" => Ok(Format::Pdf),
+            _ => Err(format!("format '{s}' unknown (accepted: png, svg, pdf)")),
         }
     }
 }
@@ -181,7 +200,8 @@ pub struct PlotSpec {
     pub y_label: Option<String>,
     /// `histogram`: number of bins (default 40).
     pub bins: Option<u32>,
-    /// Legend position (default: a corner that suits the kind; outside past 8 entries).
+    /// Legend position (default `auto`: the inside corner that hides no data
+    /// point, else outside; outside past 8 entries).
     pub legend: Option<LegendPlace>,
     /// `cdf`, `histogram`: whether runs without the metric count (default) or are excluded.
     #[serde(default)]
@@ -193,6 +213,66 @@ pub struct PlotSpec {
     /// Formats drawn by default (default `["png"]`; `plot --format` overrides).
     #[serde(default)]
     pub formats: Vec<Format>,
+    /// Multiplies the text size, which otherwise follows the figure's size
+    /// (default 1; `plot --font-scale` overrides).
+    pub font_scale: Option<f64>,
+    /// Small multiples: one panel per value of this swept parameter, the
+    /// panels sharing their axes.
+    pub facet: Option<String>,
+    /// `series`: x is the index times this (say 50 for a series sampled
+    /// every 50 ms, with `x_label = "time (ms)"`).
+    pub x_factor: Option<f64>,
+    /// The line under the title (default: what the plot holds fixed, such
+    /// as `where` and the swept parameters with one value; `""`: none).
+    pub caption: Option<String>,
+}
+
+/// Checks the fields drawn by [`crate::plot`] beyond the kind's own:
+/// `params` are the swept parameters, `groups` the sweep groups.
+pub fn check(p: &PlotSpec, params: &[String], groups: &[String]) -> Result<(), String> {
+    if let Some(f) = p.font_scale {
+        if !(0.25..=4.0).contains(&f) {
+            return Err(format!(
+                "font_scale = {f} out of range (accepted: 0.25..=4)"
+            ));
+        }
+    }
+    if let Some(f) = p.x_factor {
+        if p.kind != PlotKind::Series {
+            return Err("x_factor applies to kind = \"series\" only".into());
+        }
+        if !(f.is_finite() && f > 0.0) {
+            return Err(format!("x_factor = {f} (accepted: a number above 0)"));
+        }
+    }
+    if let Some(f) = &p.facet {
+        if !params.contains(f) {
+            return Err(format!(
+                "facet = '{f}' is not a swept parameter (accepted: {})",
+                params.join(", ")
+            ));
+        }
+        if p.x.as_deref() == Some(f.as_str()) {
+            return Err(format!(
+                "facet = '{f}' is also x (accepted: another swept parameter)"
+            ));
+        }
+    }
+    if p.kind == PlotKind::Box {
+        if let Some(x) = &p.x {
+            if !params.contains(x) && (x != "group" || groups.len() < 2) {
+                return Err(format!(
+                    "x = '{x}' is not a swept parameter (accepted: {}{})",
+                    params.join(", "),
+                    if groups.len() > 1 { ", group" } else { "" }
+                ));
+            }
+        }
+        if p.x_scale != Scale::Linear {
+            return Err("x_scale: a box plot's x axis is its categories (accepted: none)".into());
+        }
+    }
+    Ok(())
 }
 
 impl PlotSpec {
@@ -209,6 +289,9 @@ impl PlotSpec {
                 Some(x) if self.kind == PlotKind::Versus => {
                     format!("{kind}-{}-{}", self.metric, x.replace('.', "-"))
                 }
+                Some(x) if self.kind == PlotKind::Box => {
+                    format!("{kind}-{}-{}", self.metric, x.replace('.', "-"))
+                }
                 _ => format!("{kind}-{}", self.metric),
             }
         })
@@ -222,5 +305,6 @@ pub fn kind_name(k: PlotKind) -> &'static str {
         PlotKind::Versus => "versus",
         PlotKind::Histogram => "histogram",
         PlotKind::Series => "series",
+        PlotKind::Box => "box",
     }
 }

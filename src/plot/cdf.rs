@@ -66,7 +66,7 @@ pub(super) fn cdf(res: &Results, spec: &PlotSpec, configs: &[usize]) -> Figure {
         title: spec.title.clone().unwrap_or_else(|| {
             format!(
                 "{}: cumulative distribution, {trials} per configuration",
-                crate::experiment::labels::metric_words(&spec.metric).0
+                metric_name(res, &spec.metric)
             )
         }),
         x_label: metric_axis(res, spec),
@@ -80,10 +80,11 @@ pub(super) fn cdf(res: &Results, spec: &PlotSpec, configs: &[usize]) -> Figure {
         y_log: false,
         x_categories: None,
         y_categories: None,
-        legend_at: legend_at(spec, LegendAt::LowerRight, legend.len()),
+        legend_at: legend_at(spec, legend.len()),
         shapes,
         legend,
         width: WIDTH,
         height: HEIGHT,
+        ..Figure::default()
     }
 }

@@ -95,7 +95,7 @@ pub(super) fn histogram(res: &Results, spec: &PlotSpec, configs: &[usize]) -> Fi
         title: spec.title.clone().unwrap_or_else(|| {
             format!(
                 "{}: histogram, {} per configuration",
-                crate::experiment::labels::metric_words(&spec.metric).0,
+                metric_name(res, &spec.metric),
                 res.trials_text(configs)
             )
         }),
@@ -113,10 +113,11 @@ pub(super) fn histogram(res: &Results, spec: &PlotSpec, configs: &[usize]) -> Fi
         y_log: false,
         x_categories: None,
         y_categories: None,
-        legend_at: legend_at(spec, LegendAt::UpperRight, legend.len()),
+        legend_at: legend_at(spec, legend.len()),
         shapes,
         legend,
         width: WIDTH,
         height: HEIGHT,
+        ..Figure::default()
     }
 }

@@ -1,6 +1,7 @@
-//! Figures drawn from results files only (never from inside a run), with
-//! plotters: PNG through a pure-Rust rasteriser and SVG with text as glyph
-//! outlines, both using the font shipped in `assets/`.
+//! Figures drawn from results files only (never from inside a run), laid
+//! out by [`render`] on plotters' backends: PNG through a pure-Rust
+//! rasteriser, SVG with text as glyph outlines, and PDF written from that
+//! SVG ([`pdf`]), all with the font shipped in `assets/`.
 //!
 //! ```text
 //!  results/NAME/ experiment.toml ([[plot]] specs, [labels])
@@ -29,6 +30,15 @@
 //!   reached 1 stays 1); `complement = true` draws 1 − value (the fraction
 //!   not yet informed, best on `y_scale = "log"`).
 //!
+//! - `box`: the distribution of a metric per configuration as boxes
+//!   (quartiles, median, whiskers at 1.5 IQR, outliers as dots), on a
+//!   category axis of `x`'s values, the sweep groups, or the configurations.
+//!
+//! Any kind draws small multiples with `facet = "PARAM"`: one panel per
+//! value, sharing axes and legend. The line under the title (`caption`)
+//! says what the plot holds fixed (`where`, and swept parameters that have
+//! one value in it).
+//!
 //! `versus` plots draw against a swept parameter's numbers (durations in
 //! ms), or against categories: `x = "group"` puts the sweep groups side by
 //! side (a line per combination of the parameters that vary within the
@@ -36,7 +46,8 @@
 //! labels come from `[labels]` (`"group.NAME"`, `"PATH.VALUE"`).
 //!
 //! `versus` and `series` plots may draw references, dashed, after the data
-//! and in the legend (`[[plot.reference]]`, `label` and one of):
+//! and in the legend (`[[plot.reference]]`, `label` and one of): `x = 3.33`,
+//! a vertical line (on a category axis, in category positions from 0),
 //! `formula = "log2(x) + ln(x)"`, a curve sampled at 200 points across the x
 //! axis ([`formula`](crate::experiment::formula) says what a formula may hold), or
 //! `points = [[1, 0.18], [2, 0.037]]`, a table such as a paper's.
@@ -45,9 +56,11 @@
 //! units (from the metric's name, `_ms` → ms); legends name configurations in
 //! the experiment's `[labels]` terms (`timeout 150–300ms`).
 
+pub mod boxplot;
 pub mod cdf;
 pub mod histogram;
 pub mod load;
+pub mod pdf;
 pub mod render;
 pub mod series;
 pub mod svg_text;
@@ -82,6 +95,8 @@ pub struct PlotOptions {
     pub height: Option<u32>,
     /// Only the plots with these names (default: all).
     pub only: Vec<String>,
+    /// Text size factor, over each plot's `font_scale` (default 1).
+    pub font_scale: Option<f64>,
 }
 
 /// `summary.csv` read back: `(config, metric)` → statistic name → value.
@@ -118,6 +133,7 @@ pub fn plot_results(dir: &Path, opts: &PlotOptions) -> Result<Vec<PathBuf>, Expe
     for (spec, mut fig) in figures {
         fig.width = opts.width.or(spec.width).unwrap_or(WIDTH);
         fig.height = opts.height.or(spec.height).unwrap_or(HEIGHT);
+        fig.font_scale = opts.font_scale.or(spec.font_scale).unwrap_or(1.0);
         let formats = if !opts.formats.is_empty() {
             opts.formats.clone()
         } else if !spec.formats.is_empty() {
@@ -191,15 +207,75 @@ fn config_label(res: &Results, c: usize, params: &[usize], all: &[usize]) -> Str
         .join(", ")
 }
 
-fn legend_at(spec: &PlotSpec, default: LegendAt, entries: usize) -> LegendAt {
+fn legend_at(spec: &PlotSpec, entries: usize) -> LegendAt {
     match spec.legend {
         Some(LegendPlace::UpperLeft) => LegendAt::UpperLeft,
         Some(LegendPlace::UpperRight) => LegendAt::UpperRight,
         Some(LegendPlace::LowerRight) => LegendAt::LowerRight,
+        Some(LegendPlace::LowerLeft) => LegendAt::LowerLeft,
         Some(LegendPlace::Outside) => LegendAt::Outside,
+        Some(LegendPlace::Below) => LegendAt::Below,
+        Some(LegendPlace::Auto) => LegendAt::Auto,
         None if entries > 8 => LegendAt::Outside,
-        None => default,
+        None => LegendAt::Auto,
     }
+}
+
+/// A metric's name in the experiment's `[labels]` terms, without its unit
+/// (for titles): `time without a leader`.
+fn metric_name(res: &Results, metric: &str) -> String {
+    let axis = res.exp.labels.metric_axis(metric);
+    match crate::experiment::labels::metric_words(metric).1 {
+        Some(u) => axis
+            .strip_suffix(&format!(" ({u})"))
+            .map(str::to_string)
+            .unwrap_or(axis),
+        None => axis,
+    }
+}
+
+/// The caption under the title: the swept parameters held at one value in
+/// the plot, by `where` or because they vary only in sweep groups not shown
+/// (a parameter that differs only from group to group goes with its group,
+/// named when `[labels]` names it: `"group.NAME"`).
+fn caption(res: &Results, spec: &PlotSpec, configs: &[usize]) -> String {
+    if let Some(c) = &spec.caption {
+        return c.clone();
+    }
+    let exp = &res.exp;
+    let Some(&first) = configs.first() else {
+        return String::new();
+    };
+    let mut parts = Vec::new();
+    let groups: Vec<usize> = configs.iter().map(|&c| exp.configs[c].group).collect();
+    if let [g, rest @ ..] = &groups[..] {
+        let name = &exp.groups[*g];
+        let label = exp.labels.value_text("group", name);
+        if rest.iter().all(|h| h == g) && label != crate::experiment::labels::human_value(name) {
+            parts.push(label);
+        }
+    }
+    let vary = varying(res, configs);
+    for (p, name) in exp.params.iter().enumerate() {
+        if vary.contains(&p) || spec.facet.as_deref() == Some(name.as_str()) {
+            continue;
+        }
+        let value = &exp.configs[first].values[p];
+        // Swept within the groups shown, or chosen by `where`.
+        let swept_here = exp
+            .configs
+            .iter()
+            .filter(|c| groups.contains(&c.group))
+            .any(|c| c.values[p] != *value);
+        if value.is_empty() || !(swept_here || spec.filter.contains_key(name)) {
+            continue;
+        }
+        parts.push(exp.labels.param_value(name, value));
+    }
+    if parts.is_empty() {
+        return String::new();
+    }
+    format!("fixed: {}", parts.join(", "))
 }
 
 fn range_of(values: impl Iterator<Item = f64>, log: bool) -> Option<(f64, f64)> {
@@ -245,12 +321,90 @@ fn figure(res: &Results, spec: &PlotSpec) -> Result<Figure, ExperimentError> {
             spec.stem()
         )));
     }
-    match spec.kind {
-        PlotKind::Cdf => Ok(cdf::cdf(res, spec, &configs)),
-        PlotKind::Histogram => Ok(histogram::histogram(res, spec, &configs)),
-        PlotKind::Versus => versus::versus(res, spec, &configs),
-        PlotKind::Series => Ok(series::series_plot(res, spec, &configs)),
+    let one = |configs: &[usize]| -> Result<Figure, ExperimentError> {
+        match spec.kind {
+            PlotKind::Cdf => Ok(cdf::cdf(res, spec, configs)),
+            PlotKind::Histogram => Ok(histogram::histogram(res, spec, configs)),
+            PlotKind::Versus => versus::versus(res, spec, configs),
+            PlotKind::Series => Ok(series::series_plot(res, spec, configs)),
+            PlotKind::Box => boxplot::boxplot(res, spec, configs),
+        }
+    };
+    let mut fig = match &spec.facet {
+        None => one(&configs)?,
+        Some(f) => facets(res, spec, &configs, f, one)?,
+    };
+    fig.subtitle = caption(res, spec, &configs);
+    Ok(fig)
+}
+
+/// Small multiples: a figure per value of parameter `facet`, as panels that
+/// share their axes (the union of the panels' ranges) and one legend.
+fn facets(
+    res: &Results,
+    spec: &PlotSpec,
+    configs: &[usize],
+    facet: &str,
+    one: impl Fn(&[usize]) -> Result<Figure, ExperimentError>,
+) -> Result<Figure, ExperimentError> {
+    let exp = &res.exp;
+    let p = exp
+        .params
+        .iter()
+        .position(|q| q == facet)
+        .expect("validated");
+    let mut values: Vec<&String> = Vec::new();
+    for &c in configs {
+        let v = &exp.configs[c].values[p];
+        if !values.contains(&v) {
+            values.push(v);
+        }
     }
+    let mut figs = Vec::new();
+    for v in &values {
+        let members: Vec<usize> = configs
+            .iter()
+            .copied()
+            .filter(|&c| exp.configs[c].values[p] == **v)
+            .collect();
+        figs.push((exp.labels.param_value(facet, v), one(&members)?));
+    }
+    let mut fig = figs[0].1.clone();
+    let union = |a: (f64, f64), b: (f64, f64)| (a.0.min(b.0), a.1.max(b.1));
+    for (_, f) in &figs[1..] {
+        if spec.x_range.is_none() && fig.x_categories.is_none() {
+            fig.x_range = union(fig.x_range, f.x_range);
+        }
+        if spec.y_range.is_none() {
+            fig.y_range = union(fig.y_range, f.y_range);
+        }
+        for entry in &f.legend {
+            if !fig.legend.iter().any(|e| e.0 == entry.0) {
+                fig.legend.push(entry.clone());
+            }
+        }
+        if let (Some(a), Some(b)) = (&fig.x_categories, &f.x_categories) {
+            if b.len() > a.len() {
+                fig.x_categories = Some(b.clone());
+                fig.x_range = f.x_range;
+            }
+        }
+    }
+    fig.panels = figs
+        .into_iter()
+        .map(|(title, f)| render::Panel {
+            title,
+            shapes: f.shapes,
+        })
+        .collect();
+    fig.shapes = Vec::new();
+    if spec.title.is_none() {
+        fig.title = format!("{}, by {}", fig.title, exp.labels.param_name(facet));
+    }
+    if spec.legend.is_none() {
+        fig.legend_at = LegendAt::Auto;
+    }
+    Ok(fig)
 }
 
 fn metric_axis(res: &Results, spec: &PlotSpec) -> String {

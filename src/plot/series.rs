@@ -23,6 +23,7 @@ pub(super) fn series_plot(res: &Results, spec: &PlotSpec, configs: &[usize]) -> 
     let (x_log, y_log) = (spec.x_scale == Scale::Log, spec.y_scale == Scale::Log);
     let vary = varying(res, configs);
     let value = |v: f64| if spec.complement { 1.0 - v } else { v };
+    let step = spec.x_factor.unwrap_or(1.0);
     let mut shapes = Vec::new();
     let mut legend = Vec::new();
     let mut xs = Vec::new();
@@ -40,7 +41,7 @@ pub(super) fn series_plot(res: &Results, spec: &PlotSpec, configs: &[usize]) -> 
         let pts: Vec<(f64, f64)> = (0..len)
             .map(|k| {
                 let sum: f64 = runs.iter().map(|v| value(v[k.min(v.len() - 1)])).sum();
-                (k as f64, sum / n)
+                (k as f64 * step, sum / n)
             })
             .filter(|&(x, y)| (!x_log || x > 0.0) && (!y_log || y > 0.0))
             .collect();
@@ -80,7 +81,7 @@ pub(super) fn series_plot(res: &Results, spec: &PlotSpec, configs: &[usize]) -> 
         .map(|[a, b]| (a, b))
         .or_else(|| range_of(ys.iter().copied(), y_log).map(|r| pad(r, y_log, true)))
         .unwrap_or((0.0, 1.0));
-    let words = crate::experiment::labels::metric_words(name).0;
+    let words = metric_name(res, name);
     let axis = exp.labels.metric_axis(name);
     let (words, axis) = if spec.complement {
         (format!("1 − {words}"), format!("1 − {axis}"))
@@ -105,10 +106,11 @@ pub(super) fn series_plot(res: &Results, spec: &PlotSpec, configs: &[usize]) -> 
         y_log,
         x_categories: None,
         y_categories: None,
-        legend_at: legend_at(spec, LegendAt::UpperLeft, legend.len()),
+        legend_at: legend_at(spec, legend.len()),
         shapes,
         legend,
         width: WIDTH,
         height: HEIGHT,
+        ..Figure::default()
     }
 }

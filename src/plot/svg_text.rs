@@ -8,7 +8,8 @@
 //! `<text x y dy text-anchor font-family font-size opacity fill [transform]>`;
 //! `dy` is `0.76em` (top-anchored), `0.5ex` (centred) or `-0.5ex`
 //! (bottom-anchored). The same placement is reproduced here with the font's
-//! own metrics (advance widths, kerning, x-height).
+//! own metrics (advance widths, kerning, x-height). Each text's group keeps
+//! the text in an `aria-label`, for screen readers and searches.
 
 use ab_glyph::{Font, FontRef, GlyphId, OutlineCurve};
 use std::collections::BTreeMap;
@@ -166,14 +167,25 @@ fn text_glyphs(
         "end" => width,
         _ => 0.0,
     };
-    let mut el = String::from("<g");
+    // The text itself stays readable to screen readers, search and tests.
+    let mut el = format!(
+        "<g aria-label=\"{}\"",
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    );
     for k in ["fill", "opacity", "transform"] {
         if let Some(v) = attr(attrs, k) {
             el.push_str(&format!(" {k}=\"{v}\""));
         }
     }
     el.push('>');
-    let s = n3(scale);
+    // Six decimals: three would round 17 px text (0.0083 per font unit) to 0.008.
+    let s = {
+        let t = format!("{scale:.6}");
+        t.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
     for (i, &g) in ids.iter().enumerate() {
         if i > 0 {
             pen += font.kern_unscaled(ids[i - 1], g) * scale;

@@ -216,5 +216,6 @@ pub fn timeline(path: &Path, opts: &TimelineOptions) -> Result<Figure, Experimen
         legend_at: LegendAt::Outside,
         width: opts.width,
         height: opts.height,
+        ..Figure::default()
     })
 }

@@ -134,6 +134,21 @@ pub(super) fn references(
     const SAMPLES: usize = 200;
     for (j, r) in spec.reference.iter().enumerate() {
         let (color, _) = series_style(first_style + j);
+        if let Some(x) = r.x {
+            shapes.push(Shape::VLine {
+                x,
+                color,
+                dashed: true,
+            });
+            legend.push((
+                r.label.clone(),
+                Key::Line {
+                    color,
+                    dashed: true,
+                },
+            ));
+            continue;
+        }
         let keep = |&(x, y): &(f64, f64)| (!x_log || x > 0.0) && (!y_log || y > 0.0);
         let points: Vec<(f64, f64)> = match (&r.curve, &r.points) {
             (Some(f), _) => (0..SAMPLES)
@@ -178,7 +193,7 @@ pub(super) fn references(
 pub(super) fn reference_xs(spec: &PlotSpec) -> impl Iterator<Item = f64> + '_ {
     spec.reference
         .iter()
-        .flat_map(|r| r.points.iter().flatten().map(|p| p[0]))
+        .flat_map(|r| r.points.iter().flatten().map(|p| p[0]).chain(r.x))
 }
 
 pub(super) fn versus(
@@ -323,7 +338,7 @@ pub(super) fn versus(
         title: spec.title.clone().unwrap_or_else(|| {
             format!(
                 "{} against {x_name}, {} per point",
-                crate::experiment::labels::metric_words(&spec.metric).0,
+                metric_name(res, &spec.metric),
                 res.trials_text(configs)
             )
         }),
@@ -335,10 +350,11 @@ pub(super) fn versus(
         y_log,
         x_categories,
         y_categories: None,
-        legend_at: legend_at(spec, LegendAt::UpperLeft, legend.len()),
+        legend_at: legend_at(spec, legend.len()),
         shapes,
         legend,
         width: WIDTH,
         height: HEIGHT,
+        ..Figure::default()
     })
 }
