@@ -38,19 +38,6 @@ fn split_args(s: &str) -> Vec<String> {
     out
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
-
 /// Every entry under `dir`: its path and its bytes (or a link's target).
 fn snapshot(dir: &Path, root: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
     for e in std::fs::read_dir(dir).unwrap() {
@@ -99,13 +86,103 @@ fn cases() -> Vec<Case> {
     v
 }
 
-/// Runs one case in a fresh copy of the fixtures; `None` if it passes, else why not.
-fn check(c: &Case) -> Option<String> {
+fn ok(dir: &Path, args: &[&str]) {
+    let o = Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "fixture `{}` failed", args.join(" "));
+}
+
+/// The fixtures: tests/corpus/files, plus traces and results folders made
+/// by this build (so they stay valid when the model version moves), and
+/// broken copies of them.
+fn fixtures() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    copy_all(&corpus().join("files"), d);
+    ok(
+        d,
+        &[
+            "run",
+            "raft",
+            "--nodes",
+            "3",
+            "--time-max",
+            "300ms",
+            "--trace",
+            "good.jsonl",
+        ],
+    );
+    ok(d, &["sweep", "exp.toml", "--out", "res", "--jobs", "1"]);
+    ok(
+        d,
+        &[
+            "sweep", "exp.toml", "--out", "res2", "--jobs", "1", "--shard", "1/2",
+        ],
+    );
+    let good = std::fs::read_to_string(d.join("good.jsonl")).unwrap();
+    let lines: Vec<&str> = good.lines().collect();
+    assert!(lines.len() > 12 && lines[4].contains("\"type\":\"timer\""));
+    let write = |name: &str, text: String| std::fs::write(d.join(name), text).unwrap();
+    let edit = |k: usize, from: &str, to: &str| {
+        let mut l: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+        assert!(l[k].contains(from), "{from} not on line {}", k + 1);
+        l[k] = l[k].replacen(from, to, 1);
+        l.join("\n") + "\n"
+    };
+    write("trace.png", good.clone());
+    write("empty.jsonl", String::new());
+    write("not_json.jsonl", "hello world\n".into());
+    write("no_start.jsonl", format!("{}\n{good}", lines[1]));
+    write("schema99.jsonl", edit(0, "\"schema\":3", "\"schema\":99"));
+    write("bad_scenario.jsonl", edit(0, "\"nodes\":3", "\"nodes\":0"));
+    write("cut.jsonl", lines[..10].join("\n") + "\n");
+    write(
+        "truncated.jsonl",
+        lines[..10].join("\n") + "\n" + &lines[10][..30],
+    );
+    write("unknown_type.jsonl", edit(4, "\"timer\"", "\"bogus\""));
+    let long = format!("\"{}\"", "x".repeat(5000));
+    write("long_type.jsonl", edit(4, "\"timer\"", &long));
+    for (name, drop) in [
+        ("res_no_runs", "runs.csv"),
+        ("res_no_exp", "experiment.toml"),
+    ] {
+        copy_all(&d.join("res"), &d.join(name));
+        std::fs::remove_file(d.join(name).join(drop)).unwrap();
+    }
+    copy_all(&d.join("res"), &d.join("res_garbled"));
+    write("res_garbled/runs.csv", "not,a\n\"csv\n".into());
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("good.jsonl", d.join("link.jsonl")).unwrap();
+    tmp
+}
+
+fn copy_all(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let (src, dest) = (e.path(), to.join(e.file_name()));
+        let t = e.file_type().unwrap();
+        if t.is_symlink() {
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(std::fs::read_link(&src).unwrap(), dest).unwrap();
+        } else if t.is_dir() {
+            copy_all(&src, &dest);
+        } else {
+            std::fs::copy(src, dest).unwrap();
+        }
+    }
+}
+
+/// Runs one case in a fresh copy of the fixtures `base`; `None` if it
+/// passes, else why not.
+fn check(base: &Path, c: &Case) -> Option<String> {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    copy_dir(&corpus().join("files"), dir);
-    #[cfg(unix)]
-    std::os::unix::fs::symlink("good.jsonl", dir.join("link.jsonl")).unwrap();
+    copy_all(base, dir);
     let mut before = BTreeMap::new();
     snapshot(dir, dir, &mut before);
     let out = Command::new(bin())
@@ -157,6 +234,8 @@ fn check(c: &Case) -> Option<String> {
 fn every_bad_input_of_the_corpus_is_refused_cleanly() {
     let cases = cases();
     assert!(cases.len() >= 150, "only {} cases", cases.len());
+    let base = fixtures();
+    let base = base.path();
     // Two workers: the cases are independent processes.
     let failures: Vec<String> = std::thread::scope(|s| {
         let halves: Vec<_> = [0, 1]
@@ -164,7 +243,7 @@ fn every_bad_input_of_the_corpus_is_refused_cleanly() {
                 let cases = &cases;
                 s.spawn(move || {
                     (cases.iter().skip(k).step_by(2))
-                        .filter_map(check)
+                        .filter_map(|c| check(base, c))
                         .collect::<Vec<_>>()
                 })
             })
