@@ -30,7 +30,7 @@ pub enum Replay {
         /// Its seq, likewise.
         seq: Option<u64>,
         /// The recorded line (`<end of file>` if the file ended first),
-        /// shortened to [`SHOWN_MAX`] bytes.
+        /// shortened to 400 bytes (`SHOWN_MAX`).
         recorded: String,
         /// The replayed line (`<end of run>` if the replay ended first), likewise.
         replayed: String,
