@@ -194,7 +194,30 @@ pub fn one_line_toml_error(err: &toml::de::Error, text: &str) -> String {
         return msg;
     };
     let start = span.start.min(text.len());
-    let line_no = text[..start].matches('\n').count() + 1;
+    let mut line_no = text[..start].matches('\n').count() + 1;
+    // An unknown key of a table read as a whole (`[protocol]`) is reported
+    // at the table; point at the key's own line instead.
+    let dotted = msg
+        .split_once(": ")
+        .map(|(head, _)| head)
+        .filter(|h| h.contains('.') && !h.contains(' '))
+        .and_then(|h| h.rsplit('.').next());
+    if let Some(key) = msg
+        .strip_prefix("unknown field `")
+        .and_then(|r| r.split_once('`'))
+        .map(|(k, _)| k)
+        .or(dotted)
+    {
+        let own = text.lines().enumerate().skip(line_no - 1).find(|(_, l)| {
+            l.split_once('=').is_some_and(|(k, _)| {
+                let k = k.trim().trim_matches('"');
+                k == key || k.ends_with(&format!(".{key}"))
+            })
+        });
+        if let Some((i, _)) = own {
+            line_no = i + 1;
+        }
+    }
     let line = text.lines().nth(line_no - 1).unwrap_or("");
     match line.split_once('=') {
         Some((key, _)) if !msg.contains(key.trim()) => {

@@ -83,12 +83,19 @@ impl FromStr for Dur {
         if int.is_empty() && frac.is_empty() {
             return Err(bad());
         }
+        let too_large = || {
+            DurParseError(format!(
+                "'{s}' is too large (accepted: at most 5124095h, 2^64 ns, about 584 years)"
+            ))
+        };
         let int_v: u64 = if int.is_empty() {
             0
+        } else if int.bytes().all(|b| b.is_ascii_digit()) && int.len() > 19 {
+            return Err(too_large());
         } else {
             int.parse().map_err(|_| bad())?
         };
-        let mut total = int_v.checked_mul(mult).ok_or_else(bad)?;
+        let mut total = int_v.checked_mul(mult).ok_or_else(too_large)?;
         // Exact decimal fraction: each digit is worth mult / 10^k nanoseconds.
         let mut scale = mult;
         for c in frac.chars() {
@@ -100,7 +107,7 @@ impl FromStr for Dur {
                 continue;
             }
             scale /= 10;
-            total = total.checked_add(d * scale).ok_or_else(bad)?;
+            total = total.checked_add(d * scale).ok_or_else(too_large)?;
         }
         Ok(Dur(total))
     }

@@ -57,10 +57,19 @@ pub fn list_cmd(json: bool) -> Result<i32, RunError> {
         return Ok(exit::OK);
     }
     println!("protocols:");
+    // One column width for every protocol's names: the longest of all.
+    let w = listed
+        .iter()
+        .flat_map(|p| {
+            (p.properties.iter().map(|x| x.name.chars().count()))
+                .chain(p.metrics.iter().map(|m| m.name.chars().count()))
+                .chain(p.series.iter().map(|s| s.name.chars().count()))
+        })
+        .max()
+        .unwrap_or(0);
     for (p, spec) in listed.iter().zip(registry().iter()) {
         println!("\n  {} — {}", p.name, p.summary);
         println!("  properties:");
-        let w = p.properties.iter().map(|x| x.name.len()).max().unwrap_or(0);
         for prop in p.properties {
             println!(
                 "    {:<w$}  {:<10}  {}",
@@ -71,7 +80,6 @@ pub fn list_cmd(json: bool) -> Result<i32, RunError> {
         }
         if !p.metrics.is_empty() {
             println!("  metrics (unit: definition):");
-            let w = p.metrics.iter().map(|m| m.name.len()).max().unwrap_or(0);
             for m in &p.metrics {
                 println!("    {:<w$}  {}: {}", m.name, m.unit, m.definition);
             }
@@ -79,7 +87,7 @@ pub fn list_cmd(json: bool) -> Result<i32, RunError> {
         if !p.series.is_empty() {
             println!("  series (unit: definition):");
             for s in p.series {
-                println!("    {}  {}: {}", s.name, s.unit, s.definition);
+                println!("    {:<w$}  {}: {}", s.name, s.unit, s.definition);
             }
         }
         println!("  messages: {}", p.message_kinds.join(", "));

@@ -14,6 +14,7 @@
 pub mod args;
 pub mod check;
 pub mod list;
+pub mod paths;
 pub mod plot;
 pub mod replay;
 pub mod rerun;
@@ -48,6 +49,9 @@ pub mod exit {
     pub const UNDECIDED: i32 = 6;
 }
 
+/// The widest `--help` line, in characters (narrower on a narrower terminal).
+pub const HELP_WIDTH: usize = 100;
+
 /// The whole command tree, with a `run` and a `check` subcommand per
 /// protocol of `reg`.
 pub fn command(reg: &Registry) -> Command {
@@ -74,6 +78,7 @@ pub fn command(reg: &Registry) -> Command {
         check = check.subcommand(CheckArgs::augment_args(base).about(spec.summary()));
     }
     Command::new("agentsim")
+        .max_term_width(HELP_WIDTH)
         .version(env!("CARGO_PKG_VERSION"))
         .about("Deterministic discrete-event simulator for agent and distributed protocols")
         .subcommand_required(true)
@@ -134,6 +139,7 @@ pub fn main_with(reg: Registry) -> i32 {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    paths::clean_temps_on_signals();
     if let Err(e) = install(reg) {
         eprintln!("error: {e}");
         return exit::ERROR;
@@ -144,6 +150,7 @@ pub fn main_with(reg: Registry) -> i32 {
 /// Parses `args` (the program name first) against the installed registry;
 /// bad input becomes one line on stderr and [`exit::BAD_INPUT`].
 pub fn main_with_args(args: Vec<String>) -> i32 {
+    let args = join_negative_values(args);
     let m = match command(registry()).try_get_matches_from(&args) {
         Ok(m) => m,
         Err(e) => {
@@ -158,8 +165,19 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
                     exit::BAD_INPUT
                 }
                 kind => {
+                    // clap's first paragraph, on one line: a missing argument's
+                    // name is on its second line.
                     let text = e.to_string();
-                    let line = text.lines().next().unwrap_or("error: bad arguments");
+                    let para: Vec<&str> = text
+                        .lines()
+                        .take_while(|l| !l.trim().is_empty())
+                        .map(str::trim)
+                        .collect();
+                    let line = if para.is_empty() {
+                        "error: bad arguments".to_string()
+                    } else {
+                        para.join(" ")
+                    };
                     if kind == ErrorKind::InvalidSubcommand {
                         // Say what exists, on the same line.
                         let cmd = command(registry());
@@ -198,6 +216,28 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
             }
         }
     }
+}
+
+/// `--flag -5ms` as `--flag=-5ms`: a value that starts with a minus sign and
+/// a digit is given to the flag before it, whose parser then names the flag
+/// and the accepted range (clap alone reads it as an unknown flag `-5`).
+fn join_negative_values(args: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(args.len());
+    for a in args {
+        let negative = a.len() > 1
+            && a.starts_with('-')
+            && a[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.');
+        match out.last_mut() {
+            Some(prev)
+                if negative && prev.starts_with("--") && prev.len() > 2 && !prev.contains('=') =>
+            {
+                prev.push('=');
+                prev.push_str(&a);
+            }
+            _ => out.push(a),
+        }
+    }
+    out
 }
 
 fn from_matches<T: FromArgMatches>(m: &ArgMatches) -> Result<T, RunError> {
@@ -242,7 +282,11 @@ fn execute(m: &ArgMatches, args: &[String]) -> Result<i32, RunError> {
             }
             let sc = scenario_for(spec, pm)?;
             if name == "run" {
-                run::run_cmd(&sc, &from_matches::<OutputArgs>(pm)?)
+                let out = from_matches::<OutputArgs>(pm)?;
+                if let (Some(t), Some(s)) = (&out.trace, pm.get_one::<PathBuf>("scenario")) {
+                    paths::refuse_overwrite(t, "--trace", &[s])?;
+                }
+                run::run_cmd(&sc, &out)
             } else {
                 check::check_cmd(&sc, &from_matches::<CheckArgs>(pm)?, args)
             }

@@ -85,19 +85,31 @@ pub fn plot_cmd(a: &PlotArgs) -> Result<i32, RunError> {
         width: a.width.unwrap_or(WIDTH),
         height: a.height.unwrap_or(HEIGHT),
     };
-    let mut fig = timeline(&a.path, &opts)?;
-    fig.font_scale = a.font_scale.unwrap_or(1.0);
     let formats = if a.format.is_empty() {
         vec![Format::Png]
     } else {
         a.format.clone()
     };
-    for f in formats {
-        let out = match &a.out {
+    let outs: Vec<PathBuf> = (formats.iter())
+        .map(|f| match &a.out {
             Some(o) if a.format.len() <= 1 => o.clone(),
             Some(o) => o.with_extension(f.ext()),
             None => a.path.with_extension(f.ext()),
-        };
+        })
+        .collect();
+    for out in &outs {
+        super::paths::refuse_overwrite(out, "--out", &[&a.path])?;
+    }
+    if let (Some(from), Some(to)) = (a.from, a.to) {
+        if from >= to {
+            return Err(RunError::Config(crate::scenario::ConfigError(format!(
+                "--from {from} is not before --to {to} (accepted: --from below --to)"
+            ))));
+        }
+    }
+    let mut fig = timeline(&a.path, &opts)?;
+    fig.font_scale = a.font_scale.unwrap_or(1.0);
+    for (f, out) in formats.into_iter().zip(outs) {
         let bytes = render::render(&fig, f).map_err(|e| {
             RunError::Config(crate::scenario::ConfigError(format!(
                 "{}: {e}",

@@ -7,8 +7,19 @@ use crate::time::Dur;
 /// `agentsim replay FILE`.
 pub fn replay_cmd(file: &std::path::Path) -> Result<i32, RunError> {
     match replay(file)? {
-        Replay::Identical { records, hash } => {
+        Replay::Identical {
+            records,
+            hash,
+            versions_differ,
+        } => {
             println!("identical: {records} records, hash {hash}");
+            if let Some(p) = versions_differ {
+                println!(
+                    "  note: recorded by {p}, replayed by {}, model {}",
+                    crate::observe::trace::program_version(),
+                    crate::hash::MODEL_VERSION
+                );
+            }
             Ok(exit::OK)
         }
         Replay::Diverged {
@@ -28,8 +39,9 @@ pub fn replay_cmd(file: &std::path::Path) -> Result<i32, RunError> {
             println!("  replayed: {replayed}");
             if let Some(p) = program_differs {
                 println!(
-                    "  note: recorded by {p}, replayed by {}",
-                    crate::observe::trace::program_version()
+                    "  note: recorded by {p}, replayed by {}, model {} (the version fields of run_start are not compared)",
+                    crate::observe::trace::program_version(),
+                    crate::hash::MODEL_VERSION
                 );
             }
             Ok(exit::DIVERGED)

@@ -41,6 +41,10 @@ fn bad(msg: String) -> RunError {
 /// `agentsim rerun DIR`: exit code as `run`'s, or [`exit::DIVERGED`] when
 /// the hash differs from the row's.
 pub fn rerun_cmd(a: &RerunArgs) -> Result<i32, RunError> {
+    if let Some(t) = &a.output.trace {
+        let inputs = [a.dir.join(EXPERIMENT_COPY), a.dir.join(RUNS_CSV)];
+        super::paths::refuse_overwrite(t, "--trace", &[&inputs[0], &inputs[1]])?;
+    }
     let exp = Experiment::from_file(&a.dir.join(EXPERIMENT_COPY))?;
     let manifest = read_manifest(&a.dir)?;
     let runs_path = a.dir.join(RUNS_CSV);

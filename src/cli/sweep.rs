@@ -51,6 +51,7 @@ pub struct MergeArgs {
 pub fn sweep_cmd(a: &SweepArgs) -> Result<i32, RunError> {
     let exp = Experiment::from_file(&a.file)?;
     let out = a.out.clone().unwrap_or_else(|| default_out_dir(&exp.name));
+    super::paths::refuse_overwrite_dir(&out, "--out", &[&a.file])?;
     let opts = SweepOptions {
         out: out.clone(),
         jobs: a.jobs,
@@ -99,6 +100,10 @@ pub fn sweep_cmd(a: &SweepArgs) -> Result<i32, RunError> {
 
 /// `agentsim merge DIR...`.
 pub fn merge_cmd(a: &MergeArgs) -> Result<i32, RunError> {
+    if let Some(o) = &a.out {
+        let dirs: Vec<&std::path::Path> = a.dirs.iter().map(|d| d.as_path()).collect();
+        super::paths::refuse_overwrite_dir(o, "--out", &dirs)?;
+    }
     let (out, runs) = merge(&a.dirs, a.out.as_deref())?;
     println!(
         "merged {} folders: {runs} runs in {}",

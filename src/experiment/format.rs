@@ -488,6 +488,7 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
 
     let mut labels = Labels::default();
     flatten_labels("", &raw.labels, &mut labels.entries)?;
+    labels.check_params(&serde_json::to_value(&scenario).map_err(flat)?)?;
 
     let mut first_run = Vec::with_capacity(configs.len() + 1);
     let mut runs = 0u64;

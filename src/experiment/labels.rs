@@ -111,6 +111,47 @@ pub fn human_value(v: &str) -> String {
     v.to_string()
 }
 
+impl Labels {
+    /// Refuses a label of a parameter that does not exist: a key under a
+    /// scenario table (`protocol.electon_timeout`) must name a setting of the
+    /// base scenario `base` (as JSON); anything after the setting is a value.
+    /// `group`, `derive.*` and metric names are not checked here.
+    pub(super) fn check_params(&self, base: &serde_json::Value) -> Result<(), String> {
+        for (key, _) in &self.entries {
+            let mut parts = key.split('.');
+            let first = parts.next().unwrap_or("");
+            if first == "group" || first == "derive" {
+                continue;
+            }
+            let Some(mut v) = base.get(first) else {
+                if key.contains('.') {
+                    return Err(format!(
+                        "labels '{key}': no such parameter (accepted: a setting of the scenario such as protocol.NAME, group, derive.NAME, or a metric)"
+                    ));
+                }
+                continue;
+            };
+            let mut path = first.to_string();
+            for part in parts {
+                let Some(obj) = v.as_object() else { break };
+                match obj.get(part) {
+                    Some(inner) => v = inner,
+                    None => {
+                        let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+                        keys.retain(|k| *k != "name");
+                        return Err(format!(
+                            "labels '{key}': {path} has no setting '{part}' (accepted: {})",
+                            keys.join(", ")
+                        ));
+                    }
+                }
+                path = format!("{path}.{part}");
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Flattens `[labels]` into `(key, text)`; value-specific labels are `path.value`.
 pub(super) fn flatten_labels(
     prefix: &str,

@@ -716,12 +716,14 @@ pub fn write_atomic(path: &Path, text: &[u8]) -> Result<(), ExperimentError> {
             .map_err(|e| ExperimentError::io(path, e));
     };
     let tmp = temp_path(&target);
+    crate::run::temps::register(&tmp);
     let res = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(text)?;
         f.sync_all()?;
         std::fs::rename(&tmp, &target)
     })();
+    crate::run::temps::unregister(&tmp);
     res.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         ExperimentError::io(path, e)

@@ -86,13 +86,24 @@ impl FromStr for FaultEntry {
                 let (a, b) = arg
                     .split_once('>')
                     .ok_or_else(|| format!("fault '{s}': expected cut:FROM>TO"))?;
-                FaultAction::Cut(node(a)?, node(b)?)
+                let (a, b) = (node(a)?, node(b)?);
+                if a == b {
+                    return Err(format!(
+                        "fault '{s}': a cut from node {a} to itself (accepted: cut:FROM>TO, two different nodes)"
+                    ));
+                }
+                FaultAction::Cut(a, b)
             }
             "partition" => {
                 let groups = arg
                     .split('|')
                     .map(|g| g.split(',').filter(|x| !x.trim().is_empty()).map(node).collect())
                     .collect::<Result<Vec<Vec<NodeId>>, String>>()?;
+                if groups.iter().any(|g| g.is_empty()) {
+                    return Err(format!(
+                        "fault '{s}': an empty group (accepted: partition:0,1|2,3@T, each group with at least one node)"
+                    ));
+                }
                 FaultAction::Partition(groups)
             }
             "crash-leader" => FaultAction::CrashLeader {
@@ -341,6 +352,18 @@ impl FaultConfig {
                 ));
             }
         }
+        if self.heal_at.is_some() && !self.has_random_process() {
+            return Err(
+                "faults.heal_at (--heal-at) does nothing without a random fault process (accepted: with faults.crash_mttf / --crash-mttf or faults.partition_mtbf / --partition-mtbf)"
+                    .into(),
+            );
+        }
+        if self.crash_max_down.is_some() && self.crash_mttf.is_none() {
+            return Err(
+                "faults.crash_max_down (--crash-max-down) does nothing without random crashes (accepted: with faults.crash_mttf / --crash-mttf)"
+                    .into(),
+            );
+        }
         if let Some(lc) = &self.leader_crashes {
             if lc.every.0 == 0 && lc.count > 1 {
                 return Err(
@@ -364,10 +387,18 @@ impl std::str::FromStr for LeaderCrashes {
             down: Dur::from_ms(500),
             count: 1,
         };
+        let mut seen: Vec<&str> = Vec::new();
         for part in s.split(',') {
             let (k, v) = part
                 .split_once('=')
                 .ok_or_else(|| format!("leader crashes '{s}': expected key=value"))?;
+            if seen.contains(&k.trim()) {
+                return Err(format!(
+                    "leader crashes '{s}': key '{}' given twice (accepted: each once)",
+                    k.trim()
+                ));
+            }
+            seen.push(k.trim());
             let d = || {
                 v.parse::<Dur>()
                     .map_err(|e| format!("leader crashes '{s}': {e}"))

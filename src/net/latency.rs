@@ -147,7 +147,15 @@ impl FromStr for Latency {
             let (k, v) = part
                 .split_once('=')
                 .ok_or_else(|| format!("latency '{s}': expected key=value, got '{part}'"))?;
-            kv.insert(k.trim().to_string(), v.trim().to_string());
+            if kv
+                .insert(k.trim().to_string(), v.trim().to_string())
+                .is_some()
+            {
+                return Err(format!(
+                    "latency '{s}': parameter '{}' given twice (accepted: each once)",
+                    k.trim()
+                ));
+            }
         }
         let take = |kv: &mut std::collections::BTreeMap<String, String>, k: &str| {
             kv.remove(k)

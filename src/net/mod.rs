@@ -136,6 +136,13 @@ impl NetConfig {
             if let Some(d) = o.dup_ratio {
                 ratio(&format!("net.links[{i}].dup_ratio"), d)?;
             }
+            if let (Some(a), Some(b)) = (o.from, o.to) {
+                if a == b {
+                    return Err(format!(
+                        "net.links[{i}]: a link from node {a} to itself (accepted: two different nodes, or *)"
+                    ));
+                }
+            }
             for (name, v) in [("from", o.from), ("to", o.to)] {
                 if let Some(v) = v.filter(|&v| v >= nodes) {
                     return Err(format!(
@@ -283,9 +290,17 @@ impl std::str::FromStr for LinkOverride {
                     .map_err(|_| format!("link '{s}': '{x}' is not a node id or *"))
             }
         };
+        let (from, to) = (node(a)?, node(b)?);
+        if let (Some(x), Some(y)) = (from, to) {
+            if x == y {
+                return Err(format!(
+                    "link '{s}': a link from node {x} to itself (accepted: two different nodes, or *)"
+                ));
+            }
+        }
         let mut o = LinkOverride {
-            from: node(a)?,
-            to: node(b)?,
+            from,
+            to,
             symmetric,
             latency: None,
             loss_ratio: None,
@@ -304,6 +319,18 @@ impl std::str::FromStr for LinkOverride {
                 .unwrap_or(v_and_more.len());
             let v = &v_and_more[..next];
             rest = v_and_more[next..].trim_start_matches(',');
+            let twice = match k.trim() {
+                "latency" => o.latency.is_some(),
+                "loss" => o.loss_ratio.is_some(),
+                "dup" => o.dup_ratio.is_some(),
+                _ => false,
+            };
+            if twice {
+                return Err(format!(
+                    "link '{s}': key '{}' given twice (accepted: each once)",
+                    k.trim()
+                ));
+            }
             match k.trim() {
                 "latency" => o.latency = Some(v.parse()?),
                 "loss" => {

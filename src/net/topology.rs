@@ -203,12 +203,11 @@ impl fmt::Display for Topology {
     }
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(untagged)]
 enum TopologyRepr {
     Name(String),
     Edges { edges: Vec<(NodeId, NodeId)> },
-    EdgesFile { edges_file: String },
 }
 
 impl Serialize for Topology {
@@ -223,12 +222,33 @@ impl<'de> Deserialize<'de> for Topology {
     /// Errors name the field, `net.topology` (the only place a topology is read).
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let named = |e: String| serde::de::Error::custom(format!("net.topology: {e}"));
-        match TopologyRepr::deserialize(d)? {
-            TopologyRepr::Name(n) => n.parse().map_err(named),
-            TopologyRepr::Edges { edges } => Ok(Topology::Edges(edges)),
-            TopologyRepr::EdgesFile { edges_file } => {
-                format!("edges:{edges_file}").parse().map_err(named)
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Name(String),
+            Table(std::collections::BTreeMap<String, serde_json::Value>),
+        }
+        const TABLES: &str = "{ edges = [[A, B], ...] } or { edges_file = \"FILE\" }";
+        let mut t = match Repr::deserialize(d)? {
+            Repr::Name(n) => return n.parse().map_err(named),
+            Repr::Table(t) => t,
+        };
+        if let Some(k) = t.keys().find(|k| *k != "edges" && *k != "edges_file") {
+            return Err(named(format!(
+                "unknown key '{k}' in the inline table (accepted: {TABLES})"
+            )));
+        }
+        match (t.remove("edges"), t.remove("edges_file")) {
+            (Some(e), None) => serde_json::from_value(e)
+                .map(Topology::Edges)
+                .map_err(|e| named(format!("edges: {e} (accepted: [[A, B], ...])"))),
+            (None, Some(serde_json::Value::String(f))) => {
+                format!("edges:{f}").parse().map_err(named)
             }
+            (None, Some(_)) => Err(named(
+                "edges_file: not a file name (accepted: a string)".into(),
+            )),
+            _ => Err(named(format!("expected one of {TABLES}"))),
         }
     }
 }

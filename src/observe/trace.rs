@@ -53,6 +53,28 @@ use std::io::Write;
 /// counted sends from 0.
 pub const SCHEMA_VERSION: u32 = 3;
 
+/// Every record type a trace holds (`run_start` first, `run_end` last).
+pub const RECORD_TYPES: &[&str] = &[
+    "run_start",
+    "run_end",
+    "start",
+    "crash",
+    "recover",
+    "net_change",
+    "note",
+    "byzantine",
+    "submit",
+    "persist",
+    "write_done",
+    "write_lost",
+    "violation",
+    "send",
+    "deliver",
+    "drop",
+    "duplicate",
+    "timer",
+];
+
 /// The start of an event record of type `$ty`, as one literal.
 macro_rules! head_of {
     ($ty:literal) => {

@@ -445,7 +445,22 @@ impl<'de> Deserialize<'de> for ProtocolConfig {
                     registry().names().join(", ")
                 ))
             })?;
-        spec.config_from(v).map_err(D::Error::custom)
+        spec.config_from(v.clone()).map_err(|e| {
+            // Name the setting at fault: the first that fails on its own.
+            let culprit = v.as_object().and_then(|o| {
+                o.iter().find_map(|(k, x)| {
+                    let one =
+                        serde_json::Value::Object([(k.clone(), x.clone())].into_iter().collect());
+                    spec.config_from(one).err().map(|_| k.clone())
+                })
+            });
+            match culprit {
+                Some(k) if !e.contains(&format!("`{k}`")) => {
+                    D::Error::custom(format!("protocol.{k}: {e}"))
+                }
+                _ => D::Error::custom(e),
+            }
+        })
     }
 }
 

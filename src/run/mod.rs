@@ -6,6 +6,7 @@
 pub mod check;
 mod replay;
 pub mod shrink;
+pub mod temps;
 
 pub use replay::{replay, Replay};
 
@@ -156,6 +157,7 @@ impl TempFile {
     fn persist(self) -> std::io::Result<()> {
         let res = std::fs::rename(&self.tmp, &self.target);
         if res.is_ok() {
+            temps::unregister(&self.tmp);
             std::mem::forget(self);
         }
         res
@@ -165,6 +167,7 @@ impl TempFile {
 impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.tmp);
+        temps::unregister(&self.tmp);
     }
 }
 
@@ -186,7 +189,11 @@ impl TraceFile {
             ),
             Some(target) => {
                 let tmp = temp_path(&target);
-                let file = std::fs::File::create(&tmp).map_err(io_err(path))?;
+                temps::register(&tmp);
+                let file = std::fs::File::create(&tmp).map_err(|e| {
+                    temps::unregister(&tmp);
+                    io_err(path)(e)
+                })?;
                 (file, Some(TempFile { tmp, target }))
             }
         };

@@ -691,3 +691,200 @@ fn check_json_lists_failing_seeds_per_property_and_the_properties_that_held() {
     assert_ne!(run(clean), Some(3));
     assert_eq!(v["held"], serde_json::json!(["leader elected"]), "{v}");
 }
+
+/// SIGTERM or SIGINT during `run --trace` removes the `.NAME.tmp-PID` file
+/// being written, and the process still ends by that signal.
+#[cfg(unix)]
+#[test]
+fn a_signal_during_a_traced_run_leaves_no_temporary_file() {
+    use std::os::unix::process::ExitStatusExt;
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        let dir = tempfile::tempdir().unwrap();
+        let trace = dir.path().join("big.jsonl");
+        let mut child = std::process::Command::new(crate::common::bin())
+            .args(["run", "raft", "--nodes", "200", "--time-max", "100000s"])
+            .args([
+                "--until-time-max",
+                "--events-max",
+                "100000000000",
+                "--trace",
+            ])
+            .arg(&trace)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let tmp = dir.path().join(format!(".big.jsonl.tmp-{}", child.id()));
+        let t0 = std::time::Instant::now();
+        while std::fs::metadata(&tmp).map_or(true, |m| m.len() < 1 << 20) {
+            assert!(t0.elapsed().as_secs() < 60, "no growing {tmp:?}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // SAFETY: signalling our own child by its id.
+        unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(sig), "{status:?}");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "signal {sig}: left behind {left:?}");
+    }
+}
+
+/// Every `--help` (and `-h`) of every command and protocol fits in 100 columns.
+#[test]
+fn help_lines_fit_in_100_columns() {
+    let cmd = agentsim::cli::command(&agentsim::protocols::Registry::builtin());
+    let mut paths: Vec<Vec<String>> = vec![vec![]];
+    for sub in cmd.get_subcommands() {
+        paths.push(vec![sub.get_name().to_string()]);
+        for p in sub.get_subcommands() {
+            paths.push(vec![sub.get_name().to_string(), p.get_name().to_string()]);
+        }
+    }
+    assert!(paths.len() > 20);
+    for path in &paths {
+        for flag in ["--help", "-h"] {
+            let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+            args.push(flag);
+            let out = std::process::Command::new(crate::common::bin())
+                .args(&args)
+                .env("COLUMNS", "300")
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(0), "{args:?}");
+            let text = stdout(&out);
+            assert!(text.lines().count() > 3, "{args:?}: {text}");
+            for l in text.lines() {
+                assert!(
+                    l.chars().count() <= agentsim::cli::HELP_WIDTH,
+                    "{args:?}: a help line of {} characters: {l}",
+                    l.chars().count()
+                );
+            }
+        }
+    }
+}
+
+/// `list`: properties, metrics and series share one column for what follows
+/// the name, across every protocol, whatever the longest name.
+#[test]
+fn list_columns_align_across_protocols() {
+    let text = stdout(&agentsim(&["list"]));
+    let mut columns = std::collections::BTreeSet::new();
+    let mut section = "";
+    let mut rows = 0;
+    for l in text.lines() {
+        if let Some(s) = l.strip_prefix("  ").filter(|s| !s.starts_with(' ')) {
+            section = s;
+            continue;
+        }
+        let named = section.starts_with("properties")
+            || section.starts_with("metrics")
+            || section.starts_with("series");
+        if named && l.starts_with("    ") {
+            // The second column starts after the name's padding: two spaces
+            // then a non-space.
+            let col = l[4..]
+                .find("  ")
+                .map(|i| 4 + i + l[4 + i..].find(|c: char| c != ' ').unwrap());
+            columns.insert(col.unwrap_or_else(|| panic!("no second column: {l}")));
+            rows += 1;
+        }
+    }
+    assert!(rows > 50, "{rows} rows");
+    assert_eq!(columns.len(), 1, "second columns at {columns:?}");
+}
+
+/// A trace recorded by another program or model version is compared event
+/// by event (not refused at line 1), and the difference noted.
+#[test]
+fn replay_compares_a_trace_of_another_version_and_notes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t.jsonl");
+    let p = p.to_str().unwrap();
+    let out = agentsim(&["run", "raft", "--nodes", "3", "--trace", p]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::fs::read_to_string(p).unwrap();
+    let model = agentsim::hash::MODEL_VERSION;
+    let old = text.replacen(
+        &format!("\"model\":{model},"),
+        &format!("\"model\":{},", model + 7),
+        1,
+    );
+    let old = old.replacen(
+        "\"program\":\"agentsim ",
+        "\"program\":\"agentsim 0.0.1-",
+        1,
+    );
+    assert_ne!(old, text);
+    std::fs::write(p, &old).unwrap();
+    let out = agentsim(&["replay", p]);
+    let s = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{s}");
+    assert!(s.starts_with("identical"), "{s}");
+    assert!(s.contains(&format!("model {}", model + 7)), "{s}");
+    // An event changed: the first differing event is reported, with the note.
+    let mut lines: Vec<String> = old.lines().map(String::from).collect();
+    let k = lines
+        .iter()
+        .position(|l| l.contains("\"type\":\"send\""))
+        .unwrap();
+    lines[k] = lines[k].replacen("\"to\":", "\"to\":9", 1);
+    std::fs::write(p, lines.join("\n") + "\n").unwrap();
+    let out = agentsim(&["replay", p]);
+    let s = stdout(&out);
+    assert_eq!(out.status.code(), Some(5), "{s}");
+    assert!(s.starts_with(&format!("diverged at line {}", k + 1)), "{s}");
+    assert!(s.contains("note: recorded by agentsim 0.0.1-"), "{s}");
+}
+
+/// A huge record is shortened in the divergence report, its length given.
+#[test]
+fn replay_shortens_long_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t.jsonl");
+    let p = p.to_str().unwrap();
+    assert_eq!(
+        agentsim(&["run", "raft", "--nodes", "3", "--trace", p])
+            .status
+            .code(),
+        Some(0)
+    );
+    let text = std::fs::read_to_string(p).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let k = lines
+        .iter()
+        .position(|l| l.contains("\"type\":\"note\""))
+        .unwrap();
+    let tag = "x".repeat(1_000_000);
+    lines[k] = lines[k].replacen("\"tag\":\"", &format!("\"tag\":\"{tag}"), 1);
+    std::fs::write(p, lines.join("\n") + "\n").unwrap();
+    let out = agentsim(&["replay", p]);
+    let s = stdout(&out);
+    assert_eq!(out.status.code(), Some(5));
+    assert!(s.len() < 3000, "a report of {} bytes", s.len());
+    assert!(s.contains("bytes in all"), "{s}");
+}
+
+/// An output that is an input through a hard link (another name, the same
+/// file) is refused; the input is untouched.
+#[cfg(unix)]
+#[test]
+fn an_output_that_is_an_input_through_a_hard_link_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t.jsonl");
+    let h = dir.path().join("h.png");
+    let (ts, hs) = (t.to_str().unwrap(), h.to_str().unwrap());
+    assert_eq!(
+        agentsim(&["run", "raft", "--nodes", "3", "--trace", ts])
+            .status
+            .code(),
+        Some(0)
+    );
+    std::fs::hard_link(&t, &h).unwrap();
+    let before = std::fs::read(&t).unwrap();
+    bad(&["plot", ts, "--out", hs], &["--out", "is the input"]);
+    bad(&["plot", hs], &["is the input"]);
+    assert_eq!(std::fs::read(&t).unwrap(), before);
+}

@@ -2,7 +2,7 @@
 //!
 //! - `common`: helpers shared by the modules (scenario builders, the binary's path).
 //! - `cli`, `engine`, `determinism`, `raft`, `paxos`, `gossip`, `bus`, `sweep`, `plot`, `hooks`, `om`,
-//!   `threshold_vote`, `jury`, `bracha`, `pbft`, `layout`, `contract_net`: see each module's first line below.
+//!   `threshold_vote`, `jury`, `bracha`, `pbft`, `layout`, `corpus`, `contract_net`: see each module's first line below.
 mod common;
 // The command line: outputs, exit codes, bad input.
 mod cli;
@@ -36,6 +36,8 @@ mod bracha;
 mod pbft;
 // The crate's shape: arrows between modules run one way; protocols are named only in their folders.
 mod layout;
+// The bad-input corpus of tests/corpus: exit 2, one line naming the field, nothing written.
+mod corpus;
 // Contract net and its baselines under faults; leases and drift; variants caught; M/M/c.
 mod contract_net;
 // Shrinking failing runs: every broken variant to at most 5 faults, still failing; the command.

@@ -331,6 +331,12 @@ impl GossipConfig {
                 self.jitter, self.period
             ));
         }
+        if self.jitter.0 > 0 && self.timing == Timing::Sync {
+            return Err(format!(
+                "gossip.jitter = {} does nothing with synchronous rounds (accepted: with timing = \"async\" / --timing async)",
+                self.jitter
+            ));
+        }
         if self.informed > nodes {
             return Err(format!(
                 "gossip.informed = {} out of range (accepted: 0..={nodes}, the node count)",

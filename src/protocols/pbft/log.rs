@@ -110,7 +110,7 @@ impl Core {
     }
 }
 
-/// What survives a crash: the log (see [`Core`]).
+/// What survives a crash: the log (see `Core`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PbftDurable(pub Rc<Core>);
 
