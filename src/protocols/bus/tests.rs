@@ -501,7 +501,8 @@ fn fanout(h: &mut Harness<Bus>, b: &mut Bus, at: u64, id: MsgId, t: u32) -> Vec<
     let s = h.deliver(b, 0, at, 3, BusMsg::Publish(e));
     s.sends()
         .iter()
-        .filter_map(|(to, m)| matches!(m, BusMsg::Deliver(_)).then(|| to.unwrap()))
+        .filter(|(_, m)| matches!(m, BusMsg::Deliver(_)))
+        .map(|(to, _)| to.unwrap())
         .collect()
 }
 
