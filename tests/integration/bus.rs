@@ -569,3 +569,51 @@ fn golden_hashes() {
 /// The model version the pins below were recorded under.
 const GOLDEN_MODEL: u32 = 2;
 const GOLDEN: [&str; 3] = ["083b511a40e406e9", "b230581484a3c0ed", "181bacb70abea255"];
+
+#[test]
+fn check_with_pattern_flags_holds_and_bad_patterns_are_refused() {
+    let mut args = vec!["check", "bus", "--seeds", "0..50", "--jobs", "2"];
+    args.extend(FAULTS);
+    args.extend([
+        "--guarantee",
+        "exactly-once",
+        "--topic-levels",
+        "2,2",
+        "--pattern",
+        "1/+",
+        "--pattern",
+        "#",
+        "--pattern-ratio",
+        "0.7",
+        "--mix",
+        "publish=6,churn=3",
+    ]);
+    let out = agentsim(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    // Bad input: one line naming the field and what it accepts, exit 2.
+    for (bad, field) in [
+        (["--pattern", "1/x"], "bus.patterns"),
+        (["--pattern", "2/+"], "bus.patterns[0]"),
+        (["--topic-levels", "3,2"], "bus.topic_levels"),
+        (["--pattern-ratio", "1.5"], "bus.pattern_ratio"),
+    ] {
+        let mut a = vec!["run", "bus", "--nodes", "8", "--topic-levels", "2,2"];
+        if bad[0] == "--topic-levels" {
+            a.truncate(4);
+        }
+        a.extend(bad);
+        let out = agentsim(&a);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{a:?}: {err}");
+        assert!(
+            err.contains(field) && err.contains("accepted"),
+            "{a:?}: {err}"
+        );
+    }
+}

@@ -431,7 +431,7 @@ impl FromStr for TopicFilter {
                 "#" if i + 1 == segs.len() => f.rest = true,
                 "+" => f.levels.push(None),
                 d => f.levels.push(Some(d.parse().map_err(|_| {
-                    format!("bus.patterns '{s}': segment '{d}' is not a number, + or # (# only last), e.g. 2/+/1 or 0/#")
+                    format!("bus.patterns '{s}': segment '{d}' out of range (accepted: a number, + or #, # only last; e.g. 2/+/1 or 0/#)")
                 })?)),
             }
         }
