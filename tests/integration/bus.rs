@@ -99,6 +99,50 @@ fn every_guarantee_holds_under_loss_dup_crashes_and_partitions() {
 }
 
 #[test]
+fn pattern_subscriptions_hold_every_guarantee_under_faults() {
+    // Topics a/b (a, b < 2); clients churn patterns 1/+, +/0 and # (70%
+    // of churn) and single topics, at run time, under the same faults.
+    let with = |ratio: f64, extra: &str| {
+        hostile(&format!(
+            "topic_levels = [2, 2]\npatterns = [\"1/+\", \"+/0\", \"#\"]\npattern_ratio = {ratio}\nmix = \"publish=6,request=1,direct=1,broadcast=1,churn=3\"\n{extra}"
+        ))
+    };
+    for (what, extra) in [
+        ("exactly-once", "guarantee = \"exactly-once\""),
+        ("at-most-once", "guarantee = \"at-most-once\""),
+        ("two brokers", "brokers = 2\nguarantee = \"at-least-once\""),
+    ] {
+        let sc = with(0.7, extra);
+        let s = check_seeds(&sc, 0..300, None).unwrap();
+        assert_eq!(s.runs, 300);
+        assert_clean(&s, what);
+        // Patterns did something: subscriptions changed at run time, and
+        // more was delivered than without them (the same submissions
+        // drawn; churn then toggles single topics only).
+        let single = with(0.0, extra);
+        let (mut changes, mut patterned, mut plain) = (0.0, 0.0, 0.0);
+        for seed in 0..20 {
+            let r = run_silent(&Scenario { seed, ..sc.clone() });
+            changes += metric(&r, "subscription_changes");
+            patterned += metric(&r, "deliveries");
+            let r = run_silent(&Scenario {
+                seed,
+                ..single.clone()
+            });
+            plain += metric(&r, "deliveries");
+        }
+        assert!(
+            changes > 100.0,
+            "{what}: {changes} subscription changes in 20 runs"
+        );
+        assert!(
+            patterned > 1.1 * plain,
+            "{what}: {patterned} deliveries with patterns, {plain} without"
+        );
+    }
+}
+
+#[test]
 fn peer_mode_holds_every_guarantee_under_faults() {
     let extra = "brokers = 0\nguarantee = \"exactly-once\"\noverride_ratio = 0.5\noverride_guarantee = \"at-most-once\"\nmix = \"publish=6,request=1,direct=1,broadcast=1\"";
     let s = check_seeds(&hostile(extra), 0..300, None).unwrap();
@@ -525,3 +569,51 @@ fn golden_hashes() {
 /// The model version the pins below were recorded under.
 const GOLDEN_MODEL: u32 = 2;
 const GOLDEN: [&str; 3] = ["083b511a40e406e9", "b230581484a3c0ed", "181bacb70abea255"];
+
+#[test]
+fn check_with_pattern_flags_holds_and_bad_patterns_are_refused() {
+    let mut args = vec!["check", "bus", "--seeds", "0..50", "--jobs", "2"];
+    args.extend(FAULTS);
+    args.extend([
+        "--guarantee",
+        "exactly-once",
+        "--topic-levels",
+        "2,2",
+        "--pattern",
+        "1/+",
+        "--pattern",
+        "#",
+        "--pattern-ratio",
+        "0.7",
+        "--mix",
+        "publish=6,churn=3",
+    ]);
+    let out = agentsim(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    // Bad input: one line naming the field and what it accepts, exit 2.
+    for (bad, field) in [
+        (["--pattern", "1/x"], "bus.patterns"),
+        (["--pattern", "2/+"], "bus.patterns[0]"),
+        (["--topic-levels", "3,2"], "bus.topic_levels"),
+        (["--pattern-ratio", "1.5"], "bus.pattern_ratio"),
+    ] {
+        let mut a = vec!["run", "bus", "--nodes", "8", "--topic-levels", "2,2"];
+        if bad[0] == "--topic-levels" {
+            a.truncate(4);
+        }
+        a.extend(bad);
+        let out = agentsim(&a);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{a:?}: {err}");
+        assert!(
+            err.contains(field) && err.contains("accepted"),
+            "{a:?}: {err}"
+        );
+    }
+}

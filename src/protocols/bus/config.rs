@@ -352,6 +352,130 @@ impl fmt::Display for TopicGuarantee {
     }
 }
 
+/// Most levels of a topic name (`topic_levels`).
+pub const LEVELS_MAX: usize = 8;
+
+/// A subscription filter over topic names, MQTT style: one segment per
+/// level, each a number (that level's digit), `+` (any digit at that
+/// level) or, last only, `#` (any digits at this and every deeper level):
+/// `2/+/1`, `0/#`, `#`. Topic `t`'s name is its digits in the mixed radix
+/// of `topic_levels` (one level of `topics` digits when that is empty).
+///
+/// Parsed once into per-level digits (the compiled form); a broker expands
+/// a filter into its per-topic routing lists when a client subscribes, so a
+/// delivery never matches anything (nor allocates).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicFilter {
+    /// Per level: the digit it requires, or `None` (`+`).
+    levels: Vec<Option<u32>>,
+    /// Ends in `#`: any digits at the levels after `levels`.
+    rest: bool,
+}
+
+impl TopicFilter {
+    /// Whether topic `t` (named by the mixed radix `radix`, most
+    /// significant level first) matches. No allocation.
+    #[inline]
+    pub fn matches(&self, radix: &[u32], t: u32) -> bool {
+        let f = self.levels.len();
+        if f > radix.len() || (!self.rest && f != radix.len()) {
+            return false;
+        }
+        let mut x = t;
+        for i in (0..radix.len()).rev() {
+            let r = radix[i].max(1);
+            let d = x % r;
+            x /= r;
+            if let Some(Some(want)) = self.levels.get(i) {
+                if *want != d {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Checks the filter against the levels' radices; the error names `field`.
+    fn check(&self, field: &str, radix: &[u32]) -> Result<(), String> {
+        let f = self.levels.len();
+        if f > radix.len() || (!self.rest && f != radix.len()) {
+            return Err(format!(
+                "{field} = '{self}' has {f} levels{} (accepted: {} levels, or fewer followed by #)",
+                if self.rest { " before #" } else { "" },
+                radix.len()
+            ));
+        }
+        for (i, (l, &r)) in self.levels.iter().zip(radix).enumerate() {
+            if let Some(d) = l {
+                if *d >= r {
+                    return Err(format!(
+                        "{field} = '{self}': level {i} digit {d} out of range (accepted: 0..{r} or +)"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for TopicFilter {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let segs: Vec<&str> = s.trim().split('/').map(str::trim).collect();
+        let mut f = TopicFilter {
+            levels: Vec::new(),
+            rest: false,
+        };
+        for (i, seg) in segs.iter().enumerate() {
+            match *seg {
+                "#" if i + 1 == segs.len() => f.rest = true,
+                "+" => f.levels.push(None),
+                d => f.levels.push(Some(d.parse().map_err(|_| {
+                    format!("bus.patterns '{s}': segment '{d}' out of range (accepted: a number, + or #, # only last; e.g. 2/+/1 or 0/#)")
+                })?)),
+            }
+        }
+        if f.levels.len() > LEVELS_MAX {
+            return Err(format!(
+                "bus.patterns '{s}': {} levels (accepted: at most {LEVELS_MAX})",
+                f.levels.len()
+            ));
+        }
+        Ok(f)
+    }
+}
+
+impl fmt::Display for TopicFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts: Vec<String> = self
+            .levels
+            .iter()
+            .map(|l| l.map_or("+".to_string(), |d| d.to_string()))
+            .collect();
+        if self.rest {
+            parts.push("#".into());
+        }
+        f.write_str(&parts.join("/"))
+    }
+}
+
+/// What a subscription key names: client intents, subscription messages
+/// and the broker's change numbers are kept per key. Keys `0..topics` are
+/// the topics; pattern `i` has one key per broker `b`,
+/// `topics + i × max(brokers, 1) + b`, covering the topics that broker routes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubKey {
+    /// One topic.
+    Topic(u32),
+    /// Pattern `index` of `patterns`, at broker `broker`.
+    Pattern {
+        /// Its place in `patterns`.
+        index: u32,
+        /// The broker whose topics it covers.
+        broker: u32,
+    },
+}
+
 macro_rules! serde_by_str {
     ($t:ty) => {
         impl Serialize for $t {
@@ -371,6 +495,7 @@ macro_rules! serde_by_str {
 serde_by_str!(TopicSkew);
 serde_by_str!(Mix);
 serde_by_str!(TopicGuarantee);
+serde_by_str!(TopicFilter);
 
 /// What a message is, as it travels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -420,6 +545,19 @@ pub struct BusConfig {
     pub wildcard_subscribers: u32,
     /// What submissions do, by weight: `publish=0.9,request=0.1`.
     pub mix: Mix,
+    /// Hierarchical topic names: the number of digits at each level, most
+    /// significant first (`[4, 8]`: topics `0/0` to `3/7`, `a/b` being
+    /// topic `8a + b`); their product is `topics`. Empty: one level.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub topic_levels: Vec<u32>,
+    /// Pattern filters clients may subscribe to at run time (`["2/+", "0/#"]`,
+    /// see [`TopicFilter`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub patterns: Vec<TopicFilter>,
+    /// The fraction of churn submissions that toggle a pattern (drawn
+    /// uniformly from `patterns`) instead of one topic.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub pattern_ratio: f64,
     /// The guarantee of every topic (and of direct, broadcast, request and
     /// reply messages) unless overridden.
     pub guarantee: Guarantee,
@@ -481,6 +619,10 @@ pub struct BusConfig {
     pub variant: BusVariant,
 }
 
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
 impl Default for BusConfig {
     fn default() -> Self {
         BusConfig {
@@ -490,6 +632,9 @@ impl Default for BusConfig {
             subscribers_per_topic: 2,
             wildcard_subscribers: 0,
             mix: Mix::default(),
+            topic_levels: Vec::new(),
+            patterns: Vec::new(),
+            pattern_ratio: 0.0,
             guarantee: Guarantee::AtLeastOnce,
             topic_guarantees: Vec::new(),
             override_ratio: 0.0,
@@ -585,6 +730,95 @@ impl BusConfig {
         v
     }
 
+    /// Whether pattern subscriptions are in use (`patterns` not empty).
+    #[inline]
+    pub fn pattern_mode(&self) -> bool {
+        !self.patterns.is_empty()
+    }
+
+    /// The digits of each level of a topic name (one level of `topics`
+    /// when `topic_levels` is empty).
+    pub fn radix(&self) -> &[u32] {
+        if self.topic_levels.is_empty() {
+            std::slice::from_ref(&self.topics)
+        } else {
+            &self.topic_levels
+        }
+    }
+
+    /// Topic `t`'s name: its digits, most significant level first, `/`-separated.
+    pub fn topic_name(&self, t: u32) -> String {
+        let mut digits = Vec::new();
+        let mut x = t;
+        for &r in self.radix().iter().rev() {
+            digits.push((x % r.max(1)).to_string());
+            x /= r.max(1);
+        }
+        digits.reverse();
+        digits.join("/")
+    }
+
+    /// Number of subscription keys (see [`SubKey`]).
+    #[inline]
+    pub fn sub_keys(&self) -> u32 {
+        self.topics + self.patterns.len() as u32 * self.brokers.max(1)
+    }
+
+    /// The key of pattern `index` at broker `broker`.
+    #[inline]
+    pub fn pattern_key(&self, index: u32, broker: u32) -> u32 {
+        self.topics + index * self.brokers.max(1) + broker
+    }
+
+    /// What key `key` names.
+    #[inline]
+    pub fn sub_key(&self, key: u32) -> SubKey {
+        if key < self.topics {
+            return SubKey::Topic(key);
+        }
+        let b = self.brokers.max(1);
+        SubKey::Pattern {
+            index: (key - self.topics) / b,
+            broker: (key - self.topics) % b,
+        }
+    }
+
+    /// The broker that keeps key `key` (broker mode).
+    #[inline]
+    pub fn key_broker(&self, key: u32) -> NodeId {
+        match self.sub_key(key) {
+            SubKey::Topic(t) => self.broker_of_topic(t),
+            SubKey::Pattern { broker, .. } => broker,
+        }
+    }
+
+    /// Whether key `key` covers topic `t`: it is `t`, or a pattern that
+    /// matches `t` at `t`'s broker.
+    #[inline]
+    pub fn key_covers(&self, key: u32, t: u32) -> bool {
+        match self.sub_key(key) {
+            SubKey::Topic(k) => k == t,
+            SubKey::Pattern { index, broker } => {
+                self.broker_of_topic(t) == broker
+                    && self.patterns[index as usize].matches(self.radix(), t)
+            }
+        }
+    }
+
+    /// Whether `node` is among [`BusConfig::initial_subscribers`]`(nodes, t)`,
+    /// without building the list (every node asks for every topic at boot).
+    pub fn is_initial_subscriber(&self, nodes: u32, t: u32, node: NodeId) -> bool {
+        let c = self.clients(nodes) as u64;
+        if node < self.brokers || node >= nodes || c == 0 {
+            return false;
+        }
+        let k = (node - self.brokers) as u64;
+        let s = (self.subscribers_per_topic as u64).min(c);
+        let w = (self.wildcard_subscribers as u64).min(c);
+        // In the last `w`, or `k = (t·s + j) mod c` for some `j < s`.
+        k >= c - w || (k + c - (t as u64 * s) % c) % c < s
+    }
+
     /// The longest a message may take to settle after it is published:
     /// every wait of both hops' retry schedules, the queue drained at the
     /// service time, a FIFO gap, consumers' processing, and 500 ms for the
@@ -651,6 +885,32 @@ impl BusConfig {
             return Err(
                 "bus.mix churn needs brokers (accepted: churn=0 with brokers = 0: peer-mode subscriptions are static)"
                     .into(),
+            );
+        }
+        if !self.topic_levels.is_empty() {
+            let product = self
+                .topic_levels
+                .iter()
+                .try_fold(1u64, |p, &r| (r >= 1).then_some(p * r as u64).filter(|&p| p <= TOPICS_MAX as u64));
+            if self.topic_levels.len() > LEVELS_MAX || product != Some(self.topics as u64) {
+                return Err(format!(
+                    "bus.topic_levels = {:?} out of range (accepted: 1 to {LEVELS_MAX} levels of 1 or more digits whose product is bus.topics = {})",
+                    self.topic_levels, self.topics
+                ));
+            }
+        }
+        for (i, f) in self.patterns.iter().enumerate() {
+            f.check(&format!("bus.patterns[{i}]"), self.radix())?;
+        }
+        if !(0.0..=1.0).contains(&self.pattern_ratio) {
+            return Err(format!(
+                "bus.pattern_ratio = {} out of range (accepted: 0..=1)",
+                self.pattern_ratio
+            ));
+        }
+        if self.pattern_ratio > 0.0 && self.patterns.is_empty() {
+            return Err(
+                "bus.pattern_ratio above 0 needs bus.patterns (accepted: pattern_ratio = 0, or at least one pattern)".into(),
             );
         }
         if self.retry_base.0 == 0 {

@@ -21,11 +21,19 @@ impl Bus {
         let overrides = r.unit() < cfg.override_ratio;
         let clients = cfg.clients(self.n);
         let target = cfg.client_node(r.below(clients as u64) as u32);
+        // Drawn last, and only with patterns: earlier draws stay as they were.
+        let pattern_pick = (cfg.pattern_ratio > 0.0 && r.unit() < cfg.pattern_ratio)
+            .then(|| r.below(cfg.patterns.len() as u64) as u32);
         let guarantee = |g: Guarantee| if overrides { cfg.override_guarantee } else { g };
         let dest = match pattern {
             Pattern::Churn => {
                 if matches!(self.role, Role::Broker { .. }) {
                     ctx.count(counter::IGNORED, 1.0);
+                } else if let Some(i) = pattern_pick {
+                    // A pattern is one key per broker (each covers its topics).
+                    for b in 0..cfg.brokers.max(1) {
+                        self.churn(ctx, cfg.pattern_key(i, b));
+                    }
                 } else {
                     self.churn(ctx, topic);
                 }
@@ -247,9 +255,10 @@ impl Bus {
         }
     }
 
-    /// A churn submission at a client: subscribe to `topic`, or unsubscribe
-    /// if it means to be subscribed. The intent is stored first; the broker
-    /// is asked until it acknowledges.
+    /// A churn submission at a client: subscribe to subscription key
+    /// `topic` (a topic or a pattern: [`super::SubKey`]), or unsubscribe if
+    /// it means to be subscribed. The intent is stored first; the broker is
+    /// asked until it acknowledges.
     fn churn(&mut self, ctx: &mut Ctx<'_, Self>, topic: u32) {
         let t = topic as usize;
         let on = !self.d.intents[t];
@@ -262,13 +271,16 @@ impl Bus {
         if !on {
             // It expects the topic's messages no longer.
             self.fact(ctx, BusNote::Unsubscribed { topic });
+        } else if ctx.config().pattern_mode() {
+            // From now on its broker may route the key's topics here.
+            self.fact(ctx, BusNote::Subscribing { key: topic });
         }
         self.send_intent(ctx, topic, on, version);
         self.schedule_retry(ctx, RetryKey::Sub(topic, 1), ctx.now(), 1);
     }
 
     fn send_intent(&mut self, ctx: &mut Ctx<'_, Self>, topic: u32, on: bool, version: u32) {
-        let broker: NodeId = ctx.config().broker_of_topic(topic);
+        let broker: NodeId = ctx.config().key_broker(topic);
         let msg = if on {
             BusMsg::Subscribe { topic, version }
         } else {

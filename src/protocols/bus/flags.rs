@@ -1,7 +1,9 @@
 //! The bus's command-line flags: each overrides its `[protocol]` setting.
 //! (`--fifo` is the network's per-link FIFO; the bus's ordering is `--fifo-order`.)
 
-use super::config::{BusConfig, BusVariant, Guarantee, Mix, QueuePolicy, TopicGuarantee, TopicSkew};
+use super::config::{
+    BusConfig, BusVariant, Guarantee, Mix, QueuePolicy, TopicFilter, TopicGuarantee, TopicSkew,
+};
 use crate::protocols::Flags;
 use crate::time::Dur;
 use clap::Args;
@@ -54,6 +56,15 @@ pub struct BusFlags {
     /// The last N clients also subscribe to every topic [default: 0].
     #[arg(long, value_name = "N")]
     pub wildcard_subscribers: Option<u32>,
+    /// Hierarchical topic names: digits per level, most significant first, their product the topics (e.g. 4,8) [default: one level].
+    #[arg(long, value_name = "R,R,..", value_delimiter = ',', value_parser = bounded("topic_levels", 1, super::config::TOPICS_MAX))]
+    pub topic_levels: Vec<u32>,
+    /// A pattern clients may subscribe to at run time, MQTT style: 2/+, 0/# (repeatable).
+    #[arg(long = "pattern", value_name = "FILTER")]
+    pub patterns: Vec<TopicFilter>,
+    /// Fraction of churn submissions that toggle a pattern, 0..=1 [default: 0].
+    #[arg(long, value_name = "R", value_parser = ratio("pattern_ratio", 0.0, 1.0, false))]
+    pub pattern_ratio: Option<f64>,
     /// What submissions do, by weight: publish=W,request=W,direct=W,broadcast=W,churn=W [default: publish=1].
     #[arg(long, value_name = "MIX")]
     pub mix: Option<Mix>,
@@ -149,6 +160,7 @@ impl Flags<BusConfig> for BusFlags {
             subscribers_per_topic,
             wildcard_subscribers,
             mix,
+            pattern_ratio,
             guarantee,
             override_ratio,
             override_guarantee,
@@ -173,6 +185,12 @@ impl Flags<BusConfig> for BusFlags {
             cdf_points,
             variant
         );
+        if !self.topic_levels.is_empty() {
+            cfg.topic_levels = self.topic_levels.clone();
+        }
+        if !self.patterns.is_empty() {
+            cfg.patterns = self.patterns.clone();
+        }
         if !self.topic_guarantees.is_empty() {
             cfg.topic_guarantees = self.topic_guarantees.clone();
         }

@@ -134,7 +134,9 @@ pub mod schedule;
 mod spec;
 pub mod window;
 
-pub use config::{BusConfig, BusVariant, Guarantee, Mix, Pattern, QueuePolicy, TopicSkew};
+pub use config::{
+    BusConfig, BusVariant, Guarantee, Mix, Pattern, QueuePolicy, SubKey, TopicFilter, TopicSkew,
+};
 #[cfg(feature = "cli")]
 pub use flags::BusFlags;
 pub use monitor::BusMonitor;
@@ -298,13 +300,18 @@ pub struct BusDurable {
     pub recent: VecDeque<(MsgId, SimTime)>,
     /// Router: the subscribers of each topic it routes, sorted.
     pub subs: Vec<Vec<NodeId>>,
-    /// Router: the last change number applied per (topic, client).
+    /// Router: the last change number applied per (subscription key, client).
     pub sub_versions: BTreeMap<(u32, NodeId), u32>,
-    /// Client: whether it means to be subscribed to each topic.
+    /// Router, with patterns only: the subscription keys each client holds
+    /// here ([`SubKey`]: its topics and patterns); `subs` lists, per topic,
+    /// the clients with a key that covers it.
+    pub held: BTreeSet<(NodeId, u32)>,
+    /// Client: whether it means to be subscribed, per subscription key
+    /// (the topics, then the patterns: [`SubKey`]).
     pub intents: Vec<bool>,
-    /// Client: its change number per topic.
+    /// Client: its change number per subscription key.
     pub intent_versions: Vec<u32>,
-    /// Client: subscription changes not acknowledged yet: (topic, subscribe, version).
+    /// Client: subscription changes not acknowledged yet: (key, subscribe, version).
     pub intents_pending: Vec<(u32, bool, u32)>,
     /// Receiver: the dedup window. Kept across a crash only with `dedup_durable`.
     pub window: window::DedupWindow,
@@ -527,11 +534,6 @@ impl Bus {
             Dest::All => env.publisher % b,
         }
     }
-
-    /// Whether this node routes topic `t`.
-    fn routes_topic(&self, cfg: &BusConfig, t: u32) -> bool {
-        cfg.peer() || (matches!(self.role, Role::Broker { .. }) && t % cfg.brokers == self.id)
-    }
 }
 
 impl Protocol for Bus {
@@ -555,17 +557,19 @@ impl Protocol for Bus {
         let d = Arc::make_mut(&mut shared);
         if !d.booted {
             d.booted = true;
-            d.intents = vec![false; cfg.topics as usize];
-            d.intent_versions = vec![0; cfg.topics as usize];
+            d.intents = vec![false; cfg.sub_keys() as usize];
+            d.intent_versions = vec![0; cfg.sub_keys() as usize];
             d.subs = vec![Vec::new(); cfg.topics as usize];
             for t in 0..cfg.topics {
-                let subs = cfg.initial_subscribers(n, t);
-                if subs.binary_search(&id).is_ok() {
+                if cfg.is_initial_subscriber(n, t, id) {
                     d.intents[t as usize] = true;
                 }
                 let routes = cfg.peer() || (id < cfg.brokers && t % cfg.brokers == id);
                 if routes {
-                    d.subs[t as usize] = subs;
+                    d.subs[t as usize] = cfg.initial_subscribers(n, t);
+                    if cfg.pattern_mode() {
+                        d.held.extend(d.subs[t as usize].iter().map(|&c| (c, t)));
+                    }
                 }
             }
         }

@@ -1,7 +1,9 @@
 //! The bus's named properties, metrics and series, computed from notes.
 //!
 //! - **no invention** (always): every message delivered to an application
-//!   was published, with the content it was published with.
+//!   was published, with the content it was published with; with
+//!   patterns, a topic's message reaches only a node that held (initially)
+//!   or asked for a subscription key (topic or pattern) covering the topic.
 //! - **no duplicates** (always): an at-most-once or exactly-once message is
 //!   delivered at most once to each node.
 //! - **fifo order** (always, with `fifo`): each node delivers each FIFO
@@ -44,7 +46,12 @@ use crate::observe::{
     property, Monitor, MonitorInit, Outcome, Property, PropertyKind, SeriesDef, Violation, World,
 };
 use crate::time::{Dur, SimTime, MS, US};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// A map the monitor only looks up (never iterates, so its order cannot
+/// reach a result), hashed with the bus's one-multiply hasher: SipHash on
+/// the attempt map was a tenth of an acked run's instructions.
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<super::IdHasher>>;
 
 /// Safety: only published messages are delivered.
 pub const NO_INVENTION: &str = "no invention";
@@ -65,7 +72,7 @@ static PROPERTIES: [Property; 7] = [
     Property {
         name: NO_INVENTION,
         kind: PropertyKind::Always,
-        description: "every message delivered to an application was published, with that content",
+        description: "every message delivered to an application was published, with that content (and, with patterns, to a node that held or asked for a subscription covering its topic)",
     },
     Property {
         name: NO_DUPLICATES,
@@ -242,17 +249,17 @@ pub struct BusMonitor {
     recs: Vec<Rec>,
     /// Submission index -> record.
     by_index: Vec<u32>,
-    replies: HashMap<MsgId, u32>,
+    replies: FastMap<MsgId, u32>,
     pairs: Vec<PairRec>,
     /// Copies delivered to nodes that were not expected, by (record, node).
-    unexpected: HashMap<(u32, NodeId), u32>,
+    unexpected: FastMap<(u32, NodeId), u32>,
     /// Acked records that may have unresolved pairs (cleaned lazily).
     pending: Vec<u32>,
     open: u64,
     /// Per (message, node, leg, routing): attempts seen and when the last was.
-    attempts: HashMap<AttemptKey, (u8, SimTime)>,
+    attempts: FastMap<AttemptKey, (u8, SimTime)>,
     /// Per (recipient, publisher, epoch, topic): the last sequence delivered.
-    fifo_last: HashMap<(NodeId, NodeId, u64, u32), u32>,
+    fifo_last: FastMap<(NodeId, NodeId, u64, u32), u32>,
     tentative: Vec<Vec<(u32, Undo)>>,
     /// Requests waiting: id -> (requester, sent at).
     requests: BTreeMap<MsgId, (NodeId, SimTime)>,
@@ -281,6 +288,12 @@ pub struct BusMonitor {
     leg_attempts: [u64; 2],
     leg_keys: [u64; 2],
     quiet: bool,
+    /// With patterns: the subscription keys each client holds (initial
+    /// topics, acknowledged keys, until it decides to drop one); `subs`
+    /// lists, per topic, the clients with a held key that covers it.
+    held: BTreeSet<(NodeId, u32)>,
+    /// With patterns: every key each client asked for, held or not.
+    asked: BTreeSet<(NodeId, u32)>,
     workload_over: bool,
 }
 
@@ -528,6 +541,21 @@ impl BusMonitor {
                 ),
             ));
             return None;
+        }
+        if let (true, Pattern::Publish, Dest::Topic(t)) = (self.cfg.pattern_mode(), env.pattern, env.dest) {
+            if !self.may_route(node, t) {
+                out.push(violation(
+                    now,
+                    NO_INVENTION,
+                    format!(
+                        "node {node} delivered message {} of topic {} ({}), which no subscription it held or asked for covers",
+                        env.id,
+                        t,
+                        self.cfg.topic_name(t)
+                    ),
+                ));
+                return None;
+            }
         }
         let g = env.guarantee;
         // FIFO.
@@ -812,6 +840,60 @@ impl BusMonitor {
         None
     }
 
+    /// With patterns: `node` now holds (or no longer holds) subscription key
+    /// `key`; each topic the key covers expects `node` (since now) while a
+    /// key it holds covers the topic.
+    pub(super) fn key_change(&mut self, now: SimTime, node: NodeId, key: u32, on: bool) {
+        let changed = if on {
+            self.held.insert((node, key))
+        } else {
+            self.held.remove(&(node, key))
+        };
+        if !changed || key >= self.cfg.sub_keys() {
+            return;
+        }
+        self.sub_changes += 1;
+        for t in 0..self.cfg.topics {
+            if !self.cfg.key_covers(key, t) {
+                continue;
+            }
+            let covered = self
+                .held
+                .range((node, 0)..(node + 1, 0))
+                .any(|&(_, k)| self.cfg.key_covers(k, t));
+            let listed = self.subs[t as usize].contains_key(&node);
+            if covered && !listed {
+                self.subs[t as usize].insert(node, now);
+                self.new_snapshot(t);
+            } else if !covered && listed {
+                self.subs[t as usize].remove(&node);
+                self.new_snapshot(t);
+                self.excuse_unsubscribed(t, node);
+            }
+        }
+    }
+
+    /// With patterns: `node` asked for subscription key `key`.
+    pub(super) fn asked_for(&mut self, node: NodeId, key: u32) {
+        self.asked.insert((node, key));
+    }
+
+    /// The nodes topic `t`'s messages are expected at now.
+    #[cfg(test)]
+    pub(super) fn expected_on(&self, t: u32) -> Vec<NodeId> {
+        self.subs[t as usize].keys().copied().collect()
+    }
+
+    /// With patterns: whether a subscription `node` held at the start, or
+    /// asked for since, covers topic `t` (a broker may route `t` to it only then).
+    pub(super) fn may_route(&self, node: NodeId, t: u32) -> bool {
+        self.cfg.is_initial_subscriber(self.n, t, node)
+            || self
+                .asked
+                .range((node, 0)..(node + 1, 0))
+                .any(|&(_, k)| self.cfg.key_covers(k, t))
+    }
+
     /// Pairs of `topic` to `node` are no longer waited for (it unsubscribed).
     fn excuse_unsubscribed(&mut self, topic: u32, node: NodeId) {
         let pending = std::mem::take(&mut self.pending);
@@ -908,13 +990,13 @@ impl Monitor<Bus> for BusMonitor {
             snap_of: vec![0; topics as usize],
             recs: Vec::new(),
             by_index: Vec::new(),
-            replies: HashMap::new(),
+            replies: FastMap::default(),
             pairs: Vec::new(),
-            unexpected: HashMap::new(),
+            unexpected: FastMap::default(),
             pending: Vec::new(),
             open: 0,
-            attempts: HashMap::new(),
-            fifo_last: HashMap::new(),
+            attempts: FastMap::default(),
+            fifo_last: FastMap::default(),
             tentative: vec![Vec::new(); n as usize],
             requests: BTreeMap::new(),
             requests_total: 0,
@@ -939,9 +1021,16 @@ impl Monitor<Bus> for BusMonitor {
             leg_attempts: [0; 2],
             leg_keys: [0; 2],
             quiet: false,
+            held: BTreeSet::new(),
+            asked: BTreeSet::new(),
             workload_over: false,
             cfg,
         };
+        if m.cfg.pattern_mode() {
+            for (t, list) in m.subs.iter().enumerate() {
+                m.held.extend(list.keys().map(|&c| (c, t as u32)));
+            }
+        }
         for t in 0..topics {
             m.new_snapshot(t);
         }
@@ -983,6 +1072,18 @@ impl Monitor<Bus> for BusMonitor {
             } => (Some(self.on_attempt(w.now, at, id, to, leg, out)), write),
             BusNote::Delivered { ref env, write } => (self.on_delivered(w, node, env, out), write),
             BusNote::DeadLettered { id, to, write, .. } => (self.on_dead_lettered(id, to), write),
+            BusNote::Subscribing { key } => {
+                self.asked_for(node, key);
+                return;
+            }
+            BusNote::Subscribed { topic } if self.cfg.pattern_mode() => {
+                self.key_change(w.now, node, topic, true);
+                return;
+            }
+            BusNote::Unsubscribed { topic } if self.cfg.pattern_mode() => {
+                self.key_change(w.now, node, topic, false);
+                return;
+            }
             BusNote::Subscribed { topic } => {
                 let t = topic as usize;
                 if let std::collections::btree_map::Entry::Vacant(e) = self.subs[t].entry(node) {
@@ -1104,13 +1205,19 @@ impl Monitor<Bus> for BusMonitor {
             if g == Guarantee::AtMostOnce && rec.env.at > cut {
                 continue;
             }
+            // A topic's snapshot still current: its members are all still
+            // subscribed, since before the publication (no lookups).
+            let current = match (rec.recips, rec.env.dest) {
+                (Recips::Snap(s), Dest::Topic(t)) => self.snap_of[t as usize] == s,
+                _ => false,
+            };
             for pos in 0..rec.len {
                 let p = self.pairs[(rec.base + pos) as usize];
                 if matches!(rec.recips, Recips::AllBut(pb) if self.recipient(rec, pos) == pb) {
                     continue;
                 }
                 let to = self.recipient(rec, pos);
-                if !self.still_expected(rec, to) {
+                if !current && !self.still_expected(rec, to) {
                     continue;
                 }
                 expected[g.index()] += 1;
@@ -1162,22 +1269,26 @@ impl Monitor<Bus> for BusMonitor {
                 m.insert(DUPS[g].into(), extra[g] as f64 / expected[g] as f64);
             }
         }
-        lat.sort_unstable();
-        if !lat.is_empty() {
+        // Nearest ranks by selection, not a sort (a sort of every pair's
+        // latency was a tenth of the monitor's time on a large run).
+        let lat_max = lat.iter().copied().max();
+        if let Some(lat_max) = lat_max {
             let ms = |us: u32| us as f64 / 1000.0;
-            let rank = |q: f64| {
-                let k = libm::ceil(q * lat.len() as f64) as usize;
-                lat[k.clamp(1, lat.len()) - 1]
+            let len = lat.len();
+            let mut rank = |q: f64| {
+                let k = libm::ceil(q * len as f64) as usize;
+                *lat.select_nth_unstable(k.clamp(1, len) - 1).1
             };
+            let (p50, p90, p99) = (rank(0.5), rank(0.9), rank(0.99));
             let sum: u64 = lat.iter().map(|&x| x as u64).sum();
             m.insert(
                 "latency_ms_mean".into(),
                 sum as f64 / lat.len() as f64 / 1000.0,
             );
-            m.insert("latency_ms_p50".into(), ms(rank(0.5)));
-            m.insert("latency_ms_p90".into(), ms(rank(0.9)));
-            m.insert("latency_ms_p99".into(), ms(rank(0.99)));
-            m.insert("latency_ms_max".into(), ms(lat[lat.len() - 1]));
+            m.insert("latency_ms_p50".into(), ms(p50));
+            m.insert("latency_ms_p90".into(), ms(p90));
+            m.insert("latency_ms_p99".into(), ms(p99));
+            m.insert("latency_ms_max".into(), ms(lat_max));
         }
         if pairs_attempted > 0 {
             m.insert(
@@ -1218,7 +1329,7 @@ impl Monitor<Bus> for BusMonitor {
         let points = self.cfg.cdf_points as usize;
         // Up to the first point that counts every delivered pair: the rest
         // would repeat it (series plots carry a run's last value on).
-        let last = lat.last().map_or(0, |&l| if step == 0 { 0 } else { (l as u64).div_ceil(step) as usize });
+        let last = lat_max.map_or(0, |l| if step == 0 { 0 } else { (l as u64).div_ceil(step) as usize });
         let mut cdf = vec![0u64; points.min(last) + 1];
         let points = cdf.len() - 1;
         for &l in &lat {

@@ -135,14 +135,14 @@ pub enum BusMsg {
     /// Client to broker: add me to this topic (its `version`-th change of
     /// it: a broker ignores a change older than the last it applied).
     Subscribe {
-        /// The topic.
+        /// The subscription key: a topic, or a pattern ([`super::SubKey`]).
         topic: u32,
         /// The client's change number for this topic.
         version: u32,
     },
     /// Client to broker: remove me from this topic.
     Unsubscribe {
-        /// The topic.
+        /// The subscription key: a topic, or a pattern ([`super::SubKey`]).
         topic: u32,
         /// The client's change number for this topic.
         version: u32,
@@ -243,13 +243,13 @@ pub enum BusNote {
     },
     /// This client's subscription to `topic` is in place (its broker acknowledged it).
     Subscribed {
-        /// The topic.
+        /// The subscription key: a topic, or a pattern ([`super::SubKey`]).
         topic: u32,
     },
     /// This client stopped wanting `topic` (noted when it decides: it no
     /// longer expects the topic's messages from then on).
     Unsubscribed {
-        /// The topic.
+        /// The subscription key: a topic, or a pattern ([`super::SubKey`]).
         topic: u32,
     },
     /// A request of this node was answered in time.
@@ -272,6 +272,13 @@ pub enum BusNote {
         /// Deliveries queued.
         len: u32,
     },
+    /// With patterns only: this client decided to subscribe to subscription
+    /// key `key` ([`super::SubKey`]); from now on its broker may route the
+    /// key's topics to it.
+    Subscribing {
+        /// The key.
+        key: u32,
+    },
 }
 
 impl Note for BusNote {
@@ -289,6 +296,7 @@ impl Note for BusNote {
             BusNote::RequestTimedOut { .. } => "request_timed_out",
             BusNote::LateReply { .. } => "late_reply",
             BusNote::QueueLen { .. } => "queue_len",
+            BusNote::Subscribing { .. } => "subscribing",
         })
     }
 }

@@ -10,7 +10,7 @@
 
 use super::config::{BusVariant, QueuePolicy};
 use super::msg::{BusMsg, BusNote, Dest, DlqReason, Envelope, MsgId, PubStatus};
-use super::{counter, Bus, Pair, Queued, RetryKey, StoredMsg};
+use super::{counter, Bus, BusConfig, Pair, Queued, RetryKey, Role, StoredMsg};
 use crate::node::{Ctx, NodeId};
 
 impl Bus {
@@ -405,34 +405,67 @@ impl Bus {
         }
     }
 
-    /// A client asks to be added to (or removed from) `topic`: stored, then
-    /// acknowledged (the ack waits behind the write). A change older than
-    /// the last applied from that client is acknowledged but not applied.
+    /// A client asks to hold (or drop) subscription key `key` (a topic, or
+    /// a pattern: [`super::SubKey`]): stored, then acknowledged (the ack
+    /// waits behind the write). A change older than the last applied from
+    /// that client is acknowledged but not applied.
     pub(super) fn on_subscribe(
         &mut self,
         ctx: &mut Ctx<'_, Self>,
         from: NodeId,
-        topic: u32,
+        key: u32,
         on: bool,
         version: u32,
     ) {
         let cfg = ctx.config();
-        if topic >= cfg.topics || !self.routes_topic(cfg, topic) {
+        let ours = cfg.peer() || (matches!(self.role, Role::Broker { .. }) && cfg.key_broker(key) == self.id);
+        if key >= cfg.sub_keys() || !ours {
             return;
         }
-        let last = dm!(self).sub_versions.entry((topic, from)).or_insert(0);
+        let last = dm!(self).sub_versions.entry((key, from)).or_insert(0);
         if version > *last {
             *last = version;
-            let subs = &mut dm!(self).subs[topic as usize];
-            match (subs.binary_search(&from), on) {
-                (Err(i), true) => subs.insert(i, from),
-                (Ok(i), false) => {
-                    subs.remove(i);
-                }
-                _ => {}
+            if cfg.pattern_mode() {
+                self.apply_key(cfg, from, key, on);
+            } else {
+                Self::set_sub(&mut dm!(self).subs[key as usize], from, on);
             }
         }
         self.write();
-        ctx.send(from, BusMsg::SubAck { topic, on, version });
+        ctx.send(from, BusMsg::SubAck { topic: key, on, version });
+    }
+
+    /// Adds `client` to (or removes it from) a sorted subscriber list.
+    fn set_sub(subs: &mut Vec<NodeId>, client: NodeId, on: bool) {
+        match (subs.binary_search(&client), on) {
+            (Err(i), true) => subs.insert(i, client),
+            (Ok(i), false) => {
+                subs.remove(i);
+            }
+            _ => {}
+        }
+    }
+
+    /// With patterns: `client` now holds (or no longer holds) `key`; each
+    /// topic the key covers lists `client` if any key it holds here covers
+    /// that topic. This is where a pattern is matched: once per topic at a
+    /// subscription change, never per delivery.
+    fn apply_key(&mut self, cfg: &BusConfig, client: NodeId, key: u32, on: bool) {
+        let d = dm!(self);
+        if on {
+            d.held.insert((client, key));
+        } else {
+            d.held.remove(&(client, key));
+        }
+        for t in 0..cfg.topics {
+            if !cfg.key_covers(key, t) {
+                continue;
+            }
+            let covered = d
+                .held
+                .range((client, 0)..(client + 1, 0))
+                .any(|&(_, k)| cfg.key_covers(k, t));
+            Self::set_sub(&mut d.subs[t as usize], client, covered);
+        }
     }
 }

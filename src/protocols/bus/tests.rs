@@ -412,3 +412,205 @@ fn no_backoff_sends_its_attempts_in_a_burst() {
     assert!(spread[4] >= 600 * MS, "{spread:?}");
     assert!(gave_up >= spread[4] + 800 * MS, "{gave_up}");
 }
+
+/// Topics `a/b` with `a < 2`, `b < 4` (topic `4a + b`), no initial subscribers.
+fn tree(patterns: &[&str]) -> BusConfig {
+    BusConfig {
+        topics: 8,
+        topic_levels: vec![2, 4],
+        subscribers_per_topic: 0,
+        patterns: patterns.iter().map(|p| p.parse().unwrap()).collect(),
+        guarantee: Guarantee::AtMostOnce,
+        ..BusConfig::default()
+    }
+}
+
+#[test]
+fn filters_match_topic_names_level_by_level() {
+    let cfg = tree(&[]);
+    let radix = cfg.radix();
+    assert_eq!(cfg.topic_name(6), "1/2");
+    let matching = |f: &str| -> Vec<u32> {
+        let f: TopicFilter = f.parse().unwrap();
+        (0..8).filter(|&t| f.matches(radix, t)).collect()
+    };
+    assert_eq!(matching("1/+"), vec![4, 5, 6, 7]);
+    assert_eq!(matching("+/2"), vec![2, 6]);
+    assert_eq!(matching("0/#"), vec![0, 1, 2, 3]);
+    assert_eq!(matching("#"), (0..8).collect::<Vec<_>>());
+    assert_eq!(matching("1/3"), vec![7]);
+    // Too few levels without # matches nothing (MQTT: `1` is not `1/3`).
+    assert_eq!(matching("1"), Vec::<u32>::new());
+    assert_eq!("1/+/#".parse::<TopicFilter>().unwrap().to_string(), "1/+/#");
+    // One level (no topic_levels): a filter is a topic number, + or #.
+    let flat = BusConfig::default();
+    let f: TopicFilter = "3".parse().unwrap();
+    assert!(f.matches(flat.radix(), 3) && !f.matches(flat.radix(), 2));
+    // Spelling and validation errors name the field and what is accepted.
+    for bad in ["a/1", "#/1", "1/x"] {
+        let e = bad.parse::<TopicFilter>().unwrap_err();
+        assert!(e.starts_with("bus.patterns") && e.contains("accepted") || e.contains("e.g."), "{e}");
+    }
+    let e = tree(&["2/+"]).validate(5).unwrap_err();
+    assert!(e.contains("bus.patterns[0]") && e.contains("digit 2"), "{e}");
+    let e = tree(&["1/+/1"]).validate(5).unwrap_err();
+    assert!(e.contains("3 levels"), "{e}");
+    let e = BusConfig {
+        topic_levels: vec![2, 3],
+        ..tree(&[])
+    }
+    .validate(5)
+    .unwrap_err();
+    assert!(e.contains("bus.topic_levels") && e.contains("product"), "{e}");
+    let e = BusConfig {
+        pattern_ratio: 0.5,
+        ..tree(&[])
+    }
+    .validate(5)
+    .unwrap_err();
+    assert!(e.contains("bus.pattern_ratio"), "{e}");
+}
+
+#[test]
+fn initial_subscriber_test_agrees_with_the_list() {
+    for (nodes, brokers, s, w) in [(5, 1, 2, 0), (12, 2, 3, 1), (9, 0, 4, 2), (7, 1, 6, 6)] {
+        let cfg = BusConfig {
+            brokers,
+            topics: 9,
+            subscribers_per_topic: s,
+            wildcard_subscribers: w,
+            ..BusConfig::default()
+        };
+        for t in 0..cfg.topics {
+            let list = cfg.initial_subscribers(nodes, t);
+            for node in 0..nodes + 1 {
+                assert_eq!(
+                    cfg.is_initial_subscriber(nodes, t, node),
+                    list.contains(&node),
+                    "nodes {nodes} brokers {brokers} s {s} w {w} topic {t} node {node}"
+                );
+            }
+        }
+    }
+}
+
+/// The clients broker `b` sends a publication to topic `t` to.
+fn fanout(h: &mut Harness<Bus>, b: &mut Bus, at: u64, id: MsgId, t: u32) -> Vec<NodeId> {
+    let mut e = env(id, Guarantee::AtMostOnce);
+    e.dest = Dest::Topic(t);
+    let s = h.deliver(b, 0, at, 3, BusMsg::Publish(e));
+    s.sends()
+        .iter()
+        .filter(|(_, m)| matches!(m, BusMsg::Deliver(_)))
+        .map(|(to, _)| to.unwrap())
+        .collect()
+}
+
+#[test]
+fn broker_routes_a_pattern_to_every_topic_it_covers_until_unsubscribed() {
+    let cfg = tree(&["1/+", "+/1"]);
+    let (p0, p1) = (cfg.pattern_key(0, 0), cfg.pattern_key(1, 0));
+    assert_eq!((p0, p1), (8, 9));
+    let mut h = harness(cfg);
+    let mut b = started(&mut h, 0);
+    assert!(fanout(&mut h, &mut b, MS, 1, 5).is_empty());
+    // Node 2 subscribes to 1/+: stored (persisted), then acknowledged.
+    let sub = BusMsg::Subscribe { topic: p0, version: 1 };
+    let s = h.deliver(&mut b, 0, 2 * MS, 2, sub);
+    assert!(s.persisted().is_some());
+    assert!(s.sends().contains(&(Some(2), BusMsg::SubAck { topic: p0, on: true, version: 1 })));
+    assert_eq!(b.durable().subs[5], vec![2]);
+    assert_eq!(fanout(&mut h, &mut b, 3 * MS, 2, 5), vec![2]);
+    assert_eq!(fanout(&mut h, &mut b, 3 * MS, 3, 7), vec![2]);
+    assert!(fanout(&mut h, &mut b, 3 * MS, 4, 1).is_empty());
+    // Node 4 holds +/1 and topic 6 (exactly): 1/1 goes to both, once each.
+    h.deliver(&mut b, 0, 4 * MS, 4, BusMsg::Subscribe { topic: p1, version: 1 });
+    h.deliver(&mut b, 0, 4 * MS, 4, BusMsg::Subscribe { topic: 6, version: 1 });
+    assert_eq!(fanout(&mut h, &mut b, 5 * MS, 5, 5), vec![2, 4]);
+    assert_eq!(fanout(&mut h, &mut b, 5 * MS, 6, 1), vec![4]);
+    // Node 2 drops 1/+, node 4 drops +/1: topic 6 still reaches node 4
+    // (its own subscription), 1/1 reaches nobody.
+    h.deliver(&mut b, 0, 6 * MS, 2, BusMsg::Unsubscribe { topic: p0, version: 2 });
+    h.deliver(&mut b, 0, 6 * MS, 4, BusMsg::Unsubscribe { topic: p1, version: 2 });
+    assert!(fanout(&mut h, &mut b, 7 * MS, 7, 5).is_empty());
+    assert_eq!(fanout(&mut h, &mut b, 7 * MS, 8, 6), vec![4]);
+    // An older change that arrives late is acknowledged, not applied.
+    let s = h.deliver(&mut b, 0, 8 * MS, 2, BusMsg::Subscribe { topic: p0, version: 1 });
+    assert!(s.sends().contains(&(Some(2), BusMsg::SubAck { topic: p0, on: true, version: 1 })));
+    assert!(fanout(&mut h, &mut b, 9 * MS, 9, 4).is_empty());
+}
+
+#[test]
+fn a_pattern_churn_asks_every_broker_for_its_topics() {
+    let cfg = BusConfig {
+        brokers: 2,
+        mix: "churn=1".parse().unwrap(),
+        pattern_ratio: 1.0,
+        ..tree(&["+/1"])
+    };
+    let keys = [cfg.pattern_key(0, 0), cfg.pattern_key(0, 1)];
+    assert_eq!(keys, [8, 9]);
+    // +/1 is topics 1 and 5, both on broker 1: key 9 covers them, key 8 nothing.
+    assert!(cfg.key_covers(9, 5) && cfg.key_covers(9, 1) && !cfg.key_covers(9, 2));
+    assert!((0..8).all(|t| !cfg.key_covers(8, t)));
+    let mut h: Harness<Bus> = Harness::new(cfg.clone(), 6);
+    let mut c = h.boot(3);
+    h.start(&mut c, 3, 0);
+    let sub = Submission {
+        index: 0,
+        client: 0,
+        draw: 99,
+    };
+    let s = h.submit(&mut c, 3, MS, sub);
+    let asks: Vec<_> = s
+        .sends()
+        .into_iter()
+        .filter(|(_, m)| matches!(m, BusMsg::Subscribe { .. }))
+        .collect();
+    assert_eq!(
+        asks,
+        vec![
+            (Some(0), BusMsg::Subscribe { topic: 8, version: 1 }),
+            (Some(1), BusMsg::Subscribe { topic: 9, version: 1 }),
+        ]
+    );
+    assert!(s.notes().contains(&BusNote::Subscribing { key: 8 }));
+    assert!(s
+        .persisted()
+        .is_some_and(|d: Arc<BusDurable>| d.intents[8] && d.intents[9]));
+    // The next churn submission drawing the pattern drops it at both.
+    let s = h.submit(&mut c, 3, 2 * MS, Submission { index: 1, client: 0, draw: 7 });
+    assert!(s.notes().contains(&BusNote::Unsubscribed { topic: 8 }));
+    assert!(s.notes().contains(&BusNote::Unsubscribed { topic: 9 }));
+}
+
+#[test]
+fn monitor_expects_pattern_subscribers_and_allows_only_covered_deliveries() {
+    use crate::observe::{Monitor, MonitorInit};
+    let cfg = BusConfig {
+        subscribers_per_topic: 1,
+        ..tree(&["1/+"])
+    };
+    // Initially topic t's subscriber is client t mod 4 (node 1 + t mod 4).
+    let init = MonitorInit {
+        seed: 0,
+        nodes: N,
+        config: &cfg,
+        adversary: &crate::node::NO_ADVERSARY,
+    };
+    let mut m = BusMonitor::new(&init);
+    let p = cfg.pattern_key(0, 0);
+    assert!(m.may_route(2, 1) && m.may_route(2, 5) && !m.may_route(2, 6));
+    // Asked for 1/+: every 1/x may now reach node 2, nothing else new.
+    m.asked_for(3, p);
+    assert!((4..8).all(|t| m.may_route(3, t)));
+    assert!(m.may_route(3, 2) && !m.may_route(3, 1) && !m.may_route(3, 3));
+    // Held once acknowledged: node 3 is expected on topics 4..8 from then
+    // on; dropping the pattern keeps it on topic 6 (its own) only.
+    m.key_change(5 * MS, 3, p, true);
+    assert_eq!(m.expected_on(4), vec![1, 3]);
+    assert_eq!(m.expected_on(6), vec![3]);
+    m.key_change(9 * MS, 3, p, false);
+    assert_eq!(m.expected_on(4), vec![1]);
+    assert_eq!(m.expected_on(6), vec![3]);
+}
