@@ -2,7 +2,7 @@
 //!
 //! - `common`: helpers shared by the modules (scenario builders, the binary's path).
 //! - `cli`, `engine`, `determinism`, `raft`, `paxos`, `gossip`, `bus`, `sweep`, `plot`, `hooks`, `om`,
-//!   `threshold_vote`, `jury`, `bracha`, `pbft`, `layout`, `contract_net`: see each module's first line below.
+//!   `threshold_vote`, `jury`, `bracha`, `pbft`, `layout`, `contract_net`, `limits`: see each module's first line below.
 mod common;
 // The command line: outputs, exit codes, bad input.
 mod cli;
@@ -36,5 +36,7 @@ mod bracha;
 mod pbft;
 // The crate's shape: arrows between modules run one way; protocols are named only in their folders.
 mod layout;
+// Resource limits: memory estimates refused with one line, the pending-event bound, the scaled event cap, the folder lock.
+mod limits;
 // Contract net and its baselines under faults; leases and drift; variants caught; M/M/c.
 mod contract_net;
