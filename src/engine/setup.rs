@@ -42,7 +42,7 @@ pub struct Setup<'a> {
 }
 
 /// Events a run may hold pending at once, whatever its size.
-pub const PENDING_MIN: usize = 1 << 22;
+pub const PENDING_MIN: usize = 1 << 20;
 /// Events a run may hold pending at once, per node, above [`PENDING_MIN`].
 pub const PENDING_PER_NODE: usize = 16;
 

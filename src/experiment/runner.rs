@@ -439,7 +439,8 @@ pub const LOCK: &str = ".sweep.lock";
 
 /// An OS lock on a results folder, held while a sweep writes it.
 struct FolderLock {
-    file: std::fs::File,
+    /// Held open: the lock goes when it closes.
+    _file: std::fs::File,
     path: PathBuf,
 }
 
@@ -455,9 +456,9 @@ impl FolderLock {
                 .truncate(false)
                 .open(&path)
                 .map_err(|e| ExperimentError::io(&path, e))?;
-            match file.try_lock() {
-                Ok(()) => {}
-                Err(std::fs::TryLockError::WouldBlock) => {
+            match try_lock(&file) {
+                Ok(true) => {}
+                Ok(false) => {
                     let mut holder = String::new();
                     let _ = std::io::Read::read_to_string(&mut file, &mut holder);
                     let holder = holder.trim();
@@ -467,7 +468,7 @@ impl FolderLock {
                         if holder.is_empty() { "its process is starting" } else { holder }
                     )));
                 }
-                Err(std::fs::TryLockError::Error(e)) => return Err(ExperimentError::io(&path, e)),
+                Err(e) => return Err(ExperimentError::io(&path, e)),
             }
             // The holder before us removes the file as it ends: a lock on a
             // file no longer at `path` protects nothing; take it anew.
@@ -481,7 +482,7 @@ impl FolderLock {
                 .and_then(|_| file.write_all(me.as_bytes()))
                 .and_then(|_| file.flush());
             written.map_err(|e| ExperimentError::io(&path, e))?;
-            return Ok(FolderLock { file, path });
+            return Ok(FolderLock { _file: file, path });
         }
     }
 }
@@ -491,8 +492,30 @@ impl Drop for FolderLock {
         // Removed while still held, so no other sweep holds a lock on it;
         // the OS releases the lock as the file closes.
         let _ = std::fs::remove_file(&self.path);
-        let _ = self.file.unlock();
     }
+}
+
+/// Takes an exclusive OS lock on `file` without waiting (`flock`; `File::lock`
+/// needs Rust 1.89, above this crate's 1.85): `Ok(false)` when another
+/// process holds it. The lock goes with the file's last descriptor.
+#[cfg(unix)]
+fn try_lock(file: &std::fs::File) -> std::io::Result<bool> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: `flock` on a descriptor we own for the call's duration.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EWOULDBLOCK) => Ok(false),
+        _ => Err(e),
+    }
+}
+
+/// Without `flock`, sweeps do not lock their folder.
+#[cfg(not(unix))]
+fn try_lock(_file: &std::fs::File) -> std::io::Result<bool> {
+    Ok(true)
 }
 
 /// Whether the open `file` is the one at `path`.

@@ -124,10 +124,10 @@ fn the_memory_limit_flag_overrides_the_default() {
         "10MiB",
     ]);
     assert_refused(&o, &["limit of 10.0 MiB (--memory-limit)"]);
-    // A run over the default limit goes with a higher one: 60,000 Raft
-    // nodes hold about 0.9 GiB of vote sets (the run stops at once).
-    let over = ["run", "raft", "--nodes", "60000", "--time-max", "1ns"];
-    assert_refused(&run_limited(&over), &["nodes = 60000", "limit of 1.0 GiB"]);
+    // A run over the default limit goes with a higher one: 70,000 Raft
+    // nodes hold about 1.1 GiB of vote sets (the run stops at once).
+    let over = ["run", "raft", "--nodes", "70000", "--time-max", "1ns"];
+    assert_refused(&run_limited(&over), &["nodes = 70000", "limit of 1.0 GiB"]);
     let mut higher = over.to_vec();
     higher.extend(["--memory-limit", "1536MiB"]);
     let o = run_limited(&higher);
@@ -187,7 +187,7 @@ fn a_huge_seed_count_is_refused_before_anything_is_written() {
 #[test]
 fn a_broadcast_storm_stops_at_the_pending_bound() {
     // 3000 Bracha nodes echo to each other: 9 million messages at once,
-    // above max(2^22, 16 × 3000) pending events.
+    // above max(2^20, 16 × 3000) pending events.
     let o = run_limited(&["run", "bracha", "--nodes", "3000"]);
     let out = stdout(&o);
     assert!(out.contains("stop pending_max"), "{out}{}", stderr(&o));
