@@ -156,6 +156,15 @@ impl Scenario {
             .validate(self.nodes, spec.name(), spec.behaviours())
             .map_err(e)?;
         self.protocol.validate(self.nodes).map_err(e)?;
+        // Last: the estimate reads settings checked above.
+        let node_bytes = spec.node_bytes(&self.protocol, self.nodes);
+        crate::engine::limits::check_memory(
+            self.nodes,
+            node_bytes,
+            &self.net.topology,
+            spec.name(),
+        )
+        .map_err(e)?;
         Ok(())
     }
 

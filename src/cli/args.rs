@@ -63,7 +63,7 @@ pub struct CommonArgs {
     /// Stop at this virtual time [default: 10s].
     #[arg(long, value_name = "DUR")]
     pub time_max: Option<Dur>,
-    /// Stop after this many events [default: 10000000].
+    /// Stop after this many events [default: 10000000, or 100 per node above 100000 nodes].
     #[arg(long, value_name = "N")]
     pub events_max: Option<u64>,
     /// Keep running to time_max even after every liveness property held.
@@ -205,6 +205,16 @@ impl CommonArgs {
         set!(sc.seed, self.seed);
         set!(sc.nodes, self.nodes);
         set!(sc.time_max, self.time_max);
+        // Unset by flag and file, the event cap follows the run's size.
+        let file_sets_events_max = self.scenario.as_ref().is_some_and(|p| {
+            std::fs::read_to_string(p)
+                .ok()
+                .and_then(|t| t.parse::<toml::Table>().ok())
+                .is_some_and(|t| t.contains_key("events_max"))
+        });
+        if self.events_max.is_none() && !file_sets_events_max {
+            sc.events_max = crate::engine::limits::default_events_max(sc.nodes);
+        }
         set!(sc.events_max, self.events_max);
         set!(sc.liveness_bound, self.liveness_bound);
         if self.until_time_max {

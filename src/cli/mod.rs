@@ -71,6 +71,7 @@ pub fn command(reg: &Registry) -> Command {
         // `about` last: the flags' own doc comments would replace it.
         let base = spec
             .augment(CommonArgs::augment_args(Command::new(spec.name())))
+            .arg(run::memory_limit_arg())
             .about(spec.summary());
         run = run.subcommand(OutputArgs::augment_args(base.clone()).about(spec.summary()));
         shrink =
@@ -105,7 +106,8 @@ pub fn command(reg: &Registry) -> Command {
                         .value_name("FILE")
                         .value_parser(clap::value_parser!(PathBuf))
                         .help("A trace written by `run --trace`."),
-                ),
+                )
+                .arg(run::memory_limit_arg()),
         )
         .subcommand(rerun::RerunArgs::augment_args(Command::new("rerun").about(
             "Run one row of a results folder again, exactly, and compare its hash with the row's.",
@@ -250,6 +252,11 @@ fn from_matches<T: FromArgMatches>(m: &ArgMatches) -> Result<T, RunError> {
 
 fn execute(m: &ArgMatches, args: &[String]) -> Result<i32, RunError> {
     let (name, sub) = m.subcommand().expect("a subcommand is required");
+    // `--memory-limit`, wherever the command takes it, before any scenario is validated.
+    let leaf = sub.subcommand().map_or(sub, |(_, pm)| pm);
+    if let Ok(Some(&bytes)) = leaf.try_get_one::<u64>(run::MEMORY_LIMIT) {
+        crate::engine::limits::set_memory_limit(bytes);
+    }
     match name {
         "shrink" => {
             let (proto, pm) = sub.subcommand().expect("a protocol is required");

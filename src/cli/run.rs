@@ -7,6 +7,19 @@ use crate::run::{run_silent, RunError, TraceFile};
 use crate::scenario::Scenario;
 use crate::time::Dur;
 
+/// The id of `--memory-limit` (on `run`, `check`, `replay` and `sweep`).
+pub const MEMORY_LIMIT: &str = "memory_limit";
+
+/// `--memory-limit SIZE`: the most memory a run may need (see
+/// [`crate::engine::limits`]).
+pub fn memory_limit_arg() -> clap::Arg {
+    clap::Arg::new(MEMORY_LIMIT)
+        .long("memory-limit")
+        .value_name("SIZE")
+        .value_parser(crate::engine::limits::parse_size)
+        .help("Refuse runs that need more memory than SIZE, e.g. 8GiB [default: half of physical memory]")
+}
+
 /// `agentsim run PROTOCOL ...`: one run of `sc`.
 pub fn run_cmd(sc: &Scenario, out: &OutputArgs) -> Result<i32, RunError> {
     run_and_print(sc, out).map(|(code, _)| code)

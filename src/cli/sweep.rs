@@ -29,6 +29,9 @@ pub struct SweepArgs {
     /// Stop after N new runs, leaving a folder that a rerun completes.
     #[arg(long, value_name = "N", hide = true)]
     pub max_runs: Option<u64>,
+    /// Refuse runs that need more memory than SIZE, e.g. 8GiB (all runs in flight together) [default: half of physical memory].
+    #[arg(long, value_name = "SIZE", value_parser = crate::engine::limits::parse_size)]
+    pub memory_limit: Option<u64>,
     /// Replace a results folder of another experiment (another name or base scenario), clearing its files and figures.
     #[arg(long)]
     pub replace: bool,
@@ -70,15 +73,6 @@ pub fn sweep_cmd(a: &SweepArgs) -> Result<i32, RunError> {
         );
     }
     let secs = started.elapsed().as_secs_f64();
-    let shard = a.shard.map(|s| format!(", shard {s}")).unwrap_or_default();
-    println!(
-        "{}: {} configurations × seeds {}{shard}: {} runs in {}",
-        exp.name,
-        exp.configs.len(),
-        exp.seeds_text(),
-        r.runs,
-        out.display()
-    );
     let rate = if secs > 0.0 { r.ran as f64 / secs } else { 0.0 };
     println!(
         "ran {} ({} already done) in {secs:.1}s, {rate:.0} runs/s",

@@ -29,6 +29,7 @@
 //! `dst_down`). Recovery rebuilds the node with `Protocol::init` from the last
 //! durable state it wrote and calls `on_start`.
 
+pub mod limits;
 pub mod queue;
 pub mod setup;
 mod sim;

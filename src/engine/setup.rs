@@ -41,6 +41,20 @@ pub struct Setup<'a> {
     pub adversary: &'a AdversaryConfig,
 }
 
+/// Events a run may hold pending at once, whatever its size.
+pub const PENDING_MIN: usize = 1 << 20;
+/// Events a run may hold pending at once, per node, above [`PENDING_MIN`].
+pub const PENDING_PER_NODE: usize = 16;
+
+/// Most events a run of `nodes` nodes may hold pending at once:
+/// `max(PENDING_MIN, PENDING_PER_NODE × nodes)`. A run that schedules more
+/// (every node broadcasting to every other at once, say) stops with
+/// `pending_max`, so its memory stays bounded; the bound depends on the
+/// scenario only, so runs stay deterministic on any machine.
+pub fn pending_max(nodes: u32) -> usize {
+    PENDING_MIN.max(PENDING_PER_NODE * nodes as usize)
+}
+
 // ---------------------------------------------------------------- workload
 
 /// How submissions arrive.

@@ -56,6 +56,9 @@ pub enum StopReason {
     Violation,
     /// Every `eventually` property held after the last fault (`stop_when_done`).
     Done,
+    /// More events were pending than [`super::setup::pending_max`] allows
+    /// (a broadcast storm): the run's memory stays bounded.
+    PendingMax,
 }
 
 impl StopReason {
@@ -67,6 +70,7 @@ impl StopReason {
             StopReason::EventsMax => "events_max",
             StopReason::Violation => "violation",
             StopReason::Done => "done",
+            StopReason::PendingMax => "pending_max",
         }
     }
 }
@@ -213,6 +217,8 @@ pub struct Simulation<P: Protocol, M: Monitor<P>> {
     faults: FaultConfig,
     time_max: SimTime,
     events_max: u64,
+    /// Most events pending at once ([`super::setup::pending_max`]).
+    pending_max: usize,
     stop_when_done: bool,
     liveness_bound: SimTime,
 
@@ -384,6 +390,7 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
             faults: setup.faults.clone(),
             time_max: setup.time_max,
             events_max: setup.events_max,
+            pending_max: super::setup::pending_max(n),
             stop_when_done: setup.stop_when_done,
             liveness_bound: setup.liveness_bound,
             now: 0,
@@ -491,7 +498,10 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         let stop = self.run_starts().unwrap_or_else(|| self.run_events());
         let cut_short = matches!(
             stop,
-            StopReason::TimeMax | StopReason::EventsMax | StopReason::Quiescent
+            StopReason::TimeMax
+                | StopReason::EventsMax
+                | StopReason::Quiescent
+                | StopReason::PendingMax
         ) && !self.deadline_passed
             && !(self.quiet && self.monitor.done());
         let outcome = {
@@ -627,6 +637,9 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
     fn stop_now(&mut self) -> Option<StopReason> {
         if !self.violations.is_empty() {
             return Some(StopReason::Violation);
+        }
+        if self.queue.len() > self.pending_max {
+            return Some(StopReason::PendingMax);
         }
         if self.stop_when_done && self.quiet && self.monitor.done() {
             return Some(StopReason::Done);

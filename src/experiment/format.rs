@@ -453,9 +453,13 @@ fn parse(text: &str, name: &str, file: &str) -> Result<Experiment, String> {
                     format!("configuration {}", parts.join(", "))
                 }
             };
+            let events_max_given = sc_t.contains_key("events_max");
             let mut sc: Scenario = toml::Value::Table(sc_t)
                 .try_into()
                 .map_err(|e| format!("{}: {}", what(), flat(e)))?;
+            if !events_max_given {
+                sc.events_max = crate::engine::limits::default_events_max(sc.nodes);
+            }
             let dv = Derive::from_table(dv_t, spec).map_err(|e| format!("{}: {e}", what()))?;
             dv.apply(&mut sc).map_err(|e| format!("{}: {e}", what()))?;
             sc.validate().map_err(|e| format!("{}: {}", what(), e.0))?;

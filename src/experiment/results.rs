@@ -730,32 +730,66 @@ pub fn write_atomic(path: &Path, text: &[u8]) -> Result<(), ExperimentError> {
     })
 }
 
-/// Writes the final files of a complete (shard of a) sweep.
+/// Writes the final files of a complete (shard of a) sweep as one set: each
+/// is written aside (`.NAME.tmp-PID`) and synced; only when all are written
+/// does the old manifest go and the files take their names, the manifest
+/// last. A reader sees the old complete set, the new one, or (for the
+/// moment of the renames) a set without a manifest, which it refuses; a
+/// failure (a full disk) leaves the old set as it was.
 pub fn write_results(
     exp: &Experiment,
     dir: &Path,
     shard: Option<Shard>,
     results: &BTreeMap<u64, RunResult>,
 ) -> Result<(), ExperimentError> {
-    write_atomic(&dir.join(EXPERIMENT_COPY), exp.source.as_bytes())?;
+    let mut files: Vec<(&str, String)> = vec![(EXPERIMENT_COPY, exp.source.clone())];
     if shard.is_none() {
-        write_atomic(&dir.join(SUMMARY_CSV), summary_csv(exp, results).as_bytes())?;
-    } else {
-        // A shard alone has no meaningful summary; never leave a stale one.
-        match std::fs::remove_file(dir.join(SUMMARY_CSV)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(ExperimentError::io(&dir.join(SUMMARY_CSV), e))
-            }
-            _ => {}
-        }
+        files.push((SUMMARY_CSV, summary_csv(exp, results)));
     }
     if !exp.series.is_empty() {
-        write_atomic(&dir.join(SERIES_CSV), series_csv(exp, results).as_bytes())?;
+        files.push((SERIES_CSV, series_csv(exp, results)));
     }
-    write_atomic(&dir.join(RUNS_CSV), runs_csv(exp, results).as_bytes())?;
+    files.push((RUNS_CSV, runs_csv(exp, results)));
     // Last: a manifest vouches for the files above.
-    let manifest = manifest_text(exp, shard, results.len() as u64);
-    write_atomic(&dir.join(MANIFEST), manifest.as_bytes())
+    files.push((MANIFEST, manifest_text(exp, shard, results.len() as u64)));
+
+    let mut written: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(files.len());
+    for (name, text) in &files {
+        let target = dir.join(name);
+        let tmp = temp_path(&target);
+        let res = (|| {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()
+        })();
+        written.push((tmp, target.clone()));
+        if let Err(e) = res {
+            for (t, _) in &written {
+                let _ = std::fs::remove_file(t);
+            }
+            return Err(ExperimentError::io(&target, e));
+        }
+    }
+    let gone = |name: &str| match std::fs::remove_file(dir.join(name)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(ExperimentError::io(&dir.join(name), e))
+        }
+        _ => Ok(()),
+    };
+    gone(MANIFEST)?;
+    if shard.is_some() {
+        // A shard alone has no meaningful summary; never leave a stale one.
+        gone(SUMMARY_CSV)?;
+    }
+    for (k, (tmp, target)) in written.iter().enumerate() {
+        if let Err(e) = std::fs::rename(tmp, target) {
+            for (t, _) in &written[k..] {
+                let _ = std::fs::remove_file(t);
+            }
+            return Err(ExperimentError::io(target, e));
+        }
+    }
+    Ok(())
 }
 
 /// `results/<experiment name>`.

@@ -38,7 +38,9 @@ pub struct SweepOptions {
     pub jobs: Option<usize>,
     /// Run only this slice of the runs; `None`: all of them.
     pub shard: Option<Shard>,
-    /// Draw a progress bar on stderr if it is a terminal.
+    /// The command line's output: the header line (experiment, runs,
+    /// folder) on stdout once the sweep starts, then a progress bar on
+    /// stderr if it is a terminal.
     pub progress: bool,
     /// Stop after this many new runs, leaving a resumable folder (for tests
     /// and for budgeted slices).
@@ -107,6 +109,67 @@ pub fn run_one(exp: &Experiment, i: u64) -> RunResult {
     }
 }
 
+/// Bytes of memory one finished run's row takes until the final files are
+/// written (the row, its place in the ordered map, its text in `runs.csv`),
+/// besides [`ROW_METRIC_BYTES`] per metric and [`ROW_SERIES_BYTES`] per series.
+pub const ROW_BYTES: u64 = 512;
+/// Bytes of a row per kept metric.
+pub const ROW_METRIC_BYTES: u64 = 48;
+/// Bytes of a row per kept series (a few dozen values, and their rows in `series.csv`).
+pub const ROW_SERIES_BYTES: u64 = 4096;
+
+/// The runs of `shard` (all runs when `None`): run `i` belongs to shard `i % N`.
+pub fn shard_runs(exp: &Experiment, shard: Option<Shard>) -> u64 {
+    let runs = exp.runs();
+    match shard {
+        None => runs,
+        Some(s) if runs > s.index => (runs - s.index - 1) / s.count + 1,
+        Some(_) => 0,
+    }
+}
+
+/// Refuses a sweep whose rows, or whose runs in flight, would not fit in
+/// the memory limit ([`crate::engine::limits`]): the rows are held until the
+/// final files are written, and `threads` runs go at once.
+fn check_memory(exp: &Experiment, runs: u64, threads: usize) -> Result<(), ExperimentError> {
+    use crate::engine::limits::{estimate, fmt_size, memory_limit};
+    let row = ROW_BYTES
+        + ROW_METRIC_BYTES * exp.metrics.len() as u64
+        + ROW_SERIES_BYTES * exp.series.len() as u64;
+    let rows = runs.saturating_mul(row);
+    let run = exp
+        .configs
+        .iter()
+        .map(|c| {
+            let sc = &c.scenario;
+            let node_bytes = sc.protocol.spec().node_bytes(&sc.protocol, sc.nodes);
+            estimate(sc.nodes, node_bytes, &sc.net.topology).total()
+        })
+        .max()
+        .unwrap_or(0);
+    let at_once = threads.min(runs.max(1) as usize);
+    let in_flight = run.saturating_mul(at_once as u64);
+    let (limit, _) = memory_limit();
+    if rows > limit / 2 {
+        return Err(ExperimentError::BadInput(format!(
+            "seeds = {}: {runs} runs in this sweep, whose rows ({} each) need about {} of memory until runs.csv is written, above half of the memory limit of {} (accepted: fewer seeds or configurations, --shard K/N to split the sweep, or --memory-limit SIZE)",
+            exp.seeds_text(),
+            fmt_size(row),
+            fmt_size(rows),
+            fmt_size(limit)
+        )));
+    }
+    if rows.saturating_add(in_flight) > limit {
+        return Err(ExperimentError::BadInput(format!(
+            "--jobs {threads}: runs of up to {} each, {at_once} at once, need about {} of memory, above the limit of {} (accepted: a smaller --jobs, smaller runs, or --memory-limit SIZE)",
+            fmt_size(run),
+            fmt_size(rows.saturating_add(in_flight)),
+            fmt_size(limit)
+        )));
+    }
+    Ok(())
+}
+
 fn partial_header(exp: &Experiment, shard: Option<Shard>) -> String {
     format!(
         "# agentsim sweep partial v2 model {} experiment {} shard {} metrics {} series {}\n",
@@ -153,12 +216,7 @@ fn read_partial(exp: &Experiment, header: &str, text: &str) -> (BTreeMap<u64, Ru
     let Some(body) = text.strip_prefix(header) else {
         return (out, 0);
     };
-    let index: BTreeMap<(&str, u64), u64> = (0..exp.configs.len())
-        .flat_map(|c| {
-            exp.runs_of(c)
-                .map(move |i| ((exp.configs[c].id.as_str(), exp.run_at(i).1), i))
-        })
-        .collect();
+    let by_id = configs_by_id(exp);
     let nm = exp.metrics.len();
     let ns = exp.series.len();
     for line in body.split_inclusive('\n') {
@@ -174,9 +232,10 @@ fn read_partial(exp: &Experiment, header: &str, text: &str) -> (BTreeMap<u64, Ru
             bad += 1;
             continue;
         };
-        let Some(&i) = index.get(&(f[0].as_str(), seed)) else {
+        let runs = runs_of_row(exp, &by_id, &f[0], seed);
+        if runs.is_empty() {
             continue; // a configuration this experiment no longer has
-        };
+        }
         let metrics: Result<Vec<Option<f64>>, _> = f[4..4 + nm]
             .iter()
             .map(|s| {
@@ -200,17 +259,43 @@ fn read_partial(exp: &Experiment, header: &str, text: &str) -> (BTreeMap<u64, Ru
             bad += 1;
             continue;
         };
-        out.insert(
-            i,
-            RunResult {
-                stop: f[2].clone(),
-                hash: f[3].clone(),
-                metrics,
-                series,
-            },
-        );
+        let r = RunResult {
+            stop: f[2].clone(),
+            hash: f[3].clone(),
+            metrics,
+            series,
+        };
+        for i in runs {
+            out.insert(i, r.clone());
+        }
     }
     (out, bad)
+}
+
+/// The configurations of each content (`config_id`): one, unless two
+/// configurations of the experiment run the same scenario.
+fn configs_by_id(exp: &Experiment) -> BTreeMap<&str, Vec<usize>> {
+    let mut m: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (c, cfg) in exp.configs.iter().enumerate() {
+        m.entry(cfg.id.as_str()).or_default().push(c);
+    }
+    m
+}
+
+/// The run indices a stored row `(config_id, seed)` stands for in `exp`.
+fn runs_of_row(
+    exp: &Experiment,
+    by_id: &BTreeMap<&str, Vec<usize>>,
+    id: &str,
+    seed: u64,
+) -> Vec<u64> {
+    by_id
+        .get(id)
+        .into_iter()
+        .flatten()
+        .filter(|&&c| exp.configs[c].seeds.contains(&seed))
+        .map(|&c| exp.run_index(c, seed))
+        .collect()
 }
 
 /// Runs the experiment's runs of this shard that the folder does not hold yet.
@@ -223,12 +308,19 @@ fn read_partial(exp: &Experiment, header: &str, text: &str) -> (BTreeMap<u64, Ru
 /// name or base scenario) is refused unless `replace` is set.
 pub fn sweep(exp: &Experiment, opts: &SweepOptions) -> Result<SweepReport, ExperimentError> {
     let dir = &opts.out;
-    std::fs::create_dir_all(dir).map_err(|e| ExperimentError::io(dir, e))?;
     let shard = opts.shard;
     let mine = |i: u64| shard.is_none_or(|s| i % s.count == s.index);
-    let total = (0..exp.runs()).filter(|&i| mine(i)).count() as u64;
+    let total = shard_runs(exp, shard);
+    let threads = opts
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // Refused before the folder is touched.
+    check_memory(exp, total, threads)?;
+    std::fs::create_dir_all(dir).map_err(|e| ExperimentError::io(dir, e))?;
+    let _lock = FolderLock::take(dir)?;
 
     // What the folder already holds.
+    let by_id = configs_by_id(exp);
     let mut done: BTreeMap<u64, RunResult> = BTreeMap::new();
     let mut discarded = 0;
     if let Some(m) = read_manifest(dir)? {
@@ -247,13 +339,11 @@ pub fn sweep(exp: &Experiment, opts: &SweepOptions) -> Result<SweepReport, Exper
         if same_base && same_shard && !opts.replace {
             if let Some((stored, bad)) = read_stored(dir) {
                 discarded += bad;
-                for i in (0..exp.runs()).filter(|&i| mine(i)) {
-                    let (c, seed) = exp.run_at(i);
-                    if let Some(r) = stored
-                        .get(&(exp.configs[c].id.clone(), seed))
-                        .and_then(|row| row.for_experiment(exp))
-                    {
-                        done.insert(i, r);
+                for ((id, seed), row) in &stored {
+                    for i in runs_of_row(exp, &by_id, id, *seed) {
+                        if let Some(r) = row.for_experiment(exp).filter(|_| mine(i)) {
+                            done.insert(i, r);
+                        }
                     }
                 }
             }
@@ -289,7 +379,6 @@ pub fn sweep(exp: &Experiment, opts: &SweepOptions) -> Result<SweepReport, Exper
         }
     }
     let resumed = done.len() as u64;
-
     // Start the partial file afresh with the rows known so far (this drops a
     // torn last line and rows of other experiments), then append.
     let mut text = header.clone();
@@ -299,17 +388,30 @@ pub fn sweep(exp: &Experiment, opts: &SweepOptions) -> Result<SweepReport, Exper
         text.push_str(&line);
     }
     write_atomic(&partial, text.as_bytes())?;
+    if opts.progress {
+        let shard_text = shard.map(|s| format!(", shard {s}")).unwrap_or_default();
+        println!(
+            "{}: {} configurations × seeds {}{shard_text}: {total} runs in {}",
+            exp.name,
+            exp.configs.len(),
+            exp.seeds_text(),
+            dir.display()
+        );
+    }
 
-    let mut todo: Vec<u64> = (0..exp.runs())
-        .filter(|&i| mine(i) && !done.contains_key(&i))
-        .collect();
-    if let Some(max) = opts.max_runs {
-        todo.truncate(max as usize);
-    }
-    let ran = todo.len() as u64;
-    if !todo.is_empty() {
-        run_parallel(exp, &todo, opts, &partial, &mut done)?;
-    }
+    // The runs still to do, one at a time: nothing is held per run before it runs.
+    let (first, step) = shard.map_or((0, 1), |s| (s.index, s.count));
+    let todo_count = (total - resumed).min(opts.max_runs.unwrap_or(u64::MAX));
+    let fresh = {
+        let done = &done;
+        let todo = (first..exp.runs())
+            .step_by(step as usize)
+            .filter(move |i| !done.contains_key(i))
+            .take(todo_count as usize);
+        run_parallel(exp, todo, todo_count, opts, &partial)?
+    };
+    let ran = fresh.len() as u64;
+    done.extend(fresh);
 
     let mut stops = BTreeMap::new();
     for r in done.values() {
@@ -330,6 +432,107 @@ pub fn sweep(exp: &Experiment, opts: &SweepOptions) -> Result<SweepReport, Exper
     })
 }
 
+/// The lock file of a results folder: held (an OS file lock) by the sweep
+/// writing the folder, and released by the OS when that process ends, even
+/// when killed, so it never goes stale. It holds the holder's process id.
+pub const LOCK: &str = ".sweep.lock";
+
+/// An OS lock on a results folder, held while a sweep writes it.
+struct FolderLock {
+    /// Held open: the lock goes when it closes.
+    _file: std::fs::File,
+    path: PathBuf,
+}
+
+impl FolderLock {
+    /// Takes the lock of `dir`, or refuses naming the sweep that holds it.
+    fn take(dir: &Path) -> Result<FolderLock, ExperimentError> {
+        let path = dir.join(LOCK);
+        loop {
+            let mut file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(|e| ExperimentError::io(&path, e))?;
+            match try_lock(&file) {
+                Ok(true) => {}
+                Ok(false) => {
+                    let mut holder = String::new();
+                    let _ = std::io::Read::read_to_string(&mut file, &mut holder);
+                    let holder = holder.trim();
+                    return Err(ExperimentError::BadInput(format!(
+                        "{}: another sweep is writing this folder ({}) (accepted: wait until it ends, or another --out)",
+                        dir.display(),
+                        if holder.is_empty() { "its process is starting" } else { holder }
+                    )));
+                }
+                Err(e) => return Err(ExperimentError::io(&path, e)),
+            }
+            // The holder before us removes the file as it ends: a lock on a
+            // file no longer at `path` protects nothing; take it anew.
+            if !same_file(&file, &path) {
+                continue;
+            }
+            let me = format!("held by agentsim sweep, process {}\n", std::process::id());
+            let written = file
+                .set_len(0)
+                .and_then(|_| std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(0)))
+                .and_then(|_| file.write_all(me.as_bytes()))
+                .and_then(|_| file.flush());
+            written.map_err(|e| ExperimentError::io(&path, e))?;
+            return Ok(FolderLock { _file: file, path });
+        }
+    }
+}
+
+impl Drop for FolderLock {
+    fn drop(&mut self) {
+        // Removed while still held, so no other sweep holds a lock on it;
+        // the OS releases the lock as the file closes.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Takes an exclusive OS lock on `file` without waiting (`flock`; `File::lock`
+/// needs Rust 1.89, above this crate's 1.85): `Ok(false)` when another
+/// process holds it. The lock goes with the file's last descriptor.
+#[cfg(unix)]
+fn try_lock(file: &std::fs::File) -> std::io::Result<bool> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: `flock` on a descriptor we own for the call's duration.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EWOULDBLOCK) => Ok(false),
+        _ => Err(e),
+    }
+}
+
+/// Without `flock`, sweeps do not lock their folder.
+#[cfg(not(unix))]
+fn try_lock(_file: &std::fs::File) -> std::io::Result<bool> {
+    Ok(true)
+}
+
+/// Whether the open `file` is the one at `path`.
+#[cfg(unix)]
+fn same_file(file: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_file: &std::fs::File, path: &Path) -> bool {
+    path.exists()
+}
+
 /// Removes what is derived from a folder's results (the results files and
 /// figures), before another experiment's results replace them.
 fn clear_derived(dir: &Path) -> Result<(), ExperimentError> {
@@ -346,7 +549,9 @@ fn clear_derived(dir: &Path) -> Result<(), ExperimentError> {
             PARTIAL,
         ]
         .contains(&name.as_str())
-            || [".png", ".svg", ".pdf"].iter().any(|x| name.ends_with(x));
+            || [".png", ".svg", ".pdf"].iter().any(|x| name.ends_with(x))
+            // A temporary file a killed sweep or plot left behind.
+            || (name.starts_with('.') && name.contains(".tmp-"));
         if derived && p.is_file() {
             std::fs::remove_file(&p).map_err(|e| ExperimentError::io(&p, e))?;
         }
@@ -354,19 +559,25 @@ fn clear_derived(dir: &Path) -> Result<(), ExperimentError> {
     Ok(())
 }
 
+/// Runs `todo` (`count` runs) in parallel, appending each row to the
+/// partial file as it arrives; returns the new rows.
 fn run_parallel(
     exp: &Experiment,
-    todo: &[u64],
+    todo: impl Iterator<Item = u64> + Send,
+    count: u64,
     opts: &SweepOptions,
     partial: &Path,
-    done: &mut BTreeMap<u64, RunResult>,
-) -> Result<(), ExperimentError> {
+) -> Result<BTreeMap<u64, RunResult>, ExperimentError> {
+    let mut fresh = BTreeMap::new();
+    if count == 0 {
+        return Ok(fresh);
+    }
     let mut file = std::fs::OpenOptions::new()
         .append(true)
         .open(partial)
         .map_err(|e| ExperimentError::io(partial, e))?;
     let pool = crate::run::check::thread_pool(opts.jobs)?;
-    let bar = progress_bar(opts.progress, todo.len() as u64);
+    let bar = progress_bar(opts.progress, count);
     let abort = AtomicBool::new(false);
     let (tx, rx) = std::sync::mpsc::sync_channel::<(u64, RunResult)>(4096);
     let mut error = None;
@@ -374,16 +585,16 @@ fn run_parallel(
         let abort = &abort;
         s.spawn(move || {
             pool.install(|| {
-                // One run per task: runs differ in cost by 10× or more, and
-                // rayon only splits a range when a thread steals, so without
-                // this a thread can sit idle while the other finishes a
-                // quarter of the runs alone.
-                todo.par_iter().with_max_len(1).for_each_with(tx, |tx, &i| {
-                    if abort.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let _ = tx.send((i, run_one(exp, i)));
-                })
+                // One run per task, handed out as threads ask: runs differ
+                // in cost by 10× or more, and no list of the runs is built.
+                todo.take_while(|_| !abort.load(Ordering::Relaxed))
+                    .par_bridge()
+                    .for_each_with(tx, |tx, i| {
+                        if abort.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let _ = tx.send((i, run_one(exp, i)));
+                    })
             })
         });
         let mut line = String::new();
@@ -395,14 +606,14 @@ fn run_parallel(
                 error.get_or_insert(ExperimentError::io(partial, e));
                 continue;
             }
-            done.insert(i, r);
+            fresh.insert(i, r);
             bar.inc(1);
         }
     });
     bar.finish_and_clear();
     match error {
         Some(e) => Err(e),
-        None => Ok(()),
+        None => Ok(fresh),
     }
 }
 

@@ -77,6 +77,15 @@ pub trait Spec: Send + Sync + 'static {
             Self::NAME
         ))
     }
+
+    /// Heap bytes one node's state may hold besides the node itself, in a
+    /// run of `nodes` nodes: part of the memory estimate made before a run
+    /// ([`crate::engine::limits`]). By default two sets of `nodes` bits (the
+    /// vote sets a Raft node keeps); a protocol whose state grows otherwise
+    /// says so.
+    fn state_bytes_per_node(_cfg: &Self::Config, nodes: u32) -> u64 {
+        2 * (nodes as u64).div_ceil(8)
+    }
 }
 
 /// A derived setting of an experiment file, declared by a protocol.
@@ -147,6 +156,9 @@ pub trait DynSpec: Send + Sync + 'static {
     fn config_from(&self, fields: serde_json::Value) -> Result<ProtocolConfig, String>;
     /// [`Spec::validate`].
     fn validate(&self, cfg: &ProtocolConfig, nodes: u32) -> Result<(), String>;
+    /// Bytes one node takes in a run of `nodes` nodes: the node and the heap
+    /// its state may hold ([`Spec::state_bytes_per_node`]).
+    fn node_bytes(&self, cfg: &ProtocolConfig, nodes: u32) -> u64;
     /// [`Spec::derive`].
     fn derive(
         &self,
@@ -218,6 +230,9 @@ impl<S: Spec> DynSpec for Registered<S> {
     }
     fn validate(&self, cfg: &ProtocolConfig, nodes: u32) -> Result<(), String> {
         S::validate(self.config(cfg), nodes)
+    }
+    fn node_bytes(&self, cfg: &ProtocolConfig, nodes: u32) -> u64 {
+        std::mem::size_of::<S::Node>() as u64 + S::state_bytes_per_node(self.config(cfg), nodes)
     }
     fn derive(
         &self,

@@ -2,7 +2,8 @@
 //!
 //! - `common`: helpers shared by the modules (scenario builders, the binary's path).
 //! - `cli`, `engine`, `determinism`, `raft`, `paxos`, `gossip`, `bus`, `sweep`, `plot`, `hooks`, `om`,
-//!   `threshold_vote`, `jury`, `bracha`, `pbft`, `layout`, `corpus`, `contract_net`: see each module's first line below.
+//!   `threshold_vote`, `jury`, `bracha`, `pbft`, `layout`, `corpus`, `contract_net`, `limits`, `shrink`,
+//!   `view`, `export`: see each module's first line below.
 mod common;
 // The command line: outputs, exit codes, bad input.
 mod cli;
@@ -38,6 +39,8 @@ mod pbft;
 mod layout;
 // The bad-input corpus of tests/corpus: exit 2, one line naming the field, nothing written.
 mod corpus;
+// Resource limits: memory estimates refused with one line, the pending-event bound, the scaled event cap, the folder lock.
+mod limits;
 // Contract net and its baselines under faults; leases and drift; variants caught; M/M/c.
 mod contract_net;
 // Shrinking failing runs: every broken variant to at most 5 faults, still failing; the command.

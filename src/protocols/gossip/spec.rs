@@ -19,4 +19,14 @@ impl Spec for GossipSpec {
     fn validate(cfg: &GossipConfig, nodes: u32) -> Result<(), String> {
         cfg.validate(nodes)
     }
+
+    /// Several keys live on the heap, one entry each, and again in what
+    /// survives a crash.
+    fn state_bytes_per_node(cfg: &GossipConfig, _nodes: u32) -> u64 {
+        if cfg.keys > 1 {
+            2 * cfg.keys as u64 * std::mem::size_of::<super::Entry>() as u64
+        } else {
+            0
+        }
+    }
 }
