@@ -50,6 +50,7 @@ pub mod histogram;
 pub mod load;
 pub mod render;
 pub mod series;
+pub mod spacetime;
 pub mod svg_text;
 pub mod timeline;
 pub mod versus;
