@@ -6,7 +6,8 @@
   'use strict';
   const T_START = performance.now();
   const RECORDS = JSON.parse(document.getElementById('trace-data').textContent);
-  const PALETTE = ['#0072B2', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#8C564B', '#BCBD22', '#555555', '#7F3C8D', '#11A579'];
+  // Arrow colours, one per message kind (none of the marks' colours); as in src/plot/spacetime.rs.
+  const PALETTE = ['#0072B2', '#56B4E9', '#7570B3', '#8C564B', '#3C3C3C', '#BCBD22', '#1F3C78', '#A6761D'];
   const DROP = '#D55E00', VIOLATION = '#C80000', NOTE = '#009E73', LEADER = '#CC79A7', DOWN = 'rgba(110,110,110,0.35)', PARTITION = 'rgba(230,159,0,0.14)';
   const TOP = 44, LEFT = 78, RIGHT = 12, BOTTOM = 8, ROW = 18;
 
@@ -173,6 +174,7 @@
   let drawQueued = false;
   function redraw() { if (!drawQueued) { drawQueued = true; requestAnimationFrame(() => { drawQueued = false; draw(); }); } }
   function draw() {
+    const t0 = performance.now();
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, W, H);
     ctx.fillStyle = '#fff'; ctx.fillRect(0, 0, W, H);
@@ -217,29 +219,31 @@
       if (!byColor.has(c)) byColor.set(c, []);
       byColor.get(c).push(it);
     }
+    // Paths of at most CHUNK segments: one huge path is slow to rasterize.
+    const heads = painted.length <= 20000;
     for (const [c, list] of byColor) {
-      ctx.strokeStyle = c; ctx.fillStyle = c; ctx.lineWidth = 1.2;
-      ctx.beginPath();
-      for (const it of list) { const g = geom(it); ctx.moveTo(g[0], g[1]); ctx.lineTo(g[2], g[3]); }
-      ctx.stroke();
-      ctx.beginPath();
-      for (const it of list) arrowHead(geom(it));
-      ctx.fill();
+      ctx.strokeStyle = c; ctx.fillStyle = c; ctx.lineWidth = 1;
+      chunked(list, (it) => { const g = geom(it); ctx.moveTo(g[0], g[1]); ctx.lineTo(g[2], g[3]); }, () => ctx.stroke());
+      if (heads) chunked(list, (it) => arrowHead(geom(it)), () => ctx.fill());
     }
-    // Drops: dashed stubs and crosses.
-    ctx.strokeStyle = DROP; ctx.lineWidth = 1; ctx.setLineDash([4, 3]); ctx.beginPath();
-    for (const k of painted) { const it = items[k]; if (it.type === 'drop') { const g = geom(it); ctx.moveTo(g[0], g[1]); ctx.lineTo(g[2], g[3]); } }
-    ctx.stroke(); ctx.setLineDash([]); ctx.lineWidth = 2; ctx.beginPath();
-    for (const k of painted) { const it = items[k]; if (it.type === 'drop') { const g = geom(it); cross(g[2], g[3], 4); } }
-    ctx.stroke();
+    // Drops: dashed stubs (when few) and crosses.
+    const drops = painted.filter((k) => items[k].type === 'drop').map((k) => items[k]);
+    ctx.strokeStyle = DROP; ctx.lineWidth = 1;
+    if (heads) {
+      ctx.setLineDash([4, 3]);
+      chunked(drops, (it) => { const g = geom(it); ctx.moveTo(g[0], g[1]); ctx.lineTo(g[2], g[3]); }, () => ctx.stroke());
+      ctx.setLineDash([]);
+    }
+    ctx.lineWidth = 2;
+    chunked(drops, (it) => { const g = geom(it); cross(g[2], g[3], 4); }, () => ctx.stroke());
     // Point items.
     for (const k of painted) {
       const it = items[k];
       const g = geom(it);
       switch (it.type) {
         case 'deliver': case 'drop': break;
-        case 'send': ctx.fillStyle = kindColor(it.kind); dot(g[0], g[1], 2); break;
-        case 'timer': ctx.strokeStyle = '#999'; ctx.lineWidth = 1; ctx.beginPath(); ctx.moveTo(g[0] - 4, g[1]); ctx.lineTo(g[0] + 4, g[1]); ctx.stroke(); break;
+        case 'send': if (heads) { ctx.fillStyle = kindColor(it.kind); ctx.fillRect(g[0] - 1.5, g[1] - 1.5, 3, 3); } break;
+        case 'timer': ctx.fillStyle = '#999'; ctx.fillRect(g[0] - 4, g[1] - 0.5, 8, 1); break;
         case 'duplicate': ctx.fillStyle = '#7F3C8D'; diamond(g[0], g[1], 4); break;
         case 'note': ctx.fillStyle = it.leads ? LEADER : NOTE; dot(g[0], g[1], it.leads ? 6 : 3.5); break;
         case 'crash': ctx.fillStyle = '#222'; ctx.fillRect(g[0] - 5, g[1] - 2, 10, 4); break;
@@ -295,11 +299,20 @@
     for (let ms = Math.ceil(tOf(TOP) / 1e6 / stepMs) * stepMs; ms * 1e6 <= tOf(H); ms += stepMs) {
       const y = yOf(ms * 1e6);
       ctx.moveTo(LEFT - 26, y); ctx.lineTo(LEFT - 20, y);
-      ctx.fillText(+ms.toPrecision(12) + ' ms', LEFT - 28, y);
+      ctx.fillText(stepMs >= 1000 ? +(ms / 1000).toPrecision(12) + ' s' : +ms.toPrecision(12) + ' ms', LEFT - 28, y);
     }
     ctx.stroke();
     api.painted = painted.length;
+    api.lastDrawMs = performance.now() - t0;
     canvas.dataset.painted = String(painted.length);
+  }
+  const CHUNK = 512;
+  function chunked(list, add, paint) {
+    for (let i = 0; i < list.length; i += CHUNK) {
+      ctx.beginPath();
+      for (let j = i; j < Math.min(list.length, i + CHUNK); j++) add(list[j]);
+      paint();
+    }
   }
   function dot(x, y, r) { ctx.beginPath(); ctx.arc(x, y, r, 0, 2 * Math.PI); ctx.fill(); }
   function diamond(x, y, r) { ctx.beginPath(); ctx.moveTo(x, y - r); ctx.lineTo(x + r, y); ctx.lineTo(x, y + r); ctx.lineTo(x - r, y); ctx.closePath(); ctx.fill(); }
@@ -343,7 +356,7 @@
     messageEl.replaceChildren();
     if (k < 0) { recordEl.textContent = 'click an event'; redraw(); return; }
     const it = items[k], r = RECORDS[it.i];
-    recordEl.textContent = 'record ' + (it.i + 1) + ' (line ' + (it.i + 1) + ')\n' + JSON.stringify(r, null, 2);
+    recordEl.textContent = 'record ' + (it.i + 1) + '\n' + JSON.stringify(r, null, 2);
     const d = r.data || {};
     if (it.type === 'send' || it.type === 'deliver' || it.type === 'drop' || it.type === 'duplicate') {
       const m = byId.get(num(d.id, -1)) || { send: -1, end: -1, dup: -1 };
@@ -474,7 +487,8 @@
     if (firstViolation < 0) return;
     if (!typeOn.get('violation')) { typeOn.set('violation', true); filtersChanged(); }
     nsPerPx = Math.min(nsPerPx, (tMax - tMin) / 20 / plotH());
-    tTop = items[firstViolation].t - plotH() / 2 * nsPerPx;
+    // The violation low in the view: what led to it shows above.
+    tTop = items[firstViolation].t - plotH() * 0.8 * nsPerPx;
     select(firstViolation);
   });
   document.getElementById('fit').addEventListener('click', () => { fit(); redraw(); });
@@ -534,7 +548,10 @@
     draw();
     renderList();
   }
-  new ResizeObserver(resize).observe(canvas.parentElement);
+  new ResizeObserver(() => {
+    const rect = canvas.parentElement.getBoundingClientRect();
+    if (Math.max(100, rect.width) !== W || Math.max(100, rect.height) !== H) resize();
+  }).observe(canvas.parentElement);
 
   // ---- for tests and scripts ------------------------------------------------------
   const api = {
@@ -553,6 +570,7 @@
       return { x: rect.left + g[2], y: rect.top + g[3] };
     },
     readyMs: 0,
+    lastDrawMs: 0,
   };
   window.agentsimViewer = api;
   updateStats();

@@ -17,7 +17,9 @@ use std::path::PathBuf;
 fn parse_records_max(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if (1..=5_000_000).contains(&n) => Ok(n),
-        _ => Err(format!("'{s}' out of range (accepted: 1..=5000000 records)")),
+        _ => Err(format!(
+            "'{s}' out of range (accepted: 1..=5000000 records)"
+        )),
     }
 }
 
@@ -64,7 +66,7 @@ pub fn view_cmd(a: &ViewArgs) -> Result<i32, RunError> {
         nodes: a.nodes.clone(),
         records_max: a.records_max,
     };
-    let p = page(&a.trace, &opts)?;
+    let p = page(&a.trace, &opts).map_err(RunError::BadTrace)?;
     let out = a
         .out
         .clone()

@@ -277,7 +277,17 @@ enum Prim {
     },
 }
 
-const ARROW: RGBColor = RGBColor(0, 114, 178);
+/// Arrow colours, one per message kind (none of the marks' colours).
+const KINDS: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),   // blue
+    RGBColor(86, 180, 233),  // sky blue
+    RGBColor(117, 112, 179), // purple
+    RGBColor(140, 86, 75),   // brown
+    RGBColor(60, 60, 60),    // dark grey
+    RGBColor(188, 189, 34),  // olive
+    RGBColor(31, 60, 120),   // navy
+    RGBColor(166, 118, 29),  // ochre
+];
 const DROP: RGBColor = RGBColor(213, 94, 0);
 const DOWN: RGBColor = RGBColor(120, 120, 120);
 const PARTITION: RGBColor = RGBColor(230, 159, 0);
@@ -286,7 +296,6 @@ const NOTE: RGBColor = RGBColor(0, 158, 115);
 const LEADER: RGBColor = RGBColor(204, 121, 167);
 const GRID: RGBColor = RGBColor(60, 60, 60);
 
-const TOP: f64 = 96.0;
 const BOTTOM: f64 = 30.0;
 const LEFT: f64 = 84.0;
 const RIGHT: f64 = 30.0;
@@ -302,7 +311,11 @@ fn layout(path: &Path, tr: &Trace, opts: &SpacetimeOptions) -> (Vec<Prim>, u32, 
     let shown: Vec<u64> = if opts.nodes.is_empty() {
         (0..tr.nodes).collect()
     } else {
-        opts.nodes.iter().copied().filter(|&n| n < tr.nodes).collect()
+        opts.nodes
+            .iter()
+            .copied()
+            .filter(|&n| n < tr.nodes)
+            .collect()
     };
     let col = |n: u64| shown.iter().position(|&s| s == n);
     let in_win = |t: SimTime| t >= from && t <= to;
@@ -316,16 +329,13 @@ fn layout(path: &Path, tr: &Trace, opts: &SpacetimeOptions) -> (Vec<Prim>, u32, 
                 && col(m.to).is_some()
         })
         .collect();
-    let events = drawn.len()
-        + tr.marks.iter().filter(|m| in_win(m.t_ns)).count()
-        + tr.violations.len();
+    let events =
+        drawn.len() + tr.marks.iter().filter(|m| in_win(m.t_ns)).count() + tr.violations.len();
     let w = opts.width as f64;
     let h = opts
         .height
-        .unwrap_or((TOP + BOTTOM + 14.0 * events as f64).clamp(600.0, 4000.0) as u32)
+        .unwrap_or((120.0 + BOTTOM + 14.0 * events as f64).clamp(600.0, 4000.0) as u32)
         as f64;
-    let (y0, y1) = (TOP, h - BOTTOM);
-    let y = |t: SimTime| y0 + (t.clamp(from, to) - from) as f64 / (to - from) as f64 * (y1 - y0);
     let ncols = shown.len().max(1) as f64;
     let colw = (w - LEFT - RIGHT) / ncols;
     let x = |n: u64| LEFT + (col(n).unwrap_or(0) as f64 + 0.5) * colw;
@@ -355,34 +365,64 @@ fn layout(path: &Path, tr: &Trace, opts: &SpacetimeOptions) -> (Vec<Prim>, u32, 
         color: BLACK,
         anchor: Anchor::Middle,
     });
-    // Legend row.
-    let legend: [(&str, RGBColor); 6] = [
-        ("delivered", ARROW),
-        ("dropped (reason)", DROP),
-        ("down", DOWN),
-        ("partition", PARTITION),
-        ("note / leader", NOTE),
-        ("violation", VIOLATION),
-    ];
-    let mut lx = LEFT;
+    // Legend: one colour per message kind, then the other marks; rows wrap.
+    let mut kinds: Vec<&str> = Vec::new();
+    for (_, m) in &drawn {
+        if m.end.as_ref().is_some_and(|e| e.1.is_none()) && !kinds.contains(&m.kind.as_str()) {
+            kinds.push(&m.kind);
+        }
+    }
+    let kind_color = |k: &str| {
+        let i = kinds.iter().position(|x| *x == k).unwrap_or(0);
+        KINDS[i % KINDS.len()]
+    };
+    let mut legend: Vec<(String, RGBColor)> = kinds
+        .iter()
+        .map(|k| {
+            (
+                if k.is_empty() { "?" } else { k }.to_string(),
+                kind_color(k),
+            )
+        })
+        .collect();
+    legend.extend(
+        [
+            ("dropped (✕ reason)", DROP),
+            ("down", DOWN),
+            ("partition", PARTITION),
+            ("note", NOTE),
+            ("leader", LEADER),
+            ("violation", VIOLATION),
+        ]
+        .map(|(l, c)| (l.to_string(), c)),
+    );
+    let (mut lx, mut ly) = (LEFT, 43.0);
     for (label, color) in legend {
+        let lw = 30.0 + super::render::text_width(&label, 12.0);
+        if lx + lw > w - RIGHT && lx > LEFT {
+            lx = LEFT;
+            ly += 18.0;
+        }
         out.push(Prim::Rect {
-            a: (lx, 38.0),
-            b: (lx + 16.0, 48.0),
+            a: (lx, ly - 5.0),
+            b: (lx + 16.0, ly + 5.0),
             color,
             opacity: 1.0,
             class: "legend",
             title: String::new(),
         });
         out.push(Prim::Text {
-            at: (lx + 21.0, 43.0),
-            text: label.into(),
+            at: (lx + 21.0, ly),
+            text: label,
             size: 12.0,
             color: BLACK,
             anchor: Anchor::Start,
         });
-        lx += 30.0 + super::render::text_width(label, 12.0);
+        lx += lw;
     }
+    let top = ly + 52.0;
+    let (y0, y1) = (top, h - BOTTOM);
+    let y = |t: SimTime| y0 + (t.clamp(from, to) - from) as f64 / (to - from) as f64 * (y1 - y0);
     // Partitions: bands across the whole width.
     for (a, b, change) in &tr.net {
         let b = b.unwrap_or(tr.end_ns);
@@ -435,7 +475,7 @@ fn layout(path: &Path, tr: &Trace, opts: &SpacetimeOptions) -> (Vec<Prim>, u32, 
             title: String::new(),
         });
         out.push(Prim::Text {
-            at: (x(n), TOP - 18.0),
+            at: (x(n), top - 18.0),
             text: format!("node {n}"),
             size: 14.0,
             color: BLACK,
@@ -480,7 +520,7 @@ fn layout(path: &Path, tr: &Trace, opts: &SpacetimeOptions) -> (Vec<Prim>, u32, 
                 out.push(Prim::Line {
                     a,
                     b,
-                    color: ARROW,
+                    color: kind_color(&m.kind),
                     width: 1.2,
                     dashed: m.copy_of.is_some(),
                     arrow: true,
@@ -501,7 +541,7 @@ fn layout(path: &Path, tr: &Trace, opts: &SpacetimeOptions) -> (Vec<Prim>, u32, 
                         at: ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0 - 5.0),
                         text: kind.to_string(),
                         size: 10.0,
-                        color: ARROW,
+                        color: kind_color(&m.kind),
                         anchor: Anchor::Middle,
                     });
                 }
@@ -586,8 +626,8 @@ fn layout(path: &Path, tr: &Trace, opts: &SpacetimeOptions) -> (Vec<Prim>, u32, 
             title: format!("{property} violated at {} ms: {detail}", ms(*t)),
         });
         out.push(Prim::Text {
-            at: (LEFT + 4.0, y(*t) - 8.0),
-            text: format!("violation: {property}"),
+            at: (LEFT + 4.0, y(*t) - 10.0),
+            text: format!("violation: {property}: {detail}"),
             size: 13.0,
             color: VIOLATION,
             anchor: Anchor::Start,
@@ -798,10 +838,17 @@ fn png(prims: &[Prim], w: u32, h: u32) -> Result<Vec<u8>, String> {
                     }
                 }
                 Prim::Rect {
-                    a, b, color, opacity, ..
+                    a,
+                    b,
+                    color,
+                    opacity,
+                    ..
                 } => {
-                    root.draw(&Rectangle::new([p(*a), p(*b)], color.mix(*opacity).filled()))
-                        .map_err(e)?;
+                    root.draw(&Rectangle::new(
+                        [p(*a), p(*b)],
+                        color.mix(*opacity).filled(),
+                    ))
+                    .map_err(e)?;
                 }
                 Prim::Dot { c, r, color, .. } => {
                     root.draw(&Circle::new(p(*c), r.round() as i32, color.filled()))
