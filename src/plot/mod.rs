@@ -8,6 +8,7 @@
 //!                summary.csv  ──► versus (mean with 95% CI bars, or a percentile)
 //!                series.csv   ──► series (mean curve per configuration)
 //!  trace.jsonl   notes, crashes ──► timeline (who each node believes leads)
+//!  trace.jsonl   messages, faults, notes ──► spacetime (Lamport diagram; its own display list)
 //!         │
 //!         ▼ Figure (display list in data coordinates) ──► render ──► .png / .svg
 //! ```
