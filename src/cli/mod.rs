@@ -21,6 +21,7 @@ pub mod rerun;
 pub mod run;
 pub mod shrink;
 pub mod sweep;
+pub mod view;
 
 use crate::protocols::{install, registry, Registry};
 use crate::run::RunError;
@@ -120,6 +121,9 @@ pub fn command(reg: &Registry) -> Command {
         )))
         .subcommand(plot::PlotArgs::augment_args(Command::new("plot").about(
             "Draw the plots of a results folder, or who leads over time from a trace file.",
+        )))
+        .subcommand(view::ViewArgs::augment_args(Command::new("view").about(
+            "Write a trace as one self-contained HTML page: a zoomable space-time diagram.",
         )))
 }
 
@@ -307,6 +311,7 @@ fn execute(m: &ArgMatches, args: &[String]) -> Result<i32, RunError> {
         "sweep" => sweep::sweep_cmd(&from_matches(sub)?),
         "merge" => sweep::merge_cmd(&from_matches(sub)?),
         "plot" => plot::plot_cmd(&from_matches(sub)?),
+        "view" => view::view_cmd(&from_matches(sub)?),
         other => unreachable!("subcommand {other} is not in the command tree"),
     }
 }

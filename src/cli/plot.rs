@@ -56,6 +56,12 @@ pub struct PlotArgs {
     /// Trace plots: end of the time window shown.
     #[arg(long, value_name = "DUR")]
     pub to: Option<Dur>,
+    /// Trace plots: `leaders` (who leads over time) or `messages` (a space-time diagram).
+    #[arg(long, value_name = "KIND", default_value = "leaders", value_parser = ["leaders", "messages"])]
+    pub kind: String,
+    /// Trace plots, `--kind messages`: only these nodes (comma-separated).
+    #[arg(long, value_name = "N,..", value_delimiter = ',')]
+    pub nodes: Vec<u64>,
 }
 
 /// `agentsim plot PATH`.
@@ -78,6 +84,9 @@ pub fn plot_cmd(a: &PlotArgs) -> Result<i32, RunError> {
             "{}: no such file or folder (accepted: a results folder or a trace file)",
             a.path.display()
         ))));
+    }
+    if a.kind == "messages" {
+        return super::view::plot_messages(a);
     }
     let opts = TimelineOptions {
         from_ns: a.from.map(|d| d.0),

@@ -7,6 +7,7 @@
 //! reproduces it.
 
 pub mod trace;
+pub mod view;
 
 use crate::net::{NetConfig, Partitions};
 use crate::node::{Adversary, Graph, MetricDef, NodeId, Protocol};

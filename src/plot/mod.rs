@@ -9,6 +9,7 @@
 //!                summary.csv  ──► versus (mean with 95% CI bars, or a percentile)
 //!                series.csv   ──► series (mean curve per configuration)
 //!  trace.jsonl   notes, crashes ──► timeline (who each node believes leads)
+//!  trace.jsonl   messages, faults, notes ──► spacetime (Lamport diagram; its own display list)
 //!         │
 //!         ▼ Figure (display list in data coordinates) ──► render ──► .png / .svg
 //! ```
@@ -63,6 +64,7 @@ pub mod load;
 pub mod pdf;
 pub mod render;
 pub mod series;
+pub mod spacetime;
 pub mod svg_text;
 pub mod timeline;
 pub mod versus;

@@ -23,6 +23,8 @@ mod bus;
 mod sweep;
 // Plots: valid PNG and SVG of the requested size, from results and from traces.
 mod plot;
+// Seeing a run: the space-time diagram and the HTML viewer's page, against the trace.
+mod view;
 // The protocol seam's hooks with a probe protocol: workload, storage delay, Byzantine marks, counters.
 mod hooks;
 // OM(m): IC2 broken at n = 3 with one traitor, none at n = 4; SM(m); the broken variant.
