@@ -923,6 +923,9 @@ pub fn spacetime(
     match format {
         Format::Png => png(&prims, w, h).map_err(bad),
         Format::Svg => svg(&prims, w, h).map(String::into_bytes).map_err(bad),
+        Format::Pdf => svg(&prims, w, h)
+            .and_then(|s| super::pdf::svg_to_pdf(&s))
+            .map_err(bad),
     }
 }
 
