@@ -12,14 +12,20 @@ use crate::time::Dur;
 use std::fmt::Write as _;
 
 /// The command that reproduces one seed of a `check` invocation: the same
-/// arguments with `run` for `check` and `--seed S` last. The flags of `check`
+/// program and arguments with `run` for `check` and `--seed S` last. The flags of `check`
 /// alone (`--seeds`, `--jobs`, `--json`, `--determinism`) are dropped, and so is any `--seed`
 /// given to `check` (the scenario's seed, which `--seeds` overrides): `run`
 /// accepts `--seed` once.
 pub fn reproduction_command(args: &[String], seed: u64) -> String {
     /// Flags left out, with their value (`--seeds A..B` or `--seeds=A..B`).
     const DROPPED: [&str; 3] = ["--seeds", "--seed", "--jobs"];
-    let mut out = vec!["agentsim".to_string()];
+    // The program as the user knows it: `agentsim`, or an out-of-tree
+    // binary that hosts its own protocol.
+    let program = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .map_or("agentsim".into(), |n| n.to_string_lossy().into_owned());
+    let mut out = vec![program];
     let mut it = args.iter().skip(1);
     let mut replaced = false;
     while let Some(a) = it.next() {

@@ -2,9 +2,10 @@
 //! the built-in protocols (`run raft-rs`, `check raft-rs`, `sweep`, ...),
 //! plus two modes of this example:
 //!
-//! - `compare [N]`: agentsim's Raft against raft-rs on the same scenarios,
-//!   N seeds each (default 2000): time to the first leader, downtime after a
-//!   leader crash;
+//! - `compare [N [SETTINGS]]`: agentsim's Raft against raft-rs on the same
+//!   scenario, N seeds each (default 2000): time to the first leader,
+//!   downtime after a leader crash; SETTINGS are raft-rs's, as TOML lines
+//!   (`'tick = "1ms"\nelection_tick = 150\nheartbeat_tick = 50'`);
 //! - `bench-hash`: the cost of hashing raft-rs messages through their
 //!   protobuf encoding, against a hand-written field list.
 //!
@@ -167,9 +168,11 @@ fn metrics(sc: &Scenario, seeds: u64) -> (Vec<f64>, Vec<f64>) {
 
 /// agentsim's Raft and raft-rs on the same scenario: 5 nodes, one-way
 /// latency 1..5 ms, the leader crashed at 2 s for 1 s; election timeouts
-/// 150..300 ms and heartbeats every 50 ms in both.
-fn compare(seeds: u64) {
+/// 150..300 ms and heartbeats every 50 ms in both (unless `settings`
+/// change raft-rs's).
+fn compare(seeds: u64, settings: &str) {
     let toml = |protocol: &str| {
+        let settings = if protocol == "raft-rs" { settings } else { "" };
         format!(
             r#"
 nodes = 5
@@ -181,7 +184,9 @@ latency = "1ms..5ms"
 schedule = ["crash-leader:1s@2s"]
 [protocol]
 name = "{protocol}"
-"#
+{}
+"#,
+            settings.replace("\\n", "\n")
         )
     };
     println!("{seeds} seeds; 5 nodes, latency 1ms..5ms, the leader crashed at 2s for 1s");
@@ -242,7 +247,7 @@ fn bench_hash() {
         for i in 0..N {
             let mut h = RunHasher::default();
             f(&msgs[i % msgs.len()], &mut h);
-            sink ^= std::hash::Hasher::finish(&h);
+            sink = sink.wrapping_add(std::hash::Hasher::finish(&h));
         }
         let ns = started.elapsed().as_nanos() as f64 / N as f64;
         println!("{name}: {ns:.1} ns per message ({N} messages)");
