@@ -41,7 +41,7 @@ fn main() {
             let n = args
                 .get(2)
                 .map_or(2000, |s| s.parse().expect("compare N: a seed count"));
-            compare(n);
+            compare(n, args.get(3).map_or("", String::as_str));
         }
         Some("bench-hash") => {
             agentsim::protocols::install(registry()).expect("no registry in use yet");
@@ -225,11 +225,12 @@ fn bench_hash() {
         m.index = 1234;
         m.commit = 1233;
         for i in 0..entries {
-            let mut e = Entry::default();
-            e.term = 7;
-            e.index = 1235 + i;
-            e.data = vec![1u8; 8].into();
-            m.mut_entries().push(e);
+            m.mut_entries().push(Entry {
+                term: 7,
+                index: 1235 + i,
+                data: vec![1u8; 8].into(),
+                ..Default::default()
+            });
         }
         msgs.push(m);
     }
