@@ -185,6 +185,9 @@ pub struct CheckArgs {
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Run every seed twice and report those whose run hashes differ (by default only the first 16 are run twice).
+    #[arg(long)]
+    pub determinism: bool,
 }
 
 impl CommonArgs {

@@ -4,6 +4,7 @@
 //! rayon pool and their results gathered in seed order, so the summary is the
 //! same whatever the number of threads.
 
+use super::determinism::{self, DeterminismSummary, TWICE_DEFAULT};
 use super::run_silent;
 use crate::engine::RunReport;
 use crate::observe::PropertyKind;
@@ -49,6 +50,9 @@ pub struct CheckSummary {
     /// `eventually` properties some runs stopped too early to judge.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub undecided: Vec<PropertyUndecided>,
+    /// The seeds run twice and those whose runs differed: if any did, the
+    /// protocol is not deterministic and nothing above can be reproduced.
+    pub determinism: DeterminismSummary,
 }
 
 /// Runs that stopped (at `time_max`, `events_max` or for lack of events)
@@ -124,22 +128,68 @@ pub fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, ThreadsErro
         })
 }
 
-/// Runs `base` with every seed in `seeds` on `jobs` threads (one per core if `None`).
-///
-/// Seeds go in blocks of [`BLOCK`]: the reports of one block are gathered in
-/// seed order and folded into the summary, so memory stays bounded however
-/// many seeds are checked.
+/// Runs `base` with every seed in `seeds` on `jobs` threads (one per core if
+/// `None`), the first [`TWICE_DEFAULT`] seeds twice (see [`check_seeds_with`]).
 pub fn check_seeds(
     base: &Scenario,
     seeds: Range<u64>,
     jobs: Option<usize>,
 ) -> Result<CheckSummary, ThreadsError> {
-    let pool = thread_pool(jobs)?;
+    let opts = CheckOptions {
+        jobs,
+        ..CheckOptions::default()
+    };
+    check_seeds_with(base, seeds, &opts)
+}
+
+/// Most seeds one `check` runs (`--seeds A..B` with `B - A` at most this):
+/// 10^8 seeds take hours even for a small scenario. Split a larger range:
+/// the summaries of its parts are those of the whole, seed by seed.
+pub const SEEDS_MAX: u64 = 100_000_000;
+
+/// How [`check_seeds_with`] runs.
+pub struct CheckOptions<'a> {
+    /// Worker threads (one per core if `None`).
+    pub jobs: Option<usize>,
+    /// How many of the first seeds to run a second time, comparing run
+    /// hashes ([`TWICE_DEFAULT`]; `u64::MAX` for every seed).
+    pub twice: u64,
+    /// Called with 1 after each seed (from the worker threads): a progress bar.
+    pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+}
+
+impl Default for CheckOptions<'_> {
+    fn default() -> Self {
+        CheckOptions {
+            jobs: None,
+            twice: TWICE_DEFAULT,
+            progress: None,
+        }
+    }
+}
+
+/// Runs `base` with every seed in `seeds`, and the first `opts.twice` of
+/// them a second time ([`determinism::run_twice`]). A seed whose two runs
+/// have different hashes is listed in [`CheckSummary::determinism`], and
+/// the first such seed is run twice more with a full trace to name the
+/// first record where runs differ ([`determinism::locate`]).
+///
+/// Seeds go in blocks of [`BLOCK`]: the reports of one block are gathered in
+/// seed order and folded into the summary, so memory stays bounded however
+/// many seeds are checked.
+pub fn check_seeds_with(
+    base: &Scenario,
+    seeds: Range<u64>,
+    opts: &CheckOptions<'_>,
+) -> Result<CheckSummary, ThreadsError> {
+    let pool = thread_pool(opts.jobs)?;
     let mut summary = Summarizer::default();
+    let mut twice = DeterminismSummary::default();
+    let twice_end = seeds.start.saturating_add(opts.twice);
     let mut lo = seeds.start;
     while lo < seeds.end {
         let hi = seeds.end.min(lo.saturating_add(BLOCK));
-        let reports: Vec<RunReport> = pool.install(|| {
+        let reports: Vec<(RunReport, Option<String>)> = pool.install(|| {
             (lo..hi)
                 .into_par_iter()
                 .map(|seed| {
@@ -147,14 +197,34 @@ pub fn check_seeds(
                         seed,
                         ..base.clone()
                     };
-                    run_silent(&sc)
+                    let r = run_silent(&sc);
+                    let again = (seed < twice_end).then(|| determinism::run_twice(&sc).hash);
+                    if let Some(p) = opts.progress {
+                        p(1);
+                    }
+                    (r, again)
                 })
                 .collect()
         });
-        reports.iter().for_each(|r| summary.add(r));
+        for (r, again) in &reports {
+            summary.add(r);
+            if let Some(h) = again {
+                twice.add(r.seed, &r.hash, h);
+            }
+        }
         lo = hi;
     }
-    Ok(summary.finish())
+    if let Some(d) = twice.seeds.first() {
+        let sc = Scenario {
+            seed: d.seed,
+            ..base.clone()
+        };
+        // The scenario ran already, so it is valid: `locate` cannot fail.
+        twice.first = determinism::locate(&sc, [&d.first_hash, &d.second_hash]).ok();
+    }
+    let mut s = summary.finish();
+    s.determinism = twice;
+    Ok(s)
 }
 
 /// Seeds run between two folds into the summary.
@@ -230,6 +300,7 @@ impl Summarizer {
             stops: self.stops,
             failures: self.failures,
             undecided: self.undecided,
+            determinism: DeterminismSummary::default(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! One integration-test binary (fast to build, easy to scan). Modules:
 //!
 //! - `common`: helpers shared by the modules (scenario builders, the binary's path).
-//! - `cli`, `engine`, `determinism`, `raft`, `paxos`, `gossip`, `bus`, `sweep`, `plot`, `hooks`, `om`,
+//! - `cli`, `engine`, `determinism`, `determinism_check`, `raft`, `paxos`, `gossip`, `bus`, `sweep`, `plot`, `hooks`, `om`,
 //!   `threshold_vote`, `jury`, `bracha`, `pbft`, `layout`, `corpus`, `contract_net`, `limits`, `shrink`,
 //!   `view`, `export`: see each module's first line below.
 mod common;
@@ -11,6 +11,8 @@ mod cli;
 mod engine;
 // Same seed same bytes, different seed different hash, replay, golden hashes.
 mod determinism;
+// The determinism self-check of `check`: a protocol reading outside the run reported; the seed cap.
+mod determinism_check;
 // Raft election safety and liveness under faults; broken variants caught.
 mod raft;
 // Paxos (single-decree and Multi-Paxos) under faults; broken variants caught; message counts, livelock, latency.
