@@ -13,6 +13,8 @@
 
 pub mod args;
 pub mod check;
+pub mod diff;
+pub mod export;
 pub mod list;
 pub mod plot;
 pub mod replay;
@@ -105,6 +107,12 @@ pub fn command(reg: &Registry) -> Command {
         )))
         .subcommand(plot::PlotArgs::augment_args(Command::new("plot").about(
             "Draw the plots of a results folder, or who leads over time from a trace file.",
+        )))
+        .subcommand(diff::DiffArgs::augment_args(Command::new("diff").about(
+            "Compare two traces: settings, the first differing event, counts and metrics.",
+        )))
+        .subcommand(export::ExportArgs::augment_args(Command::new("export").about(
+            "Write a trace as Chrome/Perfetto trace-event JSON or a ShiViz log.",
         )))
 }
 
@@ -231,6 +239,8 @@ fn execute(m: &ArgMatches, args: &[String]) -> Result<i32, RunError> {
         "sweep" => sweep::sweep_cmd(&from_matches(sub)?),
         "merge" => sweep::merge_cmd(&from_matches(sub)?),
         "plot" => plot::plot_cmd(&from_matches(sub)?),
+        "diff" => diff::diff_cmd(&from_matches(sub)?),
+        "export" => export::export_cmd(&from_matches(sub)?),
         other => unreachable!("subcommand {other} is not in the command tree"),
     }
 }

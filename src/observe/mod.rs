@@ -6,6 +6,9 @@
 //! sweeps go on and report it; the caller adds the seed and a command that
 //! reproduces it.
 
+pub mod diff;
+pub mod export;
+pub mod records;
 pub mod trace;
 
 use crate::net::{NetConfig, Partitions};
