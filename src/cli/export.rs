@@ -6,17 +6,29 @@ use super::exit;
 use crate::experiment::results::write_atomic;
 use crate::observe::export::{perfetto, shiviz};
 use crate::run::RunError;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use std::path::PathBuf;
 
 /// The formats `export` writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportFormat {
     /// Chrome trace-event JSON (ui.perfetto.dev, chrome://tracing).
-    #[value(alias = "chrome")]
     Perfetto,
     /// A ShiViz log with vector clocks (DistributedClocks/shiviz).
     Shiviz,
+}
+
+impl std::str::FromStr for ExportFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "perfetto" | "chrome" => Ok(ExportFormat::Perfetto),
+            "shiviz" => Ok(ExportFormat::Shiviz),
+            _ => Err(format!(
+                "'{s}' unknown (accepted: perfetto, chrome (the same), shiviz)"
+            )),
+        }
+    }
 }
 
 impl ExportFormat {
@@ -35,7 +47,7 @@ pub struct ExportArgs {
     /// A trace written by `run --trace` (level events or full for messages).
     pub trace: PathBuf,
     /// perfetto (Chrome trace-event JSON; alias chrome) | shiviz.
-    #[arg(long, value_enum, value_name = "FORMAT")]
+    #[arg(long, value_name = "FORMAT")]
     pub format: ExportFormat,
     /// Output file [default: the trace's name with .perfetto.json or .shiviz.log].
     #[arg(short = 'o', long = "out", value_name = "FILE")]

@@ -42,7 +42,7 @@ pub mod exit {
     /// A liveness (`eventually`) property was violated (and no safety property).
     pub const LIVENESS: i32 = 4;
     /// `replay`: the re-run diverged from the recorded trace; `rerun`: the
-    /// run hash differs from the row's.
+    /// run hash differs from the row's; `diff`: the two traces differ.
     pub const DIVERGED: i32 = 5;
     /// No property was violated, but a run stopped (`time_max`, `events_max`)
     /// before a liveness (`eventually`) property could be judged.

@@ -98,6 +98,8 @@ pub fn diff(a: &TraceRecords, b: &TraceRecords, context: usize) -> TraceDiff {
     let mut settings = fields(&a.start().data, &b.start().data);
     // `seed` is in run_start twice (top level and in the scenario): say it once.
     settings.retain(|f| f.path != "scenario.seed");
+    // The header's own fields (seed, program, model, ...) before the scenario's.
+    settings.sort_by_key(|f| f.path.starts_with("scenario."));
     let ea: Vec<&Record> = a.events().collect();
     let eb: Vec<&Record> = b.events().collect();
     let first = (0..ea.len().max(eb.len()))
@@ -224,6 +226,9 @@ fn flatten<'a>(prefix: &str, v: &'a Value, out: &mut BTreeMap<String, &'a Value>
                 flatten(&format!("{prefix}[{i}]"), x, out);
             }
         }
+        // An empty map or list has no leaves: what it holds elsewhere shows.
+        Value::Object(m) if m.is_empty() => {}
+        Value::Array(xs) if xs.is_empty() => {}
         Value::Null if prefix.is_empty() => {}
         _ => {
             out.insert(prefix.to_string(), v);

@@ -2,7 +2,7 @@
 //!
 //! - `common`: helpers shared by the modules (scenario builders, the binary's path).
 //! - `cli`, `engine`, `determinism`, `raft`, `paxos`, `gossip`, `bus`, `sweep`, `plot`, `hooks`, `om`,
-//!   `threshold_vote`, `jury`, `bracha`, `pbft`, `layout`, `contract_net`: see each module's first line below.
+//!   `threshold_vote`, `jury`, `bracha`, `pbft`, `layout`, `contract_net`, `export`: see each module's first line below.
 mod common;
 // The command line: outputs, exit codes, bad input.
 mod cli;
@@ -38,3 +38,5 @@ mod pbft;
 mod layout;
 // Contract net and its baselines under faults; leases and drift; variants caught; M/M/c.
 mod contract_net;
+// diff and export (Chrome/Perfetto trace-event JSON, ShiViz) on Raft, gossip and Paxos traces, against the published formats.
+mod export;
