@@ -160,9 +160,12 @@ pub fn perfetto(t: &TraceRecords) -> String {
             continue;
         };
         let e = steps.get(&(seq, node)).copied();
-        if is_trigger(r) && e.is_none_or(|j| !is_trigger(events[j])) {
-            steps.insert((seq, node), i);
-        } else if e.is_none() && (r.ty == "send" || r.ty == "duplicate") {
+        // A trigger names the step; else its first send names it.
+        let names = match e {
+            Some(j) => is_trigger(r) && !is_trigger(events[j]),
+            None => is_trigger(r) || r.ty == "send" || r.ty == "duplicate",
+        };
+        if names {
             steps.insert((seq, node), i);
         }
     }
