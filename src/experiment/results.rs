@@ -260,8 +260,7 @@ pub fn runs_csv(exp: &Experiment, results: &BTreeMap<u64, RunResult>) -> String 
 
 /// The columns of `summary.csv`.
 pub const SUMMARY_STATS: [&str; 12] = [
-    "count", "mean", "sd", "se", "min", "median", "p90", "p99", "max", "ci95_lo", "ci95_hi",
-    "missing",
+    "count", "mean", "sd", "se", "min", "median", "p90", "p99", "max", "ci95_lo", "ci95_hi", "missing",
 ];
 
 /// `summary.csv`: per configuration and metric, the statistics of

@@ -229,9 +229,7 @@ mod tests {
     #[test]
     fn a_ratio_of_runs_has_the_binomial_standard_error() {
         // 30 of 100 runs right: p̂ = 0.3; sd² = n p̂(1 − p̂)/(n − 1).
-        let x: Vec<f64> = (0..100)
-            .map(|i| if i % 10 < 3 { 1.0 } else { 0.0 })
-            .collect();
+        let x: Vec<f64> = (0..100).map(|i| if i % 10 < 3 { 1.0 } else { 0.0 }).collect();
         let s = summarize(&x).unwrap();
         let binomial = (0.3f64 * 0.7 / 99.0).sqrt();
         assert!((s.se.unwrap() - binomial).abs() < 1e-12, "{:?}", s.se);
