@@ -13,6 +13,8 @@
 
 pub mod args;
 pub mod check;
+pub mod diff;
+pub mod export;
 pub mod list;
 pub mod paths;
 pub mod plot;
@@ -43,9 +45,9 @@ pub mod exit {
     /// A liveness (`eventually`) property was violated (and no safety property).
     pub const LIVENESS: i32 = 4;
     /// `replay`: the re-run diverged from the recorded trace; `rerun`: the
-    /// run hash differs from the row's; `check`: a seed run twice gave two
-    /// run hashes (the protocol is not deterministic; this takes precedence
-    /// over `check`'s other codes).
+    /// run hash differs from the row's; `diff`: the two traces differ;
+    /// `check`: a seed run twice gave two run hashes (the protocol is not
+    /// deterministic; this takes precedence over `check`'s other codes).
     pub const DIVERGED: i32 = 5;
     /// No property was violated, but a run stopped (`time_max`, `events_max`)
     /// before a liveness (`eventually`) property could be judged.
@@ -126,6 +128,12 @@ pub fn command(reg: &Registry) -> Command {
         )))
         .subcommand(view::ViewArgs::augment_args(Command::new("view").about(
             "Write a trace as one self-contained HTML page: a zoomable space-time diagram.",
+        )))
+        .subcommand(diff::DiffArgs::augment_args(Command::new("diff").about(
+            "Compare two traces: settings, the first differing event, counts and metrics.",
+        )))
+        .subcommand(export::ExportArgs::augment_args(Command::new("export").about(
+            "Write a trace as Chrome/Perfetto trace-event JSON or a ShiViz log.",
         )))
 }
 
@@ -314,6 +322,8 @@ fn execute(m: &ArgMatches, args: &[String]) -> Result<i32, RunError> {
         "merge" => sweep::merge_cmd(&from_matches(sub)?),
         "plot" => plot::plot_cmd(&from_matches(sub)?),
         "view" => view::view_cmd(&from_matches(sub)?),
+        "diff" => diff::diff_cmd(&from_matches(sub)?),
+        "export" => export::export_cmd(&from_matches(sub)?),
         other => unreachable!("subcommand {other} is not in the command tree"),
     }
 }

@@ -1,11 +1,15 @@
 //! Everything that watches a run: each protocol's named properties, checked
 //! while the run goes by its [`Monitor`], the metrics monitors collect, the
-//! network's counters, and the [`trace`] (format and run hash).
+//! network's counters, the [`trace`] (format and run hash), and tools that
+//! read a finished trace back ([`records`]): [`diff`] and [`export`].
 //!
 //! A violation is a value (time, property, one-line detail), never a panic, so
 //! sweeps go on and report it; the caller adds the seed and a command that
 //! reproduces it.
 
+pub mod diff;
+pub mod export;
+pub mod records;
 pub mod trace;
 pub mod view;
 

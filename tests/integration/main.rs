@@ -49,3 +49,5 @@ mod limits;
 mod contract_net;
 // Shrinking failing runs: every broken variant to at most 5 faults, still failing; the command.
 mod shrink;
+// diff and export (Chrome/Perfetto trace-event JSON, ShiViz) on Raft, gossip and Paxos traces, against the published formats.
+mod export;
