@@ -111,7 +111,7 @@ impl Shrinker {
 }
 
 /// Seeds tried per candidate: its own and the next ones.
-pub const SEED_TRIES: u64 = 8;
+pub const SEED_TRIES: u64 = 16;
 
 /// Shrinks the failing run `sc` (its seed included). `property`: the property
 /// to keep failing; by default the first one the run violates.
@@ -293,6 +293,48 @@ fn ddmin(s: &mut Shrinker, sc: &Scenario, t_v: SimTime) -> (Scenario, SimTime) {
     // The empty schedule first: many failures need no fault at all.
     if let Some(found) = s.fails(&with(sc, &[])) {
         return found;
+    }
+    // Then each fault with the one that undoes it (a crash and its node's
+    // next recovery, a partition or cut and the next heal) alone: ddmin's
+    // contiguous chunks seldom hold such a pair, and many failures need
+    // exactly one (a vote forgotten across a crash).
+    let sched = &sc.faults.schedule;
+    for (i, e) in sched.iter().enumerate() {
+        let undo = sched[i + 1..]
+            .iter()
+            .find(|u| match (&e.action, &u.action) {
+                (FaultAction::Crash(n), FaultAction::Recover(m)) => n == m,
+                (
+                    FaultAction::Partition(_) | FaultAction::Cut(..) | FaultAction::Isolate(_),
+                    FaultAction::Heal,
+                ) => true,
+                _ => false,
+            });
+        if let Some(u) = undo {
+            if !s.budget() {
+                break;
+            }
+            if let Some(found) = s.fails(&with(sc, &[e.clone(), u.clone()])) {
+                return found;
+            }
+        }
+    }
+    // Then the faults of one node alone (its crashes and recoveries, at their
+    // times): failures that need one node's crash at a precise moment keep
+    // it, which removing other faults by chunks would disturb.
+    for node in 0..sc.nodes {
+        let own: Vec<FaultEntry> = sched
+            .iter()
+            .filter(|e| matches!(e.action, FaultAction::Crash(n) | FaultAction::Recover(n) if n == node))
+            .cloned()
+            .collect();
+        if own.is_empty() || own.len() == sched.len() || !s.budget() {
+            continue;
+        }
+        if let Some(found) = s.fails(&with(sc, &own)) {
+            best = found;
+            break;
+        }
     }
     while best.0.faults.schedule.len() >= 2 && s.budget() {
         let cur = best.0.faults.schedule.clone();

@@ -27,7 +27,10 @@ fn bad_input_gets_one_line_and_exit_code_2() {
         &["run", "paxos-ish"],
         &["paxos-ish", "protocols: raft, gossip"],
     );
-    bad(&["paxos"], &["'paxos'", "commands: run, check, list"]);
+    bad(
+        &["paxos"],
+        &["'paxos'", "commands: run, check, shrink, list"],
+    );
     bad(&["check", "raft", "--seed", "3"], &["--seed", "--seeds"]);
     bad(
         &["check", "raft", "--seed=3", "--seeds=0..5"],
