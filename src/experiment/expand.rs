@@ -75,6 +75,12 @@ pub(super) fn flatten_sweep(
                         "sweep '{path}': empty list (accepted: a list of values or a range {{ from, to, step | count }})"
                     ));
                 }
+                if let Some((i, v)) = a.iter().enumerate().find(|&(i, v)| a[..i].contains(v)) {
+                    return Err(format!(
+                        "sweep '{path}': value {v} listed twice (item {}) (accepted: distinct values, each once)",
+                        i + 1
+                    ));
+                }
                 out.push((path, a.clone()));
             }
             toml::Value::Table(inner) if is_range(inner) => {

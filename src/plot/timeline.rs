@@ -71,6 +71,15 @@ pub fn timeline(path: &Path, opts: &TimelineOptions) -> Result<Figure, Experimen
         let node = d["node"].as_u64().unwrap_or(0);
         match ty {
             "run_start" => {
+                let schema = d["schema"].as_u64();
+                if schema != Some(crate::observe::trace::SCHEMA_VERSION as u64) {
+                    return Err(bad(format!(
+                        "line {}: trace schema {} but this agentsim reads schema {} (accepted: a trace written by this version's `run --trace`)",
+                        i + 1,
+                        schema.map_or("missing".to_string(), |s| s.to_string()),
+                        crate::observe::trace::SCHEMA_VERSION
+                    )));
+                }
                 nodes = d["scenario"]["nodes"].as_u64();
             }
             "note" => {
@@ -99,6 +108,14 @@ pub fn timeline(path: &Path, opts: &TimelineOptions) -> Result<Figure, Experimen
                 fact: ty.to_string(),
                 belief: Some(Belief::NoLeader),
             }),
+            other if !crate::observe::trace::RECORD_TYPES.contains(&other) => {
+                let shown: String = other.chars().take(40).collect();
+                return Err(bad(format!(
+                    "line {}: unknown record type '{shown}' (accepted: {})",
+                    i + 1,
+                    crate::observe::trace::RECORD_TYPES.join(", ")
+                )));
+            }
             _ => {}
         }
     }
