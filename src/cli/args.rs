@@ -25,6 +25,13 @@ pub(crate) fn parse_nodes(s: &str) -> Result<u32, String> {
     }
 }
 
+/// `flag` (a repair time) given without `process`, which it would time.
+fn mttr_alone(flag: &str, process: &str) -> RunError {
+    RunError::Config(crate::scenario::ConfigError(format!(
+        "{flag} does nothing without its random fault process (accepted: with {process})"
+    )))
+}
+
 /// `--jobs` of `check` and `sweep`: a thread count in `1..=JOBS_MAX`.
 pub fn parse_jobs(s: &str) -> Result<usize, String> {
     let max = crate::run::check::JOBS_MAX;
@@ -244,6 +251,14 @@ impl CommonArgs {
             sc.faults.partition_mtbf = self.partition_mtbf;
         }
         set!(sc.faults.partition_mttr, self.partition_mttr);
+        // A repair time counts only with its process (the scenario check
+        // sees a value other than the default; a flag is refused even at it).
+        if self.crash_mttr.is_some() && sc.faults.crash_mttf.is_none() {
+            return Err(mttr_alone("--crash-mttr", "--crash-mttf"));
+        }
+        if self.partition_mttr.is_some() && sc.faults.partition_mtbf.is_none() {
+            return Err(mttr_alone("--partition-mttr", "--partition-mtbf"));
+        }
         if self.heal_at.is_some() {
             sc.faults.heal_at = self.heal_at;
         }

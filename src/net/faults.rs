@@ -358,6 +358,19 @@ impl FaultConfig {
                     .into(),
             );
         }
+        let d = FaultConfig::default();
+        if self.crash_mttr != d.crash_mttr && self.crash_mttf.is_none() {
+            return Err(
+                "faults.crash_mttr (--crash-mttr) does nothing without random crashes (accepted: with faults.crash_mttf / --crash-mttf)"
+                    .into(),
+            );
+        }
+        if self.partition_mttr != d.partition_mttr && self.partition_mtbf.is_none() {
+            return Err(
+                "faults.partition_mttr (--partition-mttr) does nothing without random partitions (accepted: with faults.partition_mtbf / --partition-mtbf)"
+                    .into(),
+            );
+        }
         if self.crash_max_down.is_some() && self.crash_mttf.is_none() {
             return Err(
                 "faults.crash_max_down (--crash-max-down) does nothing without random crashes (accepted: with faults.crash_mttf / --crash-mttf)"
