@@ -168,6 +168,14 @@ impl Scenario {
         Ok(())
     }
 
+    /// What one run of this scenario needs at most, in bytes
+    /// ([`crate::engine::limits::estimate`]).
+    pub fn memory_need(&self) -> u64 {
+        let spec = self.protocol.spec();
+        let node_bytes = spec.node_bytes(&self.protocol, self.nodes);
+        crate::engine::limits::estimate(self.nodes, node_bytes, &self.net.topology).total()
+    }
+
     /// What the engine takes: everything but the protocol.
     pub fn setup(&self) -> Setup<'_> {
         Setup {

@@ -67,6 +67,13 @@ pub fn check_cmd(sc: &Scenario, c: &CheckArgs, args: &[String]) -> Result<i32, R
             c.seeds.start, c.seeds.end
         ))));
     }
+    // Runs go `--jobs` at once: together they must fit, not just one.
+    let threads = c
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let at_once = threads.min(count.max(1) as usize);
+    crate::engine::limits::check_at_once(sc.memory_need(), at_once, c.jobs)
+        .map_err(|m| RunError::Config(ConfigError(m)))?;
     let bar = progress_bar(count);
     let inc = |n: u64| bar.inc(n);
     let opts = CheckOptions {

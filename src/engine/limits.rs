@@ -272,6 +272,27 @@ pub fn check_memory(
     ))
 }
 
+/// Refuses `at_once` runs of `one_run` bytes each going together (`check
+/// --jobs`) when they need more than the memory limit, though one fits.
+pub fn check_at_once(one_run: u64, at_once: usize, jobs: Option<usize>) -> Result<(), String> {
+    let need = one_run.saturating_mul(at_once as u64);
+    let (limit, source) = memory_limit();
+    if need <= limit {
+        return Ok(());
+    }
+    let jobs = match jobs {
+        Some(j) => format!("--jobs {j}"),
+        None => format!("--jobs (default: one per core, {at_once} here)"),
+    };
+    Err(format!(
+        "{jobs}: runs of about {} each, {at_once} at once, need about {}, above the memory limit of {} ({}) (accepted: a smaller --jobs, a smaller run, or --memory-limit SIZE)",
+        fmt_size(one_run),
+        fmt_size(need),
+        fmt_size(limit),
+        source.describe()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -272,3 +272,23 @@ fn a_folder_is_locked_while_a_sweep_writes_it_and_a_kill_frees_it() {
         ]
     );
 }
+
+/// `check` runs `--jobs` seeds at once: together they must fit the limit,
+/// though each one does alone.
+#[test]
+fn check_weighs_its_runs_in_flight_against_the_limit() {
+    // 50,000 Raft nodes need about 0.6 GiB a run; the limit here is 1 GiB.
+    let args = |jobs: &'static str, seeds: &'static str| {
+        let mut a = vec!["check", "raft", "--nodes", "50000", "--time-max", "1ns"];
+        a.extend(["--jobs", jobs, "--seeds", seeds]);
+        a
+    };
+    let o = run_limited(&args("2", "0..4"));
+    assert_refused(&o, &["--jobs 2", "2 at once", "limit of 1.0 GiB"]);
+    // One at a time, or one seed (so one run in flight), it goes.
+    for (jobs, seeds) in [("1", "0..2"), ("2", "0..1")] {
+        let o = run_limited(&args(jobs, seeds));
+        assert_ne!(o.status.code(), Some(2), "{jobs} {seeds}: {}", stderr(&o));
+        assert!(stdout(&o).contains("seeds"), "{}", stdout(&o));
+    }
+}
