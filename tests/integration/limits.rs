@@ -292,3 +292,70 @@ fn check_weighs_its_runs_in_flight_against_the_limit() {
         assert!(stdout(&o).contains("seeds"), "{}", stdout(&o));
     }
 }
+
+/// A disk that fills while a sweep writes its final files (a file-size
+/// limit, `ulimit -f`, here: writes past it fail with "File too large" as
+/// on a full disk) leaves the folder's old complete set as it was, and no
+/// temporary file; the partial file stays, so the same command resumes.
+#[cfg(unix)]
+#[test]
+fn a_full_disk_during_the_final_write_keeps_the_old_set() {
+    use std::os::unix::process::CommandExt;
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("out");
+    let reference = t.path().join("ref");
+    let sweep = |seeds: u32, dir: &Path, fsize: Option<u64>| {
+        let exp = small_experiment(t.path(), seeds);
+        let mut c = Command::new(bin());
+        c.args(["sweep", exp.to_str().unwrap(), "--out"]).arg(dir);
+        if let Some(bytes) = fsize {
+            // SAFETY: async-signal-safe calls only, in the child before exec.
+            unsafe {
+                c.pre_exec(move || {
+                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                    let lim = libc::rlimit {
+                        rlim_cur: bytes as libc::rlim_t,
+                        rlim_max: bytes as libc::rlim_t,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        c.output().unwrap()
+    };
+    let read = |dir: &Path| {
+        names(dir)
+            .into_iter()
+            .map(|n| (std::fs::read(dir.join(&n)).unwrap_or_default(), n))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(sweep(40, &out, None).status.code(), Some(0));
+    let old = read(&out);
+    assert_eq!(old.len(), 4, "{:?}", names(&out));
+    // The bigger sweep's runs.csv, written freely elsewhere.
+    assert_eq!(sweep(400, &reference, None).status.code(), Some(0));
+    let runs = std::fs::metadata(reference.join("runs.csv")).unwrap().len();
+    // Every file may be one byte shorter than that runs.csv: the partial
+    // file (its rows have no parameter columns) fits, runs.csv does not.
+    let o = sweep(400, &out, Some(runs - 1));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("runs.csv") && err.contains("too large"), "{err}");
+    // The old set, byte for byte, beside the partial file; no temporary.
+    let mut now = read(&out);
+    now.retain(|(_, n)| n != ".runs.partial");
+    assert_eq!(now, old, "{:?}", names(&out));
+    assert!(names(&out).contains(&".runs.partial".to_string()));
+    // With room again, the same command resumes to the full set.
+    let o = sweep(400, &out, None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("ran 0 (800 already done)"), "{}", stdout(&o));
+    let (mut a, mut b) = (read(&out), read(&reference));
+    a.retain(|(_, n)| n != "manifest.toml");
+    b.retain(|(_, n)| n != "manifest.toml");
+    assert_eq!(a, b);
+}
