@@ -734,6 +734,77 @@ fn a_signal_during_a_traced_run_leaves_no_temporary_file() {
     }
 }
 
+/// SIGTERM or SIGINT while `plot` writes its picture removes the
+/// `.NAME.tmp-PID` file, and the process ends by that signal. The picture
+/// (a 46 MB SVG) is written in a few milliseconds, so the test watches for
+/// the temporary file and signals as soon as it appears; a plot that
+/// finished first is tried again.
+#[cfg(unix)]
+#[test]
+fn a_signal_while_plot_writes_leaves_no_temporary_file() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("g.jsonl");
+    let o = std::process::Command::new(crate::common::bin())
+        .args(["run", "gossip", "--nodes", "10000", "--trace"])
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = dir.path().join("g.svg");
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        let mut caught = false;
+        for _attempt in 0..10 {
+            let mut child = std::process::Command::new(crate::common::bin())
+                .args(["plot", "--kind", "messages", "--format", "svg"])
+                .arg(&trace)
+                .arg("--out")
+                .arg(&out)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let tmp = dir.path().join(format!(".g.svg.tmp-{}", child.id()));
+            let t0 = std::time::Instant::now();
+            let mut finished = false;
+            while !tmp.exists() {
+                if child.try_wait().unwrap().is_some() {
+                    finished = true;
+                    break;
+                }
+                assert!(t0.elapsed().as_secs() < 120, "plot never wrote {tmp:?}");
+                std::hint::spin_loop();
+            }
+            if !finished {
+                // SAFETY: signalling our own child by its id.
+                unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+            }
+            let status = child.wait().unwrap();
+            if status.signal() == Some(sig) {
+                let left: Vec<_> = std::fs::read_dir(dir.path())
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .filter(|n| n != "g.jsonl")
+                    .collect();
+                // The signal may land just after the rename: a whole picture.
+                let whole = |n: &String| {
+                    n == "g.svg" && std::fs::read_to_string(&out).unwrap().ends_with("</svg>\n")
+                };
+                let left: Vec<_> = left.into_iter().filter(|n| !whole(n)).collect();
+                assert!(left.is_empty(), "signal {sig}: left behind {left:?}");
+                caught = true;
+                break;
+            }
+            // Done before the signal landed: the picture is whole.
+            assert_eq!(status.code(), Some(0), "{status:?}");
+            std::fs::remove_file(&out).unwrap();
+        }
+        assert!(
+            caught,
+            "signal {sig}: plot finished writing first, ten times"
+        );
+    }
+}
+
 /// Every `--help` (and `-h`) of every command and protocol fits in 100 columns.
 #[test]
 fn help_lines_fit_in_100_columns() {

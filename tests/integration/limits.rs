@@ -344,7 +344,10 @@ fn a_full_disk_during_the_final_write_keeps_the_old_set() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("runs.csv") && err.contains("too large"), "{err}");
+    assert!(
+        err.contains("runs.csv") && err.contains("too large"),
+        "{err}"
+    );
     // The old set, byte for byte, beside the partial file; no temporary.
     let mut now = read(&out);
     now.retain(|(_, n)| n != ".runs.partial");
@@ -353,7 +356,11 @@ fn a_full_disk_during_the_final_write_keeps_the_old_set() {
     // With room again, the same command resumes to the full set.
     let o = sweep(400, &out, None);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("ran 0 (800 already done)"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("ran 0 (800 already done)"),
+        "{}",
+        stdout(&o)
+    );
     let (mut a, mut b) = (read(&out), read(&reference));
     a.retain(|(_, n)| n != "manifest.toml");
     b.retain(|(_, n)| n != "manifest.toml");
