@@ -11,10 +11,16 @@
 //!    usually fails the same way. If it no longer fails, the faults stay
 //!    random and the next passes still run.
 //! 2. **Delta debugging** (Zeller and Hildebrandt's ddmin) of that schedule:
-//!    a 1-minimal list, from which no single fault can be removed.
+//!    a 1-minimal list, from which no single fault can be removed. Before
+//!    ddmin's halving, small candidates that it seldom forms: no fault; each
+//!    fault with the one that undoes it; one crash and recovery moved to
+//!    just after a moment its node acted in a run without faults (a vote or
+//!    a promise forgotten across a restart needs that moment, not what led
+//!    the original run there); one node's faults; the faults just before the
+//!    violation, in windows doubling back from it; each kind of fault alone.
 //! 3. **Loss and duplication** ratios (the default and each link override)
 //!    lowered toward 0: 0 if that still fails, else the lowest of a binary
-//!    search.
+//!    search; then the schedule once more, with less noise.
 //! 4. **Nodes**: each node in turn removed, higher ids renumbered down, in
 //!    the schedule, the Byzantine lists, link overrides and drift entries.
 //!    A candidate the protocol refuses (too few nodes for its roles) is
@@ -66,7 +72,11 @@ pub enum ShrinkError {
 }
 
 /// At most this many candidate runs in all (the passes stop early beyond it).
-pub const RUNS_MAX: u64 = 5_000;
+pub const RUNS_MAX: u64 = 20_000;
+
+/// Moments (a node sending, in a run without faults) after which the
+/// shrinker tries one crash and recovery, per seed tried.
+const MOMENTS_MAX: usize = 200;
 
 struct Shrinker {
     property: String,
@@ -183,6 +193,22 @@ pub fn shrink(sc: &Scenario, property: Option<&str>) -> Result<Shrunk, ShrinkErr
         log.push(ratios.join(", "));
     }
 
+    // 3b. With less noise, the schedule again.
+    if cur.faults.schedule.len() > 1 && !cur.faults.has_random_process() && s.budget() {
+        let before = cur.faults.schedule.len();
+        let runs0 = s.runs;
+        let (c, t) = ddmin(&mut s, &cur, t_v);
+        if c.faults.schedule.len() < before {
+            cur = c;
+            t_v = t;
+            log.push(format!(
+                "fault schedule again: {before} -> {} events ({} runs)",
+                cur.faults.schedule.len(),
+                s.runs - runs0
+            ));
+        }
+    }
+
     // 4. Nodes.
     let n0 = cur.nodes;
     let mut k = cur.nodes;
@@ -266,8 +292,13 @@ pub fn explicit_faults(sc: &Scenario) -> Scenario {
         }
     }
     out.faults.schedule = schedule;
+    // The processes go, and their settings with them (a repair time
+    // without its process is refused).
+    let off = crate::net::faults::FaultConfig::default();
     out.faults.crash_mttf = None;
+    out.faults.crash_mttr = off.crash_mttr;
     out.faults.partition_mtbf = None;
+    out.faults.partition_mttr = off.partition_mttr;
     out.faults.leader_crashes = None;
     out.faults.heal_at = None;
     out.faults.crash_max_down = None;
@@ -319,6 +350,82 @@ fn ddmin(s: &mut Shrinker, sc: &Scenario, t_v: SimTime) -> (Scenario, SimTime) {
             }
         }
     }
+    // Then one crash and its recovery, with the same downtime, moved to
+    // just after a moment its node acted (sent a message) in a run without
+    // faults: a failure that needs a node to lose its state at a precise
+    // moment (a vote or a promise forgotten across a restart) needs that
+    // moment, not the faults that led the original run there, and a run
+    // without them reaches such moments (an election, a contended
+    // proposal) at times of its own.
+    let mut downs: Vec<u64> = Vec::new();
+    for (i, e) in sched.iter().enumerate() {
+        let FaultAction::Crash(n) = e.action else {
+            continue;
+        };
+        let back = sched[i + 1..]
+            .iter()
+            .find(|u| matches!(u.action, FaultAction::Recover(m) if m == n));
+        if let Some(u) = back {
+            downs.push(u.at.0 - e.at.0);
+        }
+    }
+    // The shortest and the median downtime, and a restart (1 ms): a long
+    // downtime lets the moment pass.
+    downs.sort_unstable();
+    let mut downs: Vec<u64> = [downs.first(), downs.get(downs.len() / 2)]
+        .into_iter()
+        .flatten()
+        .copied()
+        .collect();
+    if !downs.is_empty() {
+        downs.push(1_000_000);
+    }
+    downs.sort_unstable();
+    downs.dedup();
+    for k in 0..SEED_TRIES {
+        if downs.is_empty() || !s.budget() {
+            break;
+        }
+        let mut quiet = with(sc, &[]);
+        quiet.seed = sc.seed.wrapping_add(k);
+        let (_, text) = trace_text(&quiet, TraceLevel::Events);
+        let mut moments: Vec<(SimTime, NodeId)> = Vec::new();
+        for line in text.lines().filter(|l| l.starts_with(r#"{"type":"send""#)) {
+            let Ok(rec) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let (Some(t), Some(n)) = (rec["data"]["t_ns"].as_u64(), rec["data"]["from"].as_u64())
+            else {
+                continue;
+            };
+            if t < t_v && moments.last() != Some(&(t, n as NodeId)) {
+                moments.push((t, n as NodeId));
+            }
+        }
+        moments.truncate(MOMENTS_MAX);
+        for &(t, n) in &moments {
+            for &down in &downs {
+                if !s.budget() {
+                    break;
+                }
+                let moved = [
+                    FaultEntry {
+                        at: Dur(t + 1),
+                        action: FaultAction::Crash(n),
+                    },
+                    FaultEntry {
+                        at: Dur(t + 1 + down),
+                        action: FaultAction::Recover(n),
+                    },
+                ];
+                let mut c = with(&quiet, &moved);
+                c.seed = quiet.seed;
+                if let Some(tv) = s.fails_as_is(&c) {
+                    return (c, tv);
+                }
+            }
+        }
+    }
     // Then the faults of one node alone (its crashes and recoveries, at their
     // times): failures that need one node's crash at a precise moment keep
     // it, which removing other faults by chunks would disturb.
@@ -334,6 +441,45 @@ fn ddmin(s: &mut Shrinker, sc: &Scenario, t_v: SimTime) -> (Scenario, SimTime) {
         if let Some(found) = s.fails(&with(sc, &own)) {
             best = found;
             break;
+        }
+    }
+    // Then the faults shortly before the violation alone, in windows
+    // doubling back from it: what breaks safety mostly happened just
+    // before, and dropping everything earlier at once keeps that moment
+    // (ddmin's halves cut across it).
+    if best.0.faults.schedule.len() == sched.len() {
+        let mut w = 1_000_000u64; // 1 ms
+        while w < t_v && s.budget() {
+            let near: Vec<FaultEntry> = sched
+                .iter()
+                .filter(|e| e.at.0 + w >= t_v && e.at.0 <= t_v)
+                .cloned()
+                .collect();
+            w *= 2;
+            if near.is_empty() || near.len() == sched.len() {
+                continue;
+            }
+            if let Some(found) = s.fails(&with(sc, &near)) {
+                best = found;
+                break;
+            }
+        }
+    }
+    // Then each kind alone: crashes and recoveries, or network faults.
+    for crashes in [true, false] {
+        let cur = &best.0.faults.schedule;
+        let kind: Vec<FaultEntry> = cur
+            .iter()
+            .filter(|e| {
+                matches!(e.action, FaultAction::Crash(_) | FaultAction::Recover(_)) == crashes
+            })
+            .cloned()
+            .collect();
+        if kind.is_empty() || kind.len() == cur.len() || !s.budget() {
+            continue;
+        }
+        if let Some(found) = s.fails(&with(&best.0, &kind)) {
+            best = found;
         }
     }
     while best.0.faults.schedule.len() >= 2 && s.budget() {

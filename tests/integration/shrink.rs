@@ -1,5 +1,5 @@
 //! Shrinking: every built-in broken variant, found failing by `check` under
-//! faults, shrinks to a scenario of at most 5 fault events (two: at most 20) that still fails
+//! faults, shrinks to a scenario of at most 5 fault events that still fails
 //! the same property when its file is read back and run again; and the
 //! `shrink` command end to end.
 
@@ -181,9 +181,6 @@ fn cases() -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Variants that shrink to at most 20 fault events rather than 5.
-const HARD: [&str; 2] = ["raft forget-voted-for", "paxos forget-promise"];
-
 /// The first seed below 200 on which `sc` violates an `always` or
 /// `eventually` property, and that property.
 fn first_failure(name: &str, sc: &Scenario) -> (u64, &'static str) {
@@ -207,12 +204,10 @@ fn every_broken_variant_shrinks_to_at_most_five_faults_and_still_fails() {
         let sc = Scenario { seed, ..base };
         let s = shrink(&sc, Some(property)).unwrap_or_else(|e| panic!("{name}: {e}"));
         let faults = s.scenario.faults.schedule.len();
-        // Two variants need one crash at a precise moment amid many (a vote or
-        // a promise forgotten across it): removing other faults shifts the
-        // network's draws, and no small schedule found yet fails on any of
-        // the seeds tried. They shrink, but not yet to 5 faults (issue 14).
-        let limit = if HARD.contains(&name) { 20 } else { 5 };
-        if faults > limit || s.scenario.faults.has_random_process() {
+        // Two variants need one crash at a precise moment (a vote or a
+        // promise forgotten across a restart): the shrinker finds it by
+        // moving one crash and recovery after a moment a node acted.
+        if faults > 5 || s.scenario.faults.has_random_process() {
             bad.push(format!(
                 "{name}, seed {seed}: {faults} fault events left: {:?}",
                 s.log
