@@ -21,6 +21,39 @@ struct Set {
     ats: [u64; WAYS],
 }
 
+/// The set of a window of `2^(64 - shift)` sets that `id` goes to.
+#[inline]
+fn set_index(shift: u32, id: u64) -> usize {
+    if shift >= 64 {
+        return 0;
+    }
+    (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+}
+
+/// Where a window's sets were when last looked at: enough to prefetch the
+/// set of an id without reading the window (another cache line). A hint
+/// that went stale (the window was reallocated or copied since) only makes
+/// a prefetch useless: it is never dereferenced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Hint {
+    /// The address of the first set; 0 for a window with none.
+    addr: usize,
+    shift: u32,
+}
+
+impl Hint {
+    /// Starts loading the cache line that holds `id`'s set.
+    #[inline]
+    pub fn prefetch(self, id: u64) {
+        if self.addr != 0 {
+            let at = self
+                .addr
+                .wrapping_add(set_index(self.shift, id) * std::mem::size_of::<Set>());
+            crate::engine::prefetch(at as *const u8);
+        }
+    }
+}
+
 /// The ids a receiver delivered recently (see the module docs).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DedupWindow {
@@ -44,10 +77,16 @@ impl DedupWindow {
 
     #[inline]
     fn set_of(&self, id: u64) -> usize {
-        if self.shift >= 64 {
-            return 0;
+        set_index(self.shift, id)
+    }
+
+    /// Where this window's sets are now, for [`Hint::prefetch`].
+    #[inline]
+    pub fn hint(&self) -> Hint {
+        Hint {
+            addr: self.sets.as_ptr() as usize * !self.sets.is_empty() as usize,
+            shift: self.shift,
         }
-        (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
     }
 
     /// Whether `id` is in the window.
