@@ -331,17 +331,34 @@ impl BusMonitor {
     fn position(&self, rec: &Rec, node: NodeId) -> Option<u32> {
         match rec.recips {
             Recips::Snap(s) => match rec.env.dest {
-                Dest::Topic(t)
-                    if !self.dense.is_empty() && self.snap_of[t as usize] == s && node < self.n =>
-                {
-                    self.dense[t as usize * self.n as usize + node as usize].checked_sub(1)
-                }
+                Dest::Topic(t) => self.snap_position(t, s, node),
                 _ => self.search(s, node),
             },
             Recips::One(c) => (c == node).then_some(0),
             Recips::AllBut(_) => (node >= self.cfg.brokers && node < self.n)
                 .then(|| node - self.cfg.brokers),
         }
+    }
+
+    /// Position of `node` in snapshot `s` of topic `t`: looked up if `s`
+    /// is the topic's current one, else searched.
+    #[inline]
+    fn snap_position(&self, t: u32, s: u32, node: NodeId) -> Option<u32> {
+        if !self.dense.is_empty() && self.snap_of[t as usize] == s && node < self.n {
+            return self.dense[t as usize * self.n as usize + node as usize].checked_sub(1);
+        }
+        self.search(s, node)
+    }
+
+    /// Whether positions are looked up, and every node's in every topic's
+    /// current snapshot is the one a search finds.
+    #[cfg(test)]
+    pub(super) fn lookups_agree(&self) -> bool {
+        !self.dense.is_empty()
+            && (0..self.cfg.topics).all(|t| {
+                let s = self.snap_of[t as usize];
+                (0..self.n + 1).all(|node| self.snap_position(t, s, node) == self.search(s, node))
+            })
     }
 
     /// Position of `node` in snapshot `s`, searched.

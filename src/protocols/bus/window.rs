@@ -45,12 +45,18 @@ impl Hint {
     /// Starts loading the cache line that holds `id`'s set.
     #[inline]
     pub fn prefetch(self, id: u64) {
-        if self.addr != 0 {
-            let at = self
-                .addr
-                .wrapping_add(set_index(self.shift, id) * std::mem::size_of::<Set>());
+        if let Some(at) = self.set_addr(id) {
             crate::engine::prefetch(at as *const u8);
         }
+    }
+
+    /// The address of `id`'s set, if the window had sets.
+    #[inline]
+    fn set_addr(self, id: u64) -> Option<usize> {
+        (self.addr != 0).then(|| {
+            self.addr
+                .wrapping_add(set_index(self.shift, id) * std::mem::size_of::<Set>())
+        })
     }
 }
 
@@ -174,5 +180,27 @@ mod tests {
         let mut z = DedupWindow::default();
         z.insert(8, 0, 0);
         assert!(z.contains(0) && !z.contains(1));
+    }
+
+    #[test]
+    fn the_hint_points_at_the_set_an_id_lives_in() {
+        let mut w = DedupWindow::default();
+        // No sets yet: nothing to prefetch.
+        assert_eq!(w.hint().set_addr(7), None);
+        let ids: Vec<u64> = (0..300u64).map(|i| i * 7919 + (i << 40)).collect();
+        for (k, &id) in ids.iter().enumerate() {
+            w.insert(1024, id, k as u64);
+        }
+        let h = w.hint();
+        for &id in &ids {
+            let set = &w.sets[w.set_of(id)];
+            assert_eq!(h.set_addr(id), Some(set as *const Set as usize), "id {id}");
+            assert!(set.ids.contains(&(id + 1)), "id {id} in its set");
+        }
+        // A window of one set: every id goes there.
+        let mut one = DedupWindow::default();
+        one.insert(4, 5, 0);
+        let h = one.hint();
+        assert_eq!(h.set_addr(u64::MAX), Some(one.sets.as_ptr() as usize));
     }
 }
