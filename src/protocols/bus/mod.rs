@@ -562,15 +562,18 @@ impl Protocol for Bus {
     /// for memory.
     const PREFETCH: bool = true;
 
-    /// A delivery's lines: the rest of this struct, the durable state's
-    /// first line (reference counts and the window), the id's window set.
+    /// A delivery's lines: the rest of this struct (its queue, read at
+    /// every callback's end), the durable state's start (the window, and the
+    /// reference counts that `Arc::make_mut` reads, two words before it in
+    /// std's `Arc`: a wrong guess only wastes a prefetch), and the id's
+    /// window set.
     #[inline]
     fn prefetch(&self, msg: &BusMsg) {
         if let BusMsg::Deliver(env) = msg {
             let me = self as *const Bus as *const u8;
             crate::engine::prefetch(me.wrapping_add(64));
             let d = Arc::as_ptr(&self.d) as *const u8;
-            crate::engine::prefetch(d.wrapping_sub(16));
+            crate::engine::prefetch(d.wrapping_sub(2 * std::mem::size_of::<usize>()));
             crate::engine::prefetch(d.wrapping_add(std::mem::size_of::<window::DedupWindow>() - 1));
             self.hint.prefetch(env.id);
         }

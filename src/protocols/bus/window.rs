@@ -89,8 +89,13 @@ impl DedupWindow {
     /// Where this window's sets are now, for [`Hint::prefetch`].
     #[inline]
     pub fn hint(&self) -> Hint {
+        let addr = if self.sets.is_empty() {
+            0
+        } else {
+            self.sets.as_ptr() as usize
+        };
         Hint {
-            addr: self.sets.as_ptr() as usize * !self.sets.is_empty() as usize,
+            addr,
             shift: self.shift,
         }
     }
