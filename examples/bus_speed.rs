@@ -11,7 +11,8 @@
 //!   (`deliveries=`, the bench's figure) and their rate per second of wall
 //!   time and of CPU time (`per_cpu_s`: on a shared host wall time also
 //!   counts the time others ran), and the network deliveries (messages
-//!   the engine delivered, acks included) per second.
+//!   the engine delivered, acks included) per second, and each run's hash
+//!   (a faster build must print the same).
 //!
 //! ```text
 //! cargo run --release --example bus_speed                          # every guarantee
@@ -93,6 +94,7 @@ fn main() {
     };
     for g in gs {
         let (mut apps, mut net, mut secs, mut cpu) = (0u64, 0u64, 0.0f64, 0.0f64);
+        let mut hashes = Vec::new();
         for k in 0..a.runs {
             let sc = scenario(&a, g, a.seed + k);
             let (started, cpu0) = (Instant::now(), cpu_s());
@@ -108,15 +110,17 @@ fn main() {
             assert!(failed.is_empty(), "{failed:?}");
             apps += *r.metrics.get("deliveries").expect("deliveries reported") as u64;
             net += r.counts.delivered;
+            hashes.push(r.hash);
         }
         println!(
-            "guarantee={g} clients={} runs={} deliveries={apps} deliveries_per_s={:.0} deliveries_per_cpu_s={:.0} ns_per_delivery={:.1} net_deliveries={net} net_per_s={:.0} wall_s={secs:.3}",
+            "guarantee={g} clients={} runs={} deliveries={apps} deliveries_per_s={:.0} deliveries_per_cpu_s={:.0} ns_per_delivery={:.1} net_deliveries={net} net_per_s={:.0} wall_s={secs:.3} hash={}",
             a.clients,
             a.runs,
             apps as f64 / secs,
             apps as f64 / cpu,
             secs * 1e9 / apps as f64,
             net as f64 / secs,
+            hashes.join(","),
         );
     }
 }

@@ -191,6 +191,10 @@ struct BatchItem {
 const PREFETCH_AHEAD: usize = 4;
 /// Below this many nodes their state stays in cache: no prefetching.
 const PREFETCH_MIN_NODES: u32 = 4096;
+/// How many events ahead [`Protocol::prefetch`] is called (with
+/// [`Protocol::PREFETCH`]); the node's first cache line is loaded twice as
+/// far ahead, so that the hook finds it in cache.
+const HOOK_AHEAD: usize = 2;
 
 /// Batches open for more timers, at most this many (oldest dropped first).
 const OPEN_BATCHES: usize = 4;
@@ -629,6 +633,9 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
         if self.n >= PREFETCH_MIN_NODES {
             self.prefetch_next();
         }
+        if P::PREFETCH {
+            self.prefetch_hook();
+        }
         self.handle(event);
         self.stop_now()
     }
@@ -757,6 +764,25 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
                 .wrapping_add(node * P::Timer::NAMES.len()),
         );
         self.monitor.prefetch(node as NodeId);
+    }
+
+    /// The protocol's look-ahead ([`Protocol::PREFETCH`]): loads the first
+    /// cache line of the node that a message `2 × HOOK_AHEAD` events ahead
+    /// goes to, and asks the node of the message [`HOOK_AHEAD`] events ahead
+    /// (whose line was loaded so) to load what handling it will touch; the
+    /// monitor is told of both ([`Monitor::prefetch_msg`]).
+    #[inline]
+    fn prefetch_hook(&self) {
+        if let Some(Event::Deliver { to, msg, .. }) = self.queue.peek_ahead(2 * HOOK_AHEAD) {
+            prefetch(self.nodes.as_ptr().wrapping_add(*to as usize));
+            self.monitor.prefetch_msg(*to, msg, true);
+        }
+        if let Some(Event::Deliver { to, msg, .. }) = self.queue.peek_ahead(HOOK_AHEAD) {
+            if let Some(node) = self.nodes.get(*to as usize) {
+                node.prefetch(msg);
+            }
+            self.monitor.prefetch_msg(*to, msg, false);
+        }
     }
 
     #[inline]

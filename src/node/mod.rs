@@ -172,6 +172,10 @@ pub trait Protocol: Sized + 'static {
     /// The Byzantine behaviours this protocol implements (the scenario may
     /// mark nodes with these only). Empty by default: `--byzantine` is refused.
     const BEHAVIOURS: &'static [BehaviourKind] = &[];
+    /// Whether the engine calls [`Protocol::prefetch`] (off by default: the
+    /// look-ahead costs a few instructions per event, worth it only where
+    /// handling a message misses the cache).
+    const PREFETCH: bool = false;
 
     /// Builds a node at first boot (`durable` is the default) or on recovery
     /// (`durable` is what it last persisted).
@@ -185,6 +189,14 @@ pub trait Protocol: Sized + 'static {
     /// A workload submission arrived at this node (only when the scenario
     /// has a workload). Ignored by default.
     fn on_submit(&mut self, _ctx: &mut Ctx<'_, Self>, _sub: Submission) {}
+    /// A hint, called only with [`Protocol::PREFETCH`] set: `msg` will reach
+    /// this node a few events from now, so what handling it touches may be
+    /// worth loading into cache ([`crate::engine::prefetch`]). The engine
+    /// loaded the first cache line of `self` some events earlier: read only
+    /// that line (anything else may miss, and the point is not to wait), and
+    /// change nothing (a hint never alters a run).
+    #[inline]
+    fn prefetch(&self, _msg: &Self::Msg) {}
 }
 
 /// What a node asked for during one callback, in issue order.

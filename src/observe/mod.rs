@@ -222,6 +222,14 @@ pub trait Monitor<P: Protocol>: Sized {
     /// worth loading into cache ([`crate::engine::prefetch`]). Changes nothing.
     #[inline]
     fn prefetch(&self, _node: NodeId) {}
+    /// A hint, with [`Protocol::PREFETCH`] set: `msg` will reach `to` some
+    /// events from now, so the state its checks will touch may be worth
+    /// loading into cache. Called twice per message, first with `far` (twice
+    /// as many events ahead), so that a chain of two loads can be prefetched
+    /// (the first on the far call, the second on the near one, reading what
+    /// the first loaded). Changes nothing.
+    #[inline]
+    fn prefetch_msg(&self, _to: NodeId, _msg: &P::Msg, _far: bool) {}
     /// A node crashed.
     fn on_crash(&mut self, _w: &World, _node: NodeId) {}
     /// A node recovered (before its `on_start`).

@@ -225,7 +225,9 @@ impl Bus {
     /// Adds `id` (published at `at`) to the dedup window; an id pushed out
     /// raises the at-most-once floor past its publication time.
     fn remember(&mut self, window: u32, id: MsgId, at: u64) {
-        if let Some(old_at) = dm!(self).window.insert(window, id, at) {
+        let pushed = dm!(self).window.insert(window, id, at);
+        self.hint = self.d.window.hint();
+        if let Some(old_at) = pushed {
             self.floor = self.floor.max(old_at + 1);
         }
     }

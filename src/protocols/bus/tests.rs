@@ -613,4 +613,36 @@ fn monitor_expects_pattern_subscribers_and_allows_only_covered_deliveries() {
     m.key_change(9 * MS, 3, p, false);
     assert_eq!(m.expected_on(4), vec![1]);
     assert_eq!(m.expected_on(6), vec![3]);
+    // Each change made new snapshots: the positions looked up follow them.
+    assert!(m.lookups_agree());
+}
+
+#[test]
+fn monitor_looks_up_positions_that_follow_subscription_changes() {
+    use crate::observe::{Monitor, MonitorInit};
+    let cfg = BusConfig {
+        subscribers_per_topic: 2,
+        ..tree(&["1/+", "+/0", "#"])
+    };
+    let nodes = 12;
+    let init = MonitorInit {
+        seed: 0,
+        nodes,
+        config: &cfg,
+        adversary: &crate::node::NO_ADVERSARY,
+    };
+    let mut m = BusMonitor::new(&init);
+    assert!(m.lookups_agree());
+    // Subscribe and unsubscribe patterns in a scrambled order: members join
+    // and leave the middle, the front and the back of the lists.
+    for (k, node) in [7u32, 2, 11, 4, 9, 1, 5].into_iter().enumerate() {
+        let key = cfg.pattern_key(k as u32 % 3, 0);
+        m.key_change(k as u64 * MS, node, key, true);
+        assert!(m.lookups_agree());
+    }
+    for (k, node) in [2u32, 9, 7].into_iter().enumerate() {
+        let key = cfg.pattern_key((k as u32 + 1) % 3, 0);
+        m.key_change(20 * MS + k as u64 * MS, node, key, false);
+        assert!(m.lookups_agree());
+    }
 }

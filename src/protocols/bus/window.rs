@@ -21,6 +21,45 @@ struct Set {
     ats: [u64; WAYS],
 }
 
+/// The set of a window of `2^(64 - shift)` sets that `id` goes to.
+#[inline]
+fn set_index(shift: u32, id: u64) -> usize {
+    if shift >= 64 {
+        return 0;
+    }
+    (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+}
+
+/// Where a window's sets were when last looked at: enough to prefetch the
+/// set of an id without reading the window (another cache line). A hint
+/// that went stale (the window was reallocated or copied since) only makes
+/// a prefetch useless: it is never dereferenced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Hint {
+    /// The address of the first set; 0 for a window with none.
+    addr: usize,
+    shift: u32,
+}
+
+impl Hint {
+    /// Starts loading the cache line that holds `id`'s set.
+    #[inline]
+    pub fn prefetch(self, id: u64) {
+        if let Some(at) = self.set_addr(id) {
+            crate::engine::prefetch(at as *const u8);
+        }
+    }
+
+    /// The address of `id`'s set, if the window had sets.
+    #[inline]
+    fn set_addr(self, id: u64) -> Option<usize> {
+        (self.addr != 0).then(|| {
+            self.addr
+                .wrapping_add(set_index(self.shift, id) * std::mem::size_of::<Set>())
+        })
+    }
+}
+
 /// The ids a receiver delivered recently (see the module docs).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DedupWindow {
@@ -44,10 +83,21 @@ impl DedupWindow {
 
     #[inline]
     fn set_of(&self, id: u64) -> usize {
-        if self.shift >= 64 {
-            return 0;
+        set_index(self.shift, id)
+    }
+
+    /// Where this window's sets are now, for [`Hint::prefetch`].
+    #[inline]
+    pub fn hint(&self) -> Hint {
+        let addr = if self.sets.is_empty() {
+            0
+        } else {
+            self.sets.as_ptr() as usize
+        };
+        Hint {
+            addr,
+            shift: self.shift,
         }
-        (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
     }
 
     /// Whether `id` is in the window.
@@ -135,5 +185,27 @@ mod tests {
         let mut z = DedupWindow::default();
         z.insert(8, 0, 0);
         assert!(z.contains(0) && !z.contains(1));
+    }
+
+    #[test]
+    fn the_hint_points_at_the_set_an_id_lives_in() {
+        let mut w = DedupWindow::default();
+        // No sets yet: nothing to prefetch.
+        assert_eq!(w.hint().set_addr(7), None);
+        let ids: Vec<u64> = (0..300u64).map(|i| i * 7919 + (i << 40)).collect();
+        for (k, &id) in ids.iter().enumerate() {
+            w.insert(1024, id, k as u64);
+        }
+        let h = w.hint();
+        for &id in &ids {
+            let set = &w.sets[w.set_of(id)];
+            assert_eq!(h.set_addr(id), Some(set as *const Set as usize), "id {id}");
+            assert!(set.ids.contains(&(id + 1)), "id {id} in its set");
+        }
+        // A window of one set: every id goes there.
+        let mut one = DedupWindow::default();
+        one.insert(4, 5, 0);
+        let h = one.hint();
+        assert_eq!(h.set_addr(u64::MAX), Some(one.sets.as_ptr() as usize));
     }
 }
