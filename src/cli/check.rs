@@ -290,11 +290,7 @@ pub fn text_report(
 
 /// Percent of `n` in `of`, as a whole number.
 fn pct(n: u64, of: u64) -> u64 {
-    if of == 0 {
-        0
-    } else {
-        (n * 100 + of / 2) / of
-    }
+    (n * 100 + of / 2).checked_div(of).unwrap_or(0)
 }
 
 /// `crash 100% of failures vs 50% of seeds, ...`: the drawn kinds, those
