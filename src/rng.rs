@@ -6,7 +6,8 @@
 //!                               ├─ stream 2: workload
 //!                               ├─ stream 3: topology (random graphs)
 //!                               ├─ stream 4: node seeds (node i: words 2i, 2i+1)
-//!                               └─ stream 5: storage (write delays)
+//!                               ├─ stream 5: storage (write delays)
+//!                               └─ stream 6: swarm (the fault mix `check --swarm` draws)
 //! ```
 //!
 //! Every consumer draws from its own ChaCha stream, so one extra draw in one place
@@ -54,6 +55,9 @@ pub mod stream {
     pub const NODE_SEEDS: u64 = 4;
     /// Storage write delays.
     pub const STORAGE: u64 = 5;
+    /// The fault mix of a seed under `check --swarm` (drawn before the run,
+    /// so the run's own streams are those of the scenario it yields).
+    pub const SWARM: u64 = 6;
 }
 
 /// A seeded ChaCha8 stream (engine consumers: network, faults, workload, topology).

@@ -195,6 +195,12 @@ pub struct CheckArgs {
     /// Run every seed twice and report those whose run hashes differ (by default only the first 16 are run twice).
     #[arg(long)]
     pub determinism: bool,
+    /// Swarm testing: each seed also draws which fault kinds are on (loss, dup, delay, crash, partition, drift, each with probability 1/2) and their rates; a kind set by a flag or the scenario file stays as given. Failures print the drawn mix as plain flags.
+    #[arg(long)]
+    pub swarm: bool,
+    /// Bounds of the swarm's draws, KEY=LO..HI joined by commas (a key left out keeps its default); keys and defaults: on=0.5 (the chance a kind is on), loss=0.01..0.3, dup=0.01..0.3, latency-max=10ms..100ms, crash-mttf=100ms..10s, crash-mttr=1ms..1s, partition-mtbf=100ms..10s, partition-mttr=10ms..2s, drift-ppm-max=10..1000.
+    #[arg(long, value_name = "SPEC", requires = "swarm")]
+    pub swarm_bounds: Option<crate::run::swarm::SwarmBounds>,
 }
 
 impl CommonArgs {

@@ -309,7 +309,8 @@ fn execute(m: &ArgMatches, args: &[String]) -> Result<i32, RunError> {
                 }
                 run::run_cmd(&sc, &out)
             } else {
-                check::check_cmd(&sc, &from_matches::<CheckArgs>(pm)?, args)
+                let pinned = check::pinned_by_user(pm);
+                check::check_cmd(&sc, &from_matches::<CheckArgs>(pm)?, args, pinned)
             }
         }
         "list" => list::list_cmd(sub.get_flag("json")),

@@ -2,10 +2,13 @@
 //!
 //! Each run stays single-threaded and deterministic; runs are spread over a
 //! rayon pool and their results gathered in seed order, so the summary is the
-//! same whatever the number of threads.
+//! same whatever the number of threads. Under [`swarm`](super::swarm) each
+//! seed runs the scenario of its own fault mix, and the summary counts which
+//! fault kinds were on in all seeds and in each property's failing seeds.
 
 use super::determinism::{self, DeterminismSummary, TWICE_DEFAULT};
 use super::run_silent;
+use super::swarm::{FaultKind, KindSet, Swarm, SwarmBounds};
 use crate::engine::RunReport;
 use crate::observe::PropertyKind;
 use crate::scenario::Scenario;
@@ -32,6 +35,62 @@ pub struct PropertyFailures {
     /// The failing seeds in increasing order, the first [`SEEDS_LISTED`] of
     /// them (`runs` counts them all).
     pub seeds: Vec<u64>,
+    /// Under `--swarm`: the fault kinds on in the failing seeds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<MixTally>,
+}
+
+/// How often each fault kind the swarm draws was on, over some seeds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KindCounts(pub [u64; 6]);
+
+impl KindCounts {
+    fn add(&mut self, on: KindSet) {
+        for k in on.iter() {
+            self.0[k as usize] += 1;
+        }
+    }
+    /// Seeds with `k` on.
+    pub fn get(&self, k: FaultKind) -> u64 {
+        self.0[k as usize]
+    }
+}
+
+impl Serialize for KindCounts {
+    /// `{"loss": 12, "dup": 9, ...}`, every kind.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(6))?;
+        for k in FaultKind::ALL {
+            m.serialize_entry(k.name(), &self.get(k))?;
+        }
+        m.end()
+    }
+}
+
+/// The fault kinds on in one property's failing seeds.
+#[derive(Clone, Debug, Serialize)]
+pub struct MixTally {
+    /// Failing seeds with each kind on (`runs` of them in all).
+    pub kinds_on: KindCounts,
+    /// The failing seed with the fewest kinds on (the lowest among ties):
+    /// the simplest mix that fails.
+    pub fewest_seed: u64,
+    /// The kinds on in that seed.
+    pub fewest_kinds: KindSet,
+}
+
+/// What the swarm drew over a whole check.
+#[derive(Clone, Debug, Serialize)]
+pub struct SwarmSummary {
+    /// The bounds of the draws.
+    pub bounds: SwarmBounds,
+    /// The kinds drawn per seed.
+    pub drawn: KindSet,
+    /// The kinds kept as the user set them (never drawn).
+    pub kept: KindSet,
+    /// Seeds with each kind on.
+    pub kinds_on: KindCounts,
 }
 
 /// How many failing seeds a [`PropertyFailures`] lists.
@@ -53,6 +112,9 @@ pub struct CheckSummary {
     /// The seeds run twice and those whose runs differed: if any did, the
     /// protocol is not deterministic and nothing above can be reproduced.
     pub determinism: DeterminismSummary,
+    /// Under `--swarm`: the bounds and how often each kind was on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<SwarmSummary>,
 }
 
 /// Runs that stopped (at `time_max`, `events_max` or for lack of events)
@@ -156,6 +218,9 @@ pub struct CheckOptions<'a> {
     pub twice: u64,
     /// Called with 1 after each seed (from the worker threads): a progress bar.
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+    /// Each seed draws its fault mix ([`Swarm::mix`]) and runs the scenario
+    /// of that mix; `None`: every seed runs the base scenario.
+    pub swarm: Option<&'a Swarm>,
 }
 
 impl Default for CheckOptions<'_> {
@@ -164,6 +229,7 @@ impl Default for CheckOptions<'_> {
             jobs: None,
             twice: TWICE_DEFAULT,
             progress: None,
+            swarm: None,
         }
     }
 }
@@ -184,30 +250,55 @@ pub fn check_seeds_with(
 ) -> Result<CheckSummary, ThreadsError> {
     let pool = thread_pool(opts.jobs)?;
     let mut summary = Summarizer::default();
+    if let Some(sw) = opts.swarm {
+        summary.swarm = Some(SwarmSummary {
+            bounds: sw.bounds.clone(),
+            drawn: sw.drawn(),
+            kept: sw.pinned.kinds,
+            kinds_on: KindCounts::default(),
+        });
+    }
+    // The scenario of a seed, and the kinds its mix turned on.
+    let scenario_of = |seed: u64| -> (Scenario, Option<KindSet>) {
+        match opts.swarm {
+            Some(sw) => {
+                let mix = sw.mix(seed);
+                let sc = Scenario {
+                    seed,
+                    ..mix.apply(base)
+                };
+                (sc, Some(mix.on))
+            }
+            None => (
+                Scenario {
+                    seed,
+                    ..base.clone()
+                },
+                None,
+            ),
+        }
+    };
     let mut twice = DeterminismSummary::default();
     let twice_end = seeds.start.saturating_add(opts.twice);
     let mut lo = seeds.start;
     while lo < seeds.end {
         let hi = seeds.end.min(lo.saturating_add(BLOCK));
-        let reports: Vec<(RunReport, Option<String>)> = pool.install(|| {
+        let reports: Vec<(RunReport, Option<String>, Option<KindSet>)> = pool.install(|| {
             (lo..hi)
                 .into_par_iter()
                 .map(|seed| {
-                    let sc = Scenario {
-                        seed,
-                        ..base.clone()
-                    };
+                    let (sc, on) = scenario_of(seed);
                     let r = run_silent(&sc);
                     let again = (seed < twice_end).then(|| determinism::run_twice(&sc).hash);
                     if let Some(p) = opts.progress {
                         p(1);
                     }
-                    (r, again)
+                    (r, again, on)
                 })
                 .collect()
         });
-        for (r, again) in &reports {
-            summary.add(r);
+        for (r, again, on) in &reports {
+            summary.add(r, *on);
             if let Some(h) = again {
                 twice.add(r.seed, &r.hash, h);
             }
@@ -215,10 +306,7 @@ pub fn check_seeds_with(
         lo = hi;
     }
     if let Some(d) = twice.seeds.first() {
-        let sc = Scenario {
-            seed: d.seed,
-            ..base.clone()
-        };
+        let (sc, _) = scenario_of(d.seed);
         // The scenario ran already, so it is valid: `locate` cannot fail.
         twice.first = determinism::locate(&sc, [&d.first_hash, &d.second_hash]).ok();
     }
@@ -233,7 +321,7 @@ pub const BLOCK: u64 = 4096;
 /// Aggregates reports (in the given order: the first failure is the first in the list).
 pub fn summarize(reports: &[RunReport]) -> CheckSummary {
     let mut s = Summarizer::default();
-    reports.iter().for_each(|r| s.add(r));
+    reports.iter().for_each(|r| s.add(r, None));
     s.finish()
 }
 
@@ -244,11 +332,16 @@ struct Summarizer {
     stops: BTreeMap<&'static str, u64>,
     failures: Vec<PropertyFailures>,
     undecided: Vec<PropertyUndecided>,
+    swarm: Option<SwarmSummary>,
 }
 
 impl Summarizer {
-    fn add(&mut self, r: &RunReport) {
+    /// Adds one seed's report; `on`: the kinds its drawn mix turned on.
+    fn add(&mut self, r: &RunReport, on: Option<KindSet>) {
         self.runs += 1;
+        if let (Some(s), Some(on)) = (&mut self.swarm, on) {
+            s.kinds_on.add(on);
+        }
         *self.stops.entry(r.stop.as_str()).or_insert(0) += 1;
         let mut seen_here: Vec<&str> = Vec::new();
         for v in &r.violations {
@@ -262,6 +355,13 @@ impl Summarizer {
                     if f.seeds.len() < SEEDS_LISTED {
                         f.seeds.push(r.seed);
                     }
+                    if let (Some(t), Some(on)) = (&mut f.swarm, on) {
+                        t.kinds_on.add(on);
+                        if on.len() < t.fewest_kinds.len() {
+                            t.fewest_seed = r.seed;
+                            t.fewest_kinds = on;
+                        }
+                    }
                 }
                 None => self.failures.push(PropertyFailures {
                     property: v.property,
@@ -271,6 +371,15 @@ impl Summarizer {
                     first_t_ns: v.t_ns,
                     first_detail: v.detail.clone(),
                     seeds: vec![r.seed],
+                    swarm: on.map(|on| {
+                        let mut kinds_on = KindCounts::default();
+                        kinds_on.add(on);
+                        MixTally {
+                            kinds_on,
+                            fewest_seed: r.seed,
+                            fewest_kinds: on,
+                        }
+                    }),
                 }),
             }
         }
@@ -301,6 +410,7 @@ impl Summarizer {
             failures: self.failures,
             undecided: self.undecided,
             determinism: DeterminismSummary::default(),
+            swarm: self.swarm,
         }
     }
 }

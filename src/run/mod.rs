@@ -1,13 +1,15 @@
 //! Running scenarios: one run end to end (the `run_start` header, the run,
 //! the `run_end` record, atomic trace files written to a temporary file in
 //! the same folder and renamed into place only when complete), [`replay`] of
-//! a trace, [`check`] of many seeds in parallel, and the [`determinism`]
-//! self-check (a seed run twice must give the same hash).
+//! a trace, [`check`] of many seeds in parallel (with a fault mix drawn per
+//! seed under [`swarm`]), and the [`determinism`] self-check (a seed run
+//! twice must give the same hash).
 
 pub mod check;
 pub mod determinism;
 mod replay;
 pub mod shrink;
+pub mod swarm;
 pub mod temps;
 
 pub use replay::{replay, Replay};

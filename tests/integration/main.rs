@@ -3,7 +3,7 @@
 //! - `common`: helpers shared by the modules (scenario builders, the binary's path).
 //! - `cli`, `engine`, `determinism`, `determinism_check`, `raft`, `paxos`, `gossip`, `bus`, `sweep`, `plot`, `hooks`, `om`,
 //!   `threshold_vote`, `jury`, `bracha`, `pbft`, `layout`, `corpus`, `contract_net`, `limits`, `shrink`,
-//!   `view`, `export`: see each module's first line below.
+//!   `view`, `export`, `swarm`: see each module's first line below.
 mod common;
 // The command line: outputs, exit codes, bad input.
 mod cli;
@@ -51,3 +51,5 @@ mod contract_net;
 mod shrink;
 // diff and export (Chrome/Perfetto trace-event JSON, ShiViz) on Raft, gossip and Paxos traces, against the published formats.
 mod export;
+// Swarm faults: a fault mix drawn per seed, grouped failures, plain reproduction commands.
+mod swarm;
