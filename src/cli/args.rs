@@ -257,14 +257,6 @@ impl CommonArgs {
             sc.faults.partition_mtbf = self.partition_mtbf;
         }
         set!(sc.faults.partition_mttr, self.partition_mttr);
-        // A repair time counts only with its process (the scenario check
-        // sees a value other than the default; a flag is refused even at it).
-        if self.crash_mttr.is_some() && sc.faults.crash_mttf.is_none() {
-            return Err(mttr_alone("--crash-mttr", "--crash-mttf"));
-        }
-        if self.partition_mttr.is_some() && sc.faults.partition_mtbf.is_none() {
-            return Err(mttr_alone("--partition-mttr", "--partition-mtbf"));
-        }
         if self.heal_at.is_some() {
             sc.faults.heal_at = self.heal_at;
         }
@@ -297,6 +289,18 @@ impl CommonArgs {
 pub fn scenario_for(spec: &'static dyn DynSpec, m: &ArgMatches) -> Result<Scenario, RunError> {
     let common = CommonArgs::from_arg_matches(m).map_err(|e| bad(e.to_string()))?;
     let mut sc = common.scenario(spec)?;
+    // A repair time counts only with its process (the scenario check sees a
+    // value other than the default; a flag is refused even at it), unless
+    // `check --swarm` may draw the process.
+    let swarm = matches!(m.try_get_one::<bool>("swarm"), Ok(Some(true)));
+    if !swarm {
+        if common.crash_mttr.is_some() && sc.faults.crash_mttf.is_none() {
+            return Err(mttr_alone("--crash-mttr", "--crash-mttf"));
+        }
+        if common.partition_mttr.is_some() && sc.faults.partition_mtbf.is_none() {
+            return Err(mttr_alone("--partition-mttr", "--partition-mtbf"));
+        }
+    }
     spec.apply_flags(m, &mut sc.protocol).map_err(bad)?;
     for p in &common.params {
         set_param(&mut sc, p).map_err(bad)?;

@@ -126,6 +126,56 @@ pub fn pinned_by_user(pm: &clap::ArgMatches) -> Pinned {
     }
 }
 
+/// Refuses, under `--swarm`, a setting of the scenario file that counts only
+/// with a random fault process the file does not turn on: the swarm leaves
+/// it out of a seed whose mix has no such process, but that seed's
+/// reproduction (`run --scenario FILE`) would read it again and be refused.
+/// Its flag (`--heal-at`) is left out of such a reproduction instead.
+pub fn refuse_swarm_file_settings(pm: &clap::ArgMatches, sc: &Scenario) -> Result<(), RunError> {
+    use clap::parser::ValueSource;
+    let flag = |id: &str| pm.value_source(id) == Some(ValueSource::CommandLine);
+    let file: Option<toml::Table> = pm
+        .get_one::<std::path::PathBuf>("scenario")
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| t.parse().ok());
+    let in_file = |k: &str| {
+        file.as_ref()
+            .and_then(|f| f.get("faults"))
+            .and_then(|t| t.as_table())
+            .is_some_and(|t| t.contains_key(k))
+    };
+    let f = &sc.faults;
+    let any = !f.has_random_process();
+    for (key, id, flag_name, off) in [
+        ("heal_at", "heal_at", "--heal-at", any),
+        (
+            "crash_max_down",
+            "crash_max_down",
+            "--crash-max-down",
+            f.crash_mttf.is_none(),
+        ),
+        (
+            "crash_mttr",
+            "crash_mttr",
+            "--crash-mttr",
+            f.crash_mttf.is_none(),
+        ),
+        (
+            "partition_mttr",
+            "partition_mttr",
+            "--partition-mttr",
+            f.partition_mtbf.is_none(),
+        ),
+    ] {
+        if off && in_file(key) && !flag(id) {
+            return Err(RunError::Config(ConfigError(format!(
+                "--swarm: faults.{key} in the scenario file counts only with a random fault process, which the swarm may draw off, and the reproduction of such a seed (run --scenario FILE) would refuse it (accepted: {flag_name} on the command line instead)"
+            ))));
+        }
+    }
+    Ok(())
+}
+
 /// `agentsim check PROTOCOL ...`: every seed of `c.seeds`; `pinned`: what
 /// the user set, which `--swarm` keeps ([`pinned_by_user`]).
 pub fn check_cmd(

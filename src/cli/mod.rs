@@ -310,6 +310,9 @@ fn execute(m: &ArgMatches, args: &[String]) -> Result<i32, RunError> {
                 run::run_cmd(&sc, &out)
             } else {
                 let pinned = check::pinned_by_user(pm);
+                if pm.get_flag("swarm") {
+                    check::refuse_swarm_file_settings(pm, &sc)?;
+                }
                 check::check_cmd(&sc, &from_matches::<CheckArgs>(pm)?, args, pinned)
             }
         }

@@ -409,7 +409,7 @@ pub struct FaultMix {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drift_ppm_max: Option<u32>,
     /// Flags of the base scenario left out because no random process is on
-    /// for them in this mix (`--heal-at`, `--crash-max-down`).
+    /// for them in this mix (`--heal-at`, `--crash-max-down`, a repair time).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cleared: Vec<&'static str>,
 }
@@ -449,11 +449,14 @@ impl FaultMix {
         if let Some(v) = self.drift_ppm_max {
             sc.faults.drift_ppm_max = v;
         }
+        let off = crate::net::faults::FaultConfig::default();
         for &c in &self.cleared {
             match c {
                 "--heal-at" => sc.faults.heal_at = None,
                 "--crash-max-down" => sc.faults.crash_max_down = None,
-                _ => unreachable!("only those two are cleared"),
+                "--crash-mttr" => sc.faults.crash_mttr = off.crash_mttr,
+                "--partition-mttr" => sc.faults.partition_mttr = off.partition_mttr,
+                _ => unreachable!("only these are cleared"),
             }
         }
         sc
@@ -591,6 +594,13 @@ impl Swarm {
         }
         if self.base_crash_max_down && !process(FaultKind::Crash) {
             m.cleared.push("--crash-max-down");
+        }
+        // A repair time the user set counts only when its process is on.
+        if self.pinned.crash_mttr && !process(FaultKind::Crash) {
+            m.cleared.push("--crash-mttr");
+        }
+        if self.pinned.partition_mttr && !process(FaultKind::Partition) {
+            m.cleared.push("--partition-mttr");
         }
         m
     }
@@ -758,6 +768,33 @@ mod tests {
             assert_eq!(sc.faults.heal_at.is_some(), on);
             assert_eq!(m.cleared.contains(&"--heal-at"), !on);
         }
+    }
+
+    #[test]
+    fn a_repair_time_set_is_left_out_when_its_process_is_off() {
+        let mut base = raft();
+        base.faults.crash_mttr = Dur::from_ms(5);
+        let pinned = Pinned {
+            crash_mttr: true,
+            ..Pinned::default()
+        };
+        let s = Swarm::new(&base, SwarmBounds::default(), pinned).unwrap();
+        let mut seen = [false; 2];
+        for seed in 0..100 {
+            let m = s.mix(seed);
+            let sc = m.apply(&base);
+            sc.validate().unwrap();
+            let on = m.on.contains(FaultKind::Crash);
+            seen[on as usize] = true;
+            let kept = if on {
+                Dur::from_ms(5)
+            } else {
+                Dur::from_ms(500)
+            };
+            assert_eq!(sc.faults.crash_mttr, kept);
+            assert_eq!(m.cleared.contains(&"--crash-mttr"), !on);
+        }
+        assert_eq!(seen, [true, true]);
     }
 
     #[test]
