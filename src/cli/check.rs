@@ -205,7 +205,7 @@ pub fn check_cmd(
     let at_once = threads.min(count.max(1) as usize);
     crate::engine::limits::check_at_once(sc.memory_need(), at_once, c.jobs)
         .map_err(|m| RunError::Config(ConfigError(m)))?;
-    let bar = progress_bar(count);
+    let bar = crate::experiment::runner::progress_bar(true, count, "seeds");
     let inc = |n: u64| bar.inc(n);
     let opts = CheckOptions {
         jobs: c.jobs,
@@ -246,33 +246,6 @@ pub fn exit_code(summary: &CheckSummary) -> i32 {
     } else {
         exit::OK
     }
-}
-
-/// A bar on stderr when it is a terminal (hidden otherwise): seeds done,
-/// rate, time left.
-fn progress_bar(len: u64) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(len),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{elapsed_precise} [{wide_bar}] {human_pos}/{human_len} seeds, {rate} seeds/s, {eta} left",
-    ) {
-        let style = style
-            .with_key(
-                "rate",
-                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{:.0}", s.per_sec());
-                },
-            )
-            .progress_chars("=> ");
-        bar.set_style(style);
-    }
-    bar
 }
 
 /// How to print the command of a seed: the check's arguments, and its

@@ -577,7 +577,7 @@ fn run_parallel(
         .open(partial)
         .map_err(|e| ExperimentError::io(partial, e))?;
     let pool = crate::run::check::thread_pool(opts.jobs)?;
-    let bar = progress_bar(opts.progress, count);
+    let bar = progress_bar(opts.progress, count, "runs");
     let abort = AtomicBool::new(false);
     let (tx, rx) = std::sync::mpsc::sync_channel::<(u64, RunResult)>(4096);
     let mut error = None;
@@ -628,12 +628,14 @@ impl NoBar {
 }
 
 #[cfg(not(feature = "cli"))]
-fn progress_bar(_wanted: bool, _len: u64) -> NoBar {
+fn progress_bar(_wanted: bool, _len: u64, _unit: &str) -> NoBar {
     NoBar
 }
 
+/// A bar on stderr when `wanted` and stderr is a terminal (hidden
+/// otherwise): `unit`s done (runs, seeds), rate, time left.
 #[cfg(feature = "cli")]
-fn progress_bar(wanted: bool, len: u64) -> indicatif::ProgressBar {
+pub(crate) fn progress_bar(wanted: bool, len: u64, unit: &str) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
     if !(wanted && std::io::stderr().is_terminal()) {
         return indicatif::ProgressBar::hidden();
@@ -642,9 +644,9 @@ fn progress_bar(wanted: bool, len: u64) -> indicatif::ProgressBar {
         Some(len),
         indicatif::ProgressDrawTarget::stderr(),
     );
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{elapsed_precise} [{wide_bar}] {human_pos}/{human_len} runs, {rate} runs/s, {eta} left",
-    ) {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
+        "{{elapsed_precise}} [{{wide_bar}}] {{human_pos}}/{{human_len}} {unit}, {{rate}} {unit}/s, {{eta}} left"
+    )) {
         let style = style
             .with_key(
                 "rate",

@@ -53,3 +53,5 @@ mod shrink;
 mod export;
 // Swarm faults: a fault mix drawn per seed, grouped failures, plain reproduction commands.
 mod swarm;
+// The broken variants and their fixed fault mixes (shared with examples/swarm_table.rs).
+mod variants;
