@@ -330,6 +330,8 @@ fn ddmin(s: &mut Shrinker, sc: &Scenario, t_v: SimTime) -> (Scenario, SimTime) {
     // contiguous chunks seldom hold such a pair, and many failures need
     // exactly one (a vote forgotten across a crash).
     let sched = &sc.faults.schedule;
+    // The downtimes of the crash-and-recovery pairs, for the pass after.
+    let mut downs: Vec<u64> = Vec::new();
     for (i, e) in sched.iter().enumerate() {
         let undo = sched[i + 1..]
             .iter()
@@ -342,6 +344,9 @@ fn ddmin(s: &mut Shrinker, sc: &Scenario, t_v: SimTime) -> (Scenario, SimTime) {
                 _ => false,
             });
         if let Some(u) = undo {
+            if let FaultAction::Crash(_) = e.action {
+                downs.push(u.at.0 - e.at.0);
+            }
             if !s.budget() {
                 break;
             }
@@ -357,18 +362,6 @@ fn ddmin(s: &mut Shrinker, sc: &Scenario, t_v: SimTime) -> (Scenario, SimTime) {
     // moment, not the faults that led the original run there, and a run
     // without them reaches such moments (an election, a contended
     // proposal) at times of its own.
-    let mut downs: Vec<u64> = Vec::new();
-    for (i, e) in sched.iter().enumerate() {
-        let FaultAction::Crash(n) = e.action else {
-            continue;
-        };
-        let back = sched[i + 1..]
-            .iter()
-            .find(|u| matches!(u.action, FaultAction::Recover(m) if m == n));
-        if let Some(u) = back {
-            downs.push(u.at.0 - e.at.0);
-        }
-    }
     // The shortest and the median downtime, and a restart (1 ms): a long
     // downtime lets the moment pass.
     downs.sort_unstable();
@@ -418,8 +411,7 @@ fn ddmin(s: &mut Shrinker, sc: &Scenario, t_v: SimTime) -> (Scenario, SimTime) {
                         action: FaultAction::Recover(n),
                     },
                 ];
-                let mut c = with(&quiet, &moved);
-                c.seed = quiet.seed;
+                let c = with(&quiet, &moved);
                 if let Some(tv) = s.fails_as_is(&c) {
                     return (c, tv);
                 }
