@@ -1012,6 +1012,21 @@ impl BusMonitor {
     }
 }
 
+/// The nearest-rank quantiles `qs` (ascending) of `v` (not empty), by
+/// selection rather than a sort. Each rank is selected among the values at
+/// and above the previous one (a selection leaves them after it): about 1.6
+/// passes over `v` for the usual 0.5, 0.9, 0.99, instead of 3.
+pub(super) fn nearest_ranks<const K: usize>(v: &mut [u32], qs: [f64; K]) -> [u32; K] {
+    let len = v.len();
+    let mut from = 0;
+    qs.map(|q| {
+        let k = ((libm::ceil(q * len as f64) as usize).clamp(1, len) - 1).max(from);
+        let x = *v[from..].select_nth_unstable(k - from).1;
+        from = k;
+        x
+    })
+}
+
 impl Monitor<Bus> for BusMonitor {
     fn properties() -> &'static [Property] {
         &PROPERTIES
@@ -1266,9 +1281,6 @@ impl Monitor<Bus> for BusMonitor {
 
     fn finish(&mut self, w: &World, out: &mut Vec<Violation>) -> Outcome {
         let end = w.now;
-        if std::env::var("BUS_DEBUG").is_ok() {
-            eprintln!("open {} requests {:?} pending {:?}", self.open, self.requests, self.pending.iter().filter(|&&r| self.recs[r as usize].open > 0).map(|&r| (self.recs[r as usize].env, self.recs[r as usize].open)).collect::<Vec<_>>());
-        }
         self.queue_advance(end);
         let every = self.cfg.sample_every.0;
         while (self.queue_series.len() as u64) * every <= end {
@@ -1361,12 +1373,7 @@ impl Monitor<Bus> for BusMonitor {
         let lat_max = lat.iter().copied().max();
         if let Some(lat_max) = lat_max {
             let ms = |us: u32| us as f64 / 1000.0;
-            let len = lat.len();
-            let mut rank = |q: f64| {
-                let k = libm::ceil(q * len as f64) as usize;
-                *lat.select_nth_unstable(k.clamp(1, len) - 1).1
-            };
-            let (p50, p90, p99) = (rank(0.5), rank(0.9), rank(0.99));
+            let [p50, p90, p99] = nearest_ranks(&mut lat, [0.5, 0.9, 0.99]);
             let sum: u64 = lat.iter().map(|&x| x as u64).sum();
             m.insert(
                 "latency_ms_mean".into(),

@@ -646,3 +646,22 @@ fn monitor_looks_up_positions_that_follow_subscription_changes() {
         assert!(m.lookups_agree());
     }
 }
+
+proptest::proptest! {
+    /// The latency percentiles by nested selection are the nearest ranks a
+    /// sort gives, whatever the values, ties and quantiles.
+    #[test]
+    fn nearest_ranks_by_selection_are_those_of_a_sort(
+        mut v in proptest::collection::vec(0u32..50, 1..300),
+        mut qs in proptest::array::uniform3(0.0f64..=1.0),
+    ) {
+        qs.sort_by(f64::total_cmp);
+        let mut sorted = v.clone();
+        sorted.sort_unstable();
+        let want = qs.map(|q| {
+            let k = (libm::ceil(q * v.len() as f64) as usize).clamp(1, v.len());
+            sorted[k - 1]
+        });
+        proptest::prop_assert_eq!(super::monitor::nearest_ranks(&mut v, qs), want);
+    }
+}
