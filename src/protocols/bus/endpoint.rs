@@ -8,6 +8,7 @@ use super::msg::{BusMsg, BusNote, Dest, DlqReason, Envelope, MsgId, PubStatus};
 use super::{counter, schedule, Bus, Outgoing, RetryKey, Role};
 use crate::node::{Ctx, NodeId, Submission};
 use crate::rng::NodeRng;
+use std::rc::Rc;
 
 impl Bus {
     /// A workload submission: draws what it does from the submission's own
@@ -152,7 +153,7 @@ impl Bus {
         } else {
             self.fact(ctx, BusNote::Published { env, write: None });
         }
-        ctx.send(router, BusMsg::Publish(env));
+        ctx.send(router, BusMsg::Publish(Rc::new(env)));
     }
 
     /// Arms the wait after attempt `k` (made at `last_at`) of `key`.
@@ -223,7 +224,7 @@ impl Bus {
                 n: k + 1,
                 write: None,
             });
-            ctx.send(router, BusMsg::Publish(env));
+            ctx.send(router, BusMsg::Publish(Rc::new(env)));
             self.schedule_retry(ctx, RetryKey::Outbox(id, k + 1), now, k as u32 + 1);
         } else {
             let o = dm!(self).outbox.swap_remove(i);

@@ -149,6 +149,7 @@ use alarm::Alarm;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
+use std::rc::Rc;
 
 /// A hasher for message ids in lookup-only sets and maps: one multiply
 /// (ids are already well spread: submission indices). Never iterated, so
@@ -449,6 +450,9 @@ pub struct Bus {
     unacked: Vec<u32>,
     /// `ack-before-store`: acknowledged, not stored yet.
     unstored: Vec<Envelope>,
+    /// The envelope of the last delivery sent, shared by the copies that
+    /// follow while they carry the same one (volatile: only a cache).
+    last_sent: Option<Rc<Envelope>>,
 
     // Receiver.
     reorder: BTreeMap<StreamKey, Reorder>,
@@ -640,6 +644,7 @@ impl Protocol for Bus {
             busy: false,
             unacked,
             noted_queue: 0,
+            last_sent: None,
             unstored: Vec::new(),
             floor: 0,
             reorder: BTreeMap::new(),
@@ -667,9 +672,9 @@ impl Protocol for Bus {
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: BusMsg) {
         match msg {
-            BusMsg::Publish(env) => self.on_publish(ctx, from, env),
+            BusMsg::Publish(env) => self.on_publish(ctx, from, *env),
             BusMsg::PubAck { id, status } => self.on_pub_ack(id, status),
-            BusMsg::Deliver(env) => self.on_deliver(ctx, from, env),
+            BusMsg::Deliver(env) => self.on_deliver(ctx, from, *env),
             BusMsg::Ack { id, reject } => self.on_ack(ctx, from, id, reject),
             BusMsg::Subscribe { topic, version } => {
                 self.on_subscribe(ctx, from, topic, true, version)

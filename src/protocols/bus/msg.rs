@@ -4,6 +4,7 @@
 use super::config::{Guarantee, Pattern};
 use crate::node::{NodeId, Note};
 use serde::Serialize;
+use std::rc::Rc;
 
 /// A message id: the index of the workload submission that created it
 /// (unique in a run), with [`REPLY_BIT`] set for the reply to a request.
@@ -114,7 +115,7 @@ impl DlqReason {
 #[serde(tag = "msg")]
 pub enum BusMsg {
     /// Publisher to router: take this message.
-    Publish(Envelope),
+    Publish(Rc<Envelope>),
     /// Router to publisher, acked guarantees (and refusals of any).
     PubAck {
         /// The message.
@@ -122,8 +123,11 @@ pub enum BusMsg {
         /// Stored or refused.
         status: PubStatus,
     },
-    /// Router to recipient.
-    Deliver(Envelope),
+    /// Router to recipient. A router's copies of one publication to its
+    /// subscribers share one envelope: a queued delivery is then 16 bytes
+    /// of message instead of 56, and a hundred copies in flight read one
+    /// cache line. The content, its hash and its trace are the envelope's.
+    Deliver(Rc<Envelope>),
     /// Recipient to router, acked guarantees: delivered (or a duplicate of
     /// a delivered one), or rejected with a reason.
     Ack {

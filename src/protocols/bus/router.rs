@@ -12,6 +12,7 @@ use super::config::{BusVariant, QueuePolicy};
 use super::msg::{BusMsg, BusNote, Dest, DlqReason, Envelope, MsgId, PubStatus};
 use super::{counter, Bus, BusConfig, Pair, Queued, RetryKey, Role, StoredMsg};
 use crate::node::{Ctx, NodeId};
+use std::rc::Rc;
 
 impl Bus {
     /// A publication arrived from `from` (a loopback from itself when a
@@ -226,6 +227,20 @@ impl Bus {
         }
     }
 
+    /// `env` to send: the envelope of the last copy sent if it is the same
+    /// (a fan-out's copies, one after another), else a new shared one.
+    #[inline]
+    fn shared(&mut self, env: Envelope) -> Rc<Envelope> {
+        match &self.last_sent {
+            Some(rc) if **rc == env => Rc::clone(rc),
+            _ => {
+                let rc = Rc::new(env);
+                self.last_sent = Some(Rc::clone(&rc));
+                rc
+            }
+        }
+    }
+
     /// The first attempt of `env` to `to`.
     fn send_first(&mut self, ctx: &mut Ctx<'_, Self>, mut env: Envelope, to: NodeId) {
         let cfg = ctx.config();
@@ -256,7 +271,8 @@ impl Bus {
             }
             self.schedule_retry(ctx, RetryKey::Pair(env.id, to, 1), now, 1);
         }
-        ctx.send(to, BusMsg::Deliver(env));
+        let shared = self.shared(env);
+        ctx.send(to, BusMsg::Deliver(shared));
         if cfg.service_time.0 > 0 {
             self.busy = true;
             ctx.set_timer(super::BusTimer::Service, cfg.service_time.0);
@@ -381,7 +397,8 @@ impl Bus {
             n: k + 1,
             write: None,
         });
-        ctx.send(to, BusMsg::Deliver(env));
+        let shared = self.shared(env);
+        ctx.send(to, BusMsg::Deliver(shared));
         self.schedule_retry(ctx, RetryKey::Pair(id, to, k + 1), now, k as u32 + 1);
     }
 

@@ -70,7 +70,7 @@ fn retry_after(s: &Step<Bus>) -> u64 {
 fn broker_stores_an_acked_publication_before_acking_and_fans_it_out() {
     let mut h = harness(BusConfig::default());
     let mut b = started(&mut h, 0);
-    let s = h.deliver(&mut b, 0, MS, 3, BusMsg::Publish(env(7, Guarantee::AtLeastOnce)));
+    let s = h.deliver(&mut b, 0, MS, 3, BusMsg::Publish(env(7, Guarantee::AtLeastOnce).into()));
     let d = s.persisted().expect("the store is persisted");
     assert_eq!(d.stored.len(), 1);
     assert_eq!(d.stored[0].env.id, 7);
@@ -98,7 +98,7 @@ fn broker_stores_an_acked_publication_before_acking_and_fans_it_out() {
         .count();
     assert_eq!(attempts, 2);
     // A retried copy is acknowledged again, not routed again.
-    let s = h.deliver(&mut b, 0, 2 * MS, 3, BusMsg::Publish(env(7, Guarantee::AtLeastOnce)));
+    let s = h.deliver(&mut b, 0, 2 * MS, 3, BusMsg::Publish(env(7, Guarantee::AtLeastOnce).into()));
     assert_eq!(s.sends().len(), 1, "{s:?}");
 }
 
@@ -110,7 +110,7 @@ fn ack_before_store_acks_in_a_callback_that_stores_nothing() {
     };
     let mut h = harness(cfg);
     let mut b = started(&mut h, 0);
-    let s = h.deliver(&mut b, 0, MS, 3, BusMsg::Publish(env(7, Guarantee::AtLeastOnce)));
+    let s = h.deliver(&mut b, 0, MS, 3, BusMsg::Publish(env(7, Guarantee::AtLeastOnce).into()));
     assert!(s.persisted().is_none());
     assert!(s.sends().iter().any(|(_, m)| matches!(m, BusMsg::PubAck { id: 7, .. })));
     assert!(s.timers().contains(&(BusTimer::Flush, 0)));
@@ -124,20 +124,20 @@ fn exactly_once_receiver_delivers_once_and_acks_every_copy() {
     let mut h = harness(cfg);
     let mut r = started(&mut h, 1);
     let e = env(9, Guarantee::ExactlyOnce);
-    let s = h.deliver(&mut r, 1, MS, 0, BusMsg::Deliver(e));
+    let s = h.deliver(&mut r, 1, MS, 0, BusMsg::Deliver(e.into()));
     assert_eq!(delivered(&s), vec![9]);
     assert_eq!(acks(&s), vec![(0, 9)]);
     // Delivery and window entry are one write (dedup_durable).
     let d = s.persisted().expect("the window entry is persisted");
     assert!(d.window.contains(9));
-    let s = h.deliver(&mut r, 1, 2 * MS, 0, BusMsg::Deliver(e));
+    let s = h.deliver(&mut r, 1, 2 * MS, 0, BusMsg::Deliver(e.into()));
     assert!(delivered(&s).is_empty());
     assert_eq!(acks(&s), vec![(0, 9)]);
     assert_eq!(count(&s, counter::DUP_SUPPRESSED), 1.0);
     // The window survives a crash: a retry after recovery is not delivered.
     let mut r2 = h.recover(1, &d);
     h.start(&mut r2, 1, 10 * MS);
-    let s = h.deliver(&mut r2, 1, 11 * MS, 0, BusMsg::Deliver(e));
+    let s = h.deliver(&mut r2, 1, 11 * MS, 0, BusMsg::Deliver(e.into()));
     assert!(delivered(&s).is_empty());
     assert_eq!(acks(&s), vec![(0, 9)]);
 }
@@ -151,12 +151,12 @@ fn a_window_lost_in_a_crash_breaks_exactly_once() {
     let mut h = harness(cfg);
     let mut r = started(&mut h, 1);
     let e = env(9, Guarantee::ExactlyOnce);
-    let s = h.deliver(&mut r, 1, MS, 0, BusMsg::Deliver(e));
+    let s = h.deliver(&mut r, 1, MS, 0, BusMsg::Deliver(e.into()));
     assert_eq!(delivered(&s), vec![9]);
     assert!(s.persisted().is_none(), "nothing durable to write");
     let mut r2 = h.recover(1, &Default::default());
     h.start(&mut r2, 1, 10 * MS);
-    let s = h.deliver(&mut r2, 1, 11 * MS, 0, BusMsg::Deliver(e));
+    let s = h.deliver(&mut r2, 1, 11 * MS, 0, BusMsg::Deliver(e.into()));
     assert_eq!(delivered(&s), vec![9], "the retry is delivered a second time");
 }
 
@@ -166,17 +166,17 @@ fn at_most_once_receiver_drops_copies_and_never_acks() {
     let mut r = started(&mut h, 1);
     let mut e = env(5, Guarantee::AtMostOnce);
     e.at = MS;
-    let s = h.deliver(&mut r, 1, 2 * MS, 0, BusMsg::Deliver(e));
+    let s = h.deliver(&mut r, 1, 2 * MS, 0, BusMsg::Deliver(e.into()));
     assert_eq!(delivered(&s), vec![5]);
     assert!(s.sends().is_empty());
-    let s = h.deliver(&mut r, 1, 3 * MS, 0, BusMsg::Deliver(e));
+    let s = h.deliver(&mut r, 1, 3 * MS, 0, BusMsg::Deliver(e.into()));
     assert!(delivered(&s).is_empty());
     assert_eq!(count(&s, counter::DUP_SUPPRESSED), 1.0);
     // After a restart, a copy published before the boot is too old to
     // tell apart: dropped.
     let mut r2 = h.recover(1, &Default::default());
     h.start(&mut r2, 1, 10 * MS);
-    let s = h.deliver(&mut r2, 1, 11 * MS, 0, BusMsg::Deliver(e));
+    let s = h.deliver(&mut r2, 1, 11 * MS, 0, BusMsg::Deliver(e.into()));
     assert!(delivered(&s).is_empty());
     assert_eq!(count(&s, counter::TOO_OLD), 1.0);
 }
@@ -190,9 +190,9 @@ fn forget_dedup_variant_delivers_a_copy_twice() {
     let mut h = harness(cfg);
     let mut r = started(&mut h, 1);
     let e = env(9, Guarantee::ExactlyOnce);
-    let s = h.deliver(&mut r, 1, MS, 0, BusMsg::Deliver(e));
+    let s = h.deliver(&mut r, 1, MS, 0, BusMsg::Deliver(e.into()));
     assert_eq!(delivered(&s), vec![9]);
-    let s = h.deliver(&mut r, 1, 2 * MS, 0, BusMsg::Deliver(e));
+    let s = h.deliver(&mut r, 1, 2 * MS, 0, BusMsg::Deliver(e.into()));
     assert_eq!(delivered(&s), vec![9]);
 }
 
@@ -207,7 +207,7 @@ fn publisher_retries_on_the_backoff_schedule_then_dead_letters() {
         n.end(c);
     });
     assert!(s.persisted().unwrap().outbox.iter().any(|o| o.env.id == 4));
-    assert!(s.sends().contains(&(Some(0), BusMsg::Publish(e))));
+    assert!(s.sends().contains(&(Some(0), BusMsg::Publish(e.into()))));
     let mut now = 0;
     let mut wait = retry_after(&s);
     for k in 1..cfg.max_attempts {
@@ -278,7 +278,7 @@ fn request_times_out_and_a_late_reply_is_discarded_and_counted() {
         .sends()
         .iter()
         .find_map(|(_, m)| match m {
-            BusMsg::Publish(e) => Some(*e),
+            BusMsg::Publish(e) => Some(**e),
             _ => None,
         })
         .expect("the request goes to the broker");
@@ -294,7 +294,7 @@ fn request_times_out_and_a_late_reply_is_discarded_and_counted() {
     reply.pattern = Pattern::Reply;
     reply.publisher = req.dest_client();
     reply.dest = Dest::Client(3);
-    let s = h.deliver(&mut p, 3, t + MS, 0, BusMsg::Deliver(reply));
+    let s = h.deliver(&mut p, 3, t + MS, 0, BusMsg::Deliver(reply.into()));
     assert!(s.notes().contains(&BusNote::LateReply { id: 11 }));
 }
 
@@ -321,19 +321,19 @@ fn fifo_buffers_early_messages_and_skips_a_gap_after_its_timeout() {
         ..env(id, Guarantee::AtMostOnce)
     };
     // 1 before 0: held, then both in order.
-    let s = h.deliver(&mut r, 1, MS, 0, BusMsg::Deliver(seq(21, 1)));
+    let s = h.deliver(&mut r, 1, MS, 0, BusMsg::Deliver(seq(21, 1).into()));
     assert!(delivered(&s).is_empty());
     assert!(s.timers().contains(&(BusTimer::Gap, cfg.gap_timeout.0)));
-    let s = h.deliver(&mut r, 1, 2 * MS, 0, BusMsg::Deliver(seq(20, 0)));
+    let s = h.deliver(&mut r, 1, 2 * MS, 0, BusMsg::Deliver(seq(20, 0).into()));
     assert_eq!(delivered(&s), vec![20, 21]);
     // 3 without 2: the gap is skipped after its timeout, and counted.
-    let s = h.deliver(&mut r, 1, 3 * MS, 0, BusMsg::Deliver(seq(23, 3)));
+    let s = h.deliver(&mut r, 1, 3 * MS, 0, BusMsg::Deliver(seq(23, 3).into()));
     assert!(delivered(&s).is_empty());
     let s = h.fire(&mut r, 1, 3 * MS + cfg.gap_timeout.0, BusTimer::Gap);
     assert_eq!(delivered(&s), vec![23]);
     assert_eq!(count(&s, counter::GAP_SKIPS), 1.0);
     // 2, late, is not delivered after 3.
-    let s = h.deliver(&mut r, 1, 200 * MS, 0, BusMsg::Deliver(seq(22, 2)));
+    let s = h.deliver(&mut r, 1, 200 * MS, 0, BusMsg::Deliver(seq(22, 2).into()));
     assert!(delivered(&s).is_empty());
 }
 
@@ -350,10 +350,10 @@ fn full_queue_drops_newest_or_refuses_the_publisher() {
         let mut h = harness(cfg);
         let mut b = started(&mut h, 0);
         // Two recipients: one sent now, one queued; the queue is full.
-        let s = h.deliver(&mut b, 0, MS, 3, BusMsg::Publish(env(1, Guarantee::AtMostOnce)));
+        let s = h.deliver(&mut b, 0, MS, 3, BusMsg::Publish(env(1, Guarantee::AtMostOnce).into()));
         assert_eq!(s.sends().len(), 1, "{policy}: {s:?}");
         assert_eq!(b.queue_len(), 1);
-        let s = h.deliver(&mut b, 0, MS, 3, BusMsg::Publish(env(2, Guarantee::AtMostOnce)));
+        let s = h.deliver(&mut b, 0, MS, 3, BusMsg::Publish(env(2, Guarantee::AtMostOnce).into()));
         match policy {
             QueuePolicy::Refuse => {
                 assert_eq!(
@@ -498,7 +498,7 @@ fn initial_subscriber_test_agrees_with_the_list() {
 fn fanout(h: &mut Harness<Bus>, b: &mut Bus, at: u64, id: MsgId, t: u32) -> Vec<NodeId> {
     let mut e = env(id, Guarantee::AtMostOnce);
     e.dest = Dest::Topic(t);
-    let s = h.deliver(b, 0, at, 3, BusMsg::Publish(e));
+    let s = h.deliver(b, 0, at, 3, BusMsg::Publish(e.into()));
     s.sends()
         .iter()
         .filter(|(_, m)| matches!(m, BusMsg::Deliver(_)))
