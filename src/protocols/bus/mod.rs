@@ -672,7 +672,13 @@ impl Protocol for Bus {
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: BusMsg) {
         match msg {
-            BusMsg::Publish(env) => self.on_publish(ctx, from, *env),
+            BusMsg::Publish(env) => {
+                let e = *env;
+                // Its first copies to subscribers carry the same envelope
+                // (first attempts): they share the publisher's.
+                self.last_sent = Some(env);
+                self.on_publish(ctx, from, e)
+            }
             BusMsg::PubAck { id, status } => self.on_pub_ack(id, status),
             BusMsg::Deliver(env) => self.on_deliver(ctx, from, *env),
             BusMsg::Ack { id, reject } => self.on_ack(ctx, from, id, reject),
