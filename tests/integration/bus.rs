@@ -15,8 +15,8 @@ use agentsim::run::check::{check_seeds, CheckSummary};
 use agentsim::run::run_silent;
 use agentsim::scenario::Scenario;
 
-/// Eight nodes (brokers first), a mixed workload of 150 submissions in the
-/// first 1.5 s; loss, duplication, reordering, random crashes of every node
+/// [`crate::variants::BUS`]: eight nodes (brokers first), a mixed workload
+/// of 150 submissions in the first 1.5 s; loss, duplication, reordering, random crashes of every node
 /// (brokers included) and random partitions until everything heals at 2 s.
 fn hostile(protocol: &str) -> Scenario {
     let mix = if protocol.contains("mix =") {
@@ -24,33 +24,9 @@ fn hostile(protocol: &str) -> Scenario {
     } else {
         "mix = \"publish=6,request=1,direct=1,broadcast=1,churn=1\""
     };
-    scenario(&format!(
-        r#"
-nodes = 8
-time_max = "30s"
-liveness_bound = "12s"
-[net]
-latency = "1ms..20ms"
-loss_ratio = 0.1
-dup_ratio = 0.05
-[faults]
-crash_mttf = "1500ms"
-crash_mttr = "200ms"
-partition_mtbf = "1s"
-partition_mttr = "300ms"
-heal_at = "2s"
-[workload]
-arrivals = "poisson:rate=100"
-count = 150
-target = "random"
-[protocol]
-name = "bus"
-topics = 4
-subscribers_per_topic = 3
-{mix}
-{protocol}
-"#
-    ))
+    // The shared fixture (the one the shrink tests use) ends with its
+    // `[protocol]` table, so the mix and the case's settings go after it.
+    scenario(&format!("{}{mix}\n{protocol}\n", crate::variants::BUS))
 }
 
 /// A metric the run reported.
