@@ -16,8 +16,9 @@ use agentsim::run::run_silent;
 use agentsim::scenario::Scenario;
 
 /// [`crate::variants::BUS`]: eight nodes (brokers first), a mixed workload
-/// of 150 submissions in the first 1.5 s; loss, duplication, reordering, random crashes of every node
-/// (brokers included) and random partitions until everything heals at 2 s.
+/// of 150 submissions in the first 1.5 s; loss, duplication, reordering,
+/// random crashes of every node (brokers included) and random partitions
+/// until everything heals at 2 s.
 fn hostile(protocol: &str) -> Scenario {
     let mix = if protocol.contains("mix =") {
         ""
