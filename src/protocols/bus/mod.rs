@@ -121,6 +121,7 @@ macro_rules! dm {
     };
 }
 
+mod arena;
 mod alarm;
 pub mod config;
 mod endpoint;

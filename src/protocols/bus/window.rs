@@ -9,6 +9,8 @@
 //! holds at least the `dedup_window` most recent ids only approximately: an
 //! id may be pushed out a little early by newer ids of its own set.
 
+use super::arena;
+
 /// Entries per set: four (id, publication time) pairs are one 64-byte line.
 pub const WAYS: usize = 4;
 
@@ -19,6 +21,71 @@ struct Set {
     ids: [u64; WAYS],
     /// Publication times.
     ats: [u64; WAYS],
+}
+
+/// A window's sets: a block of the bus's huge-page arena ([`super::arena`]),
+/// or none.
+#[derive(Default)]
+struct Sets(Option<arena::Block>);
+
+impl Sets {
+    /// `n` zeroed (free) sets, `n` a power of two.
+    fn zeroed(n: usize) -> Sets {
+        Sets(Some(arena::Block::zeroed(n * std::mem::size_of::<Set>())))
+    }
+}
+
+impl std::ops::Deref for Sets {
+    type Target = [Set];
+    #[inline]
+    fn deref(&self) -> &[Set] {
+        match &self.0 {
+            // SAFETY: the block is ours, 64-byte aligned, `bytes` long and
+            // initialised (zeroed: free sets, or written as sets since).
+            Some(b) => unsafe {
+                std::slice::from_raw_parts(b.as_ptr() as *const Set, b.bytes() / std::mem::size_of::<Set>())
+            },
+            None => &[],
+        }
+    }
+}
+
+impl std::ops::DerefMut for Sets {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [Set] {
+        match &mut self.0 {
+            // SAFETY: as in `deref`, and borrowed mutably through `self`.
+            Some(b) => unsafe {
+                std::slice::from_raw_parts_mut(b.as_ptr() as *mut Set, b.bytes() / std::mem::size_of::<Set>())
+            },
+            None => &mut [],
+        }
+    }
+}
+
+impl Clone for Sets {
+    fn clone(&self) -> Sets {
+        if self.is_empty() {
+            return Sets(None);
+        }
+        let mut copy = Sets::zeroed(self.len());
+        copy.copy_from_slice(self);
+        copy
+    }
+}
+
+impl PartialEq for Sets {
+    fn eq(&self, other: &Sets) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Sets {}
+
+impl std::fmt::Debug for Sets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 /// The set of a window of `2^(64 - shift)` sets that `id` goes to.
@@ -63,7 +130,7 @@ impl Hint {
 /// The ids a receiver delivered recently (see the module docs).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DedupWindow {
-    sets: Vec<Set>,
+    sets: Sets,
     /// `64 - log2(sets)`: the shift that turns a hash into a set index.
     shift: u32,
     len: u32,
@@ -75,7 +142,7 @@ impl DedupWindow {
     fn sized(capacity: u32) -> DedupWindow {
         let sets = (capacity as usize).div_ceil(WAYS).next_power_of_two().max(1);
         DedupWindow {
-            sets: vec![Set::default(); sets],
+            sets: Sets::zeroed(sets),
             shift: 64 - sets.trailing_zeros(),
             len: 0,
         }
@@ -185,6 +252,29 @@ mod tests {
         let mut z = DedupWindow::default();
         z.insert(8, 0, 0);
         assert!(z.contains(0) && !z.contains(1));
+    }
+
+    #[test]
+    fn a_copy_is_its_own_window() {
+        // A crash-surviving window is copied when the engine keeps the
+        // persisted state: the copy must not share the sets.
+        let mut w = DedupWindow::default();
+        assert_eq!(w.clone(), w);
+        for id in 0..100u64 {
+            w.insert(256, id, id);
+        }
+        let copy = w.clone();
+        assert_eq!(copy, w);
+        assert_ne!(copy.hint(), w.hint());
+        w.insert(256, 5000, 5000);
+        assert!(w.contains(5000) && !copy.contains(5000));
+        assert_ne!(copy, w);
+        assert!((0..100u64).all(|id| copy.contains(id)));
+        // Cleared, then used again: a fresh, empty window.
+        w.clear();
+        assert!(w.is_empty() && !w.contains(5000));
+        w.insert(256, 1, 1);
+        assert!(w.contains(1) && !w.contains(2) && w.len() == 1);
     }
 
     #[test]
