@@ -195,6 +195,10 @@ const PREFETCH_MIN_NODES: u32 = 4096;
 /// [`Protocol::PREFETCH`]); the node's first cache line is loaded twice as
 /// far ahead, so that the hook finds it in cache.
 const HOOK_AHEAD: usize = 2;
+// The queue shows this far ahead across its buckets' ends.
+const _: () = assert!(
+    PREFETCH_AHEAD <= super::queue::PEEK_AHEAD && 2 * HOOK_AHEAD <= super::queue::PEEK_AHEAD
+);
 
 /// Batches open for more timers, at most this many (oldest dropped first).
 const OPEN_BATCHES: usize = 4;
@@ -400,7 +404,12 @@ impl<P: Protocol, M: Monitor<P>> Simulation<P, M> {
             now: 0,
             seq: 0,
             events: 0,
-            queue: EventQueue::new(),
+            // The look-ahead below reads past a bucket's end where it runs.
+            queue: if n >= PREFETCH_MIN_NODES || P::PREFETCH {
+                EventQueue::with_look_ahead()
+            } else {
+                EventQueue::new()
+            },
             nodes,
             alive: vec![true; n as usize],
             down: 0,
