@@ -9,26 +9,6 @@ use agentsim::run::check::check_seeds;
 use agentsim::run::run_silent;
 use agentsim::scenario::Scenario;
 
-/// Loss, duplication, reordering, random partitions, frequent crashes with
-/// quick recoveries, a storage write delay, and a workload of 150 commands
-/// arriving while the faults go on; everything heals at 5 s.
-const HOSTILE: &str = r#"
-nodes = 5
-[net]
-latency = "1ms..30ms"
-loss_ratio = 0.05
-dup_ratio = 0.05
-[faults]
-crash_mttf = "200ms"
-crash_mttr = "2ms"
-partition_mtbf = "1s"
-[storage]
-delay = "1ms..5ms"
-[workload]
-arrivals = "every:20ms"
-count = 150
-"#;
-
 /// The same faults as flags, for the binary.
 const HOSTILE_FLAGS: [&str; 20] = [
     "--loss",
@@ -53,6 +33,18 @@ const HOSTILE_FLAGS: [&str; 20] = [
     "2",
 ];
 
+/// [`crate::variants::PAXOS`] on five nodes: loss, duplication, reordering,
+/// random partitions, frequent crashes with quick recoveries, a storage
+/// write delay, and a workload of 150 commands arriving while the faults
+/// go on; everything heals at 5 s. The fixture ends with its `[protocol]`
+/// table, so the case's settings go after it.
+fn hostile(protocol: &str) -> Scenario {
+    scenario(&format!(
+        "nodes = 5\n{}{protocol}\n",
+        crate::variants::PAXOS
+    ))
+}
+
 fn paxos(base: &str, protocol: &str) -> Scenario {
     scenario(&format!(
         "{base}\n[protocol]\nname = \"paxos\"\n{protocol}\n"
@@ -67,14 +59,14 @@ fn metric(r: &RunReport, name: &str) -> f64 {
 
 #[test]
 fn single_decree_keeps_safety_and_liveness_across_2000_faulty_seeds() {
-    let s = check_seeds(&paxos(HOSTILE, "mode = \"single\""), 0..2000, None).unwrap();
+    let s = check_seeds(&hostile("mode = \"single\""), 0..2000, None).unwrap();
     assert!(s.failures.is_empty(), "{:#?}", s.failures);
     assert_eq!(s.stops.get("done"), Some(&2000), "{:?}", s.stops);
 }
 
 #[test]
 fn multi_paxos_keeps_safety_and_liveness_across_2000_faulty_seeds() {
-    let s = check_seeds(&paxos(HOSTILE, "mode = \"multi\""), 0..2000, None).unwrap();
+    let s = check_seeds(&hostile("mode = \"multi\""), 0..2000, None).unwrap();
     assert!(s.failures.is_empty(), "{:#?}", s.failures);
     assert_eq!(s.stops.get("done"), Some(&2000), "{:?}", s.stops);
 }
@@ -397,7 +389,7 @@ fn retried_commands_execute_once_under_heavy_loss() {
 
 #[test]
 fn runs_are_deterministic_and_bad_settings_are_refused() {
-    let sc = paxos(HOSTILE, "mode = \"multi\"");
+    let sc = hostile("mode = \"multi\"");
     assert_eq!(run_silent(&sc).hash, run_silent(&sc).hash);
     let other = Scenario {
         seed: 1,
