@@ -753,6 +753,9 @@ impl<E> EventQueue<E> {
             self.stats.skipped += skipped;
             self.gather(slot);
             self.ring_len -= self.run.len() - before;
+            if self.look_ahead {
+                self.prefetch_bucket(self.cur.wrapping_add(1));
+            }
         }
         self.migrate();
         // All of them come after any left in `run` (earlier buckets): sort
@@ -765,6 +768,54 @@ impl<E> EventQueue<E> {
             self.check_stats();
         }
         true
+    }
+
+    /// The ring bucket a push at `time` would append to, if it goes to the
+    /// ring (not the current bucket, not the overflow).
+    #[inline]
+    fn ring_slot(&self, time: SimTime) -> Option<usize> {
+        let abs = time >> self.shift;
+        (!self.small_mode && abs > self.cur && abs - self.cur <= self.mask)
+            .then_some((abs & self.mask) as usize)
+    }
+
+    /// A hint for a push at `time` a few pushes from now: starts loading the
+    /// header of the bucket it goes to. Changes nothing.
+    #[inline]
+    pub fn prefetch_push(&self, time: SimTime) {
+        if let Some(slot) = self.ring_slot(time) {
+            crate::engine::prefetch(self.buckets.as_ptr().wrapping_add(slot));
+        }
+    }
+
+    /// A hint for a push at `time` a couple of pushes from now, its
+    /// bucket's header loaded by [`EventQueue::prefetch_push`] earlier:
+    /// starts loading the place the event goes to. Changes nothing.
+    #[inline]
+    pub fn prefetch_push_place(&self, time: SimTime) {
+        if let Some(slot) = self.ring_slot(time) {
+            let b = &self.buckets[slot];
+            crate::engine::prefetch(b.as_ptr().wrapping_add(b.len()));
+        }
+    }
+
+    /// Starts loading the open chunk of bucket `abs`, which the look-ahead
+    /// gathers soon: its events were written long ago and are out of cache.
+    #[inline]
+    fn prefetch_bucket(&self, abs: u64) {
+        let b = &self.buckets[(abs & self.mask) as usize];
+        if b.is_empty() {
+            return;
+        }
+        let start = b.as_ptr() as *const u8;
+        // From the start's cache line to the end's.
+        let end = std::mem::size_of_val(b.as_slice()) + start as usize % 64;
+        let first = start.wrapping_sub(start as usize % 64);
+        let mut off = 0;
+        while off < end {
+            crate::engine::prefetch(first.wrapping_add(off));
+            off += 64;
+        }
     }
 
     /// Moves overflow events that are now within the ring's year into it.
