@@ -1012,19 +1012,89 @@ impl BusMonitor {
     }
 }
 
-/// The nearest-rank quantiles `qs` (ascending) of `v` (not empty), by
-/// selection rather than a sort. Each rank is selected among the values at
-/// and above the previous one (a selection leaves them after it): about 1.6
-/// passes over `v` for the usual 0.5, 0.9, 0.99, instead of 3.
-pub(super) fn nearest_ranks<const K: usize>(v: &mut [u32], qs: [f64; K]) -> [u32; K] {
-    let len = v.len();
-    let mut from = 0;
-    qs.map(|q| {
-        let k = ((libm::ceil(q * len as f64) as usize).clamp(1, len) - 1).max(from);
-        let x = *v[from..].select_nth_unstable(k - from).1;
-        from = k;
-        x
-    })
+/// Latencies of delivered pairs (µs) for the end-of-run statistics: counted
+/// per value below [`Latencies::COUNTED`] (a bus's usual milliseconds), the
+/// rest (retries, long partitions) kept as they are. Exact: the nearest
+/// ranks, the sum and the maximum are those of the list of every value, at
+/// the cost of one count per pair rather than a list, its selections and
+/// a division per pair for the CDF.
+#[derive(Default)]
+pub(super) struct Latencies {
+    counts: Vec<u32>,
+    counted: u64,
+    rest: Vec<u32>,
+}
+
+impl Latencies {
+    /// Values below this are counted (65.5 ms; at most 256 KiB of counts).
+    pub(super) const COUNTED: u32 = 1 << 16;
+
+    #[inline]
+    pub(super) fn add(&mut self, l: u32) {
+        if l < Self::COUNTED {
+            let i = l as usize;
+            if i >= self.counts.len() {
+                self.counts.resize(i + 1, 0);
+            }
+            self.counts[i] += 1;
+            self.counted += 1;
+        } else {
+            self.rest.push(l);
+        }
+    }
+
+    pub(super) fn len(&self) -> u64 {
+        self.counted + self.rest.len() as u64
+    }
+
+    pub(super) fn max(&self) -> Option<u32> {
+        self.rest
+            .iter()
+            .copied()
+            .max()
+            .or_else(|| self.counts.iter().rposition(|&c| c > 0).map(|i| i as u32))
+    }
+
+    pub(super) fn sum(&self) -> u64 {
+        let counted: u64 = self.counts.iter().enumerate().map(|(v, &c)| v as u64 * c as u64).sum();
+        counted + self.rest.iter().map(|&l| l as u64).sum::<u64>()
+    }
+
+    /// Every value with how often it occurs (counted ones once each).
+    pub(super) fn each(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
+        let counted = self
+            .counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(v, &c)| (v as u32, c as u64));
+        counted.chain(self.rest.iter().map(|&l| (l, 1)))
+    }
+
+    /// The nearest-rank quantiles `qs` (ascending), as a sort of every
+    /// value would give them; not empty. Ranks among the counted values
+    /// walk the counts once; ranks past them are selected in the rest, each
+    /// among the values at and above the previous one.
+    pub(super) fn nearest_ranks<const K: usize>(&mut self, qs: [f64; K]) -> [u32; K] {
+        let len = self.len();
+        let (mut v, mut below, mut from) = (0usize, 0u64, 0usize);
+        qs.map(|q| {
+            // 1-based.
+            let k = (libm::ceil(q * len as f64) as u64).clamp(1, len);
+            if k <= self.counted {
+                while below + (self.counts[v] as u64) < k {
+                    below += self.counts[v] as u64;
+                    v += 1;
+                }
+                v as u32
+            } else {
+                let i = ((k - self.counted - 1) as usize).max(from);
+                let x = *self.rest[from..].select_nth_unstable(i - from).1;
+                from = i;
+                x
+            }
+        })
+    }
 }
 
 impl Monitor<Bus> for BusMonitor {
@@ -1294,7 +1364,7 @@ impl Monitor<Bus> for BusMonitor {
         let mut delivered = [0u64; 3];
         let mut extra = self.extra_unexpected;
         let mut unresolved = 0u64;
-        let mut lat: Vec<u32> = Vec::new();
+        let mut lat = Latencies::default();
         let (mut pub_attempts, mut pub_msgs) = (0u64, 0u64);
         for rec in &self.recs {
             if rec.retracted {
@@ -1323,7 +1393,7 @@ impl Monitor<Bus> for BusMonitor {
                 if p.copies > 0 {
                     delivered[g.index()] += 1;
                     extra[g.index()] += p.copies as u64 - 1;
-                    lat.push(p.first - 1);
+                    lat.add(p.first - 1);
                 } else if g.acked() && !p.dlq && !rec.dlq_all {
                     unresolved += 1;
                 }
@@ -1370,14 +1440,13 @@ impl Monitor<Bus> for BusMonitor {
         }
         // Nearest ranks by selection, not a sort (a sort of every pair's
         // latency was a tenth of the monitor's time on a large run).
-        let lat_max = lat.iter().copied().max();
+        let lat_max = lat.max();
         if let Some(lat_max) = lat_max {
             let ms = |us: u32| us as f64 / 1000.0;
-            let [p50, p90, p99] = nearest_ranks(&mut lat, [0.5, 0.9, 0.99]);
-            let sum: u64 = lat.iter().map(|&x| x as u64).sum();
+            let [p50, p90, p99] = lat.nearest_ranks([0.5, 0.9, 0.99]);
             m.insert(
                 "latency_ms_mean".into(),
-                sum as f64 / lat.len() as f64 / 1000.0,
+                lat.sum() as f64 / lat.len() as f64 / 1000.0,
             );
             m.insert("latency_ms_p50".into(), ms(p50));
             m.insert("latency_ms_p90".into(), ms(p90));
@@ -1426,7 +1495,7 @@ impl Monitor<Bus> for BusMonitor {
         let last = lat_max.map_or(0, |l| if step == 0 { 0 } else { (l as u64).div_ceil(step) as usize });
         let mut cdf = vec![0u64; points.min(last) + 1];
         let points = cdf.len() - 1;
-        for &l in &lat {
+        for (l, n) in lat.each() {
             // The first i with l <= i * step (in µs).
             let i = if step == 0 {
                 0
@@ -1434,7 +1503,7 @@ impl Monitor<Bus> for BusMonitor {
                 (l as u64).div_ceil(step) as usize
             };
             if i <= points {
-                cdf[i] += 1;
+                cdf[i] += n;
             }
         }
         let mut acc = 0u64;

@@ -648,20 +648,41 @@ fn monitor_looks_up_positions_that_follow_subscription_changes() {
 }
 
 proptest::proptest! {
-    /// The latency percentiles by nested selection are the nearest ranks a
-    /// sort gives, whatever the values, ties and quantiles.
+    /// The latency statistics from counts (and the values past them, by
+    /// nested selection) are those of the list of every value: the nearest
+    /// ranks a sort gives, the sum, the maximum, each value's multiplicity,
+    /// whatever the values, ties and quantiles.
     #[test]
-    fn nearest_ranks_by_selection_are_those_of_a_sort(
-        mut v in proptest::collection::vec(0u32..50, 1..300),
+    fn latency_statistics_are_those_of_the_list(
+        v in proptest::collection::vec(
+            proptest::prop_oneof![
+                0u32..50,
+                (super::monitor::Latencies::COUNTED - 3)..(super::monitor::Latencies::COUNTED + 40),
+            ],
+            1..300,
+        ),
         mut qs in proptest::array::uniform3(0.0f64..=1.0),
     ) {
         qs.sort_by(f64::total_cmp);
+        let mut lat = super::monitor::Latencies::default();
+        for &l in &v {
+            lat.add(l);
+        }
         let mut sorted = v.clone();
         sorted.sort_unstable();
         let want = qs.map(|q| {
             let k = (libm::ceil(q * v.len() as f64) as usize).clamp(1, v.len());
             sorted[k - 1]
         });
-        proptest::prop_assert_eq!(super::monitor::nearest_ranks(&mut v, qs), want);
+        proptest::prop_assert_eq!(lat.len(), v.len() as u64);
+        proptest::prop_assert_eq!(lat.max(), sorted.last().copied());
+        proptest::prop_assert_eq!(lat.sum(), v.iter().map(|&l| l as u64).sum::<u64>());
+        let mut each: Vec<u32> = lat
+            .each()
+            .flat_map(|(l, n)| std::iter::repeat_n(l, n as usize))
+            .collect();
+        each.sort_unstable();
+        proptest::prop_assert_eq!(&each, &sorted);
+        proptest::prop_assert_eq!(lat.nearest_ranks(qs), want);
     }
 }
