@@ -324,9 +324,14 @@ pub fn sweep(exp: &Experiment, opts: &SweepOptions) -> Result<SweepReport, Exper
     let mut done: BTreeMap<u64, RunResult> = BTreeMap::new();
     let mut discarded = 0;
     if let Some(m) = read_manifest(dir)? {
-        // A folder of an older results format names no base: the same name
-        // is enough (its rows are run again: they are not reusable).
-        let same_base = m.experiment == exp.name && (m.format < FORMAT || m.base == base_id(exp));
+        // A folder of an older results format names no base, and one of
+        // another model version may have named it with another hash
+        // function: the same name is enough (its rows are run again: they
+        // are not reusable).
+        let same_base = m.experiment == exp.name
+            && (m.format < FORMAT
+                || m.model != crate::hash::MODEL_VERSION
+                || m.base == base_id(exp));
         if !same_base && !opts.replace {
             return Err(ExperimentError::BadInput(format!(
                 "{}: holds results of experiment '{}' ({}), not of this one (accepted: another --out, or --replace to replace them)",

@@ -34,7 +34,7 @@
 //! Every event record, with full message contents, is folded into a 64-bit hash
 //! whatever the trace level, even when no file is written: the hash is the same
 //! at every level, so tests and sweeps compare runs cheaply. It is a
-//! multiply-fold hash over fixed-width little-endian words, defined here, so it
+//! multiply-rotate hash over fixed-width little-endian words, defined here, so it
 //! is identical on every platform. Writing a trace never changes the run: the
 //! writer only observes.
 

@@ -907,6 +907,34 @@ fn edits_rerun_only_the_rows_they_change() {
 }
 
 #[test]
+fn a_folder_of_an_older_model_version_is_swept_again() {
+    // Model version 3 changed the hash function that names bases: a folder
+    // of version 2 names its base otherwise, yet it is this experiment's,
+    // and its rows (another model) are all run again rather than refused.
+    let t = tempfile::tempdir().unwrap();
+    let exp = small_experiment(t.path(), 10);
+    let (clean, old) = (t.path().join("clean"), t.path().join("old"));
+    sweep(&["sweep", s(&exp), "--out", s(&clean)]);
+    sweep(&["sweep", s(&exp), "--out", s(&old)]);
+    let m = std::fs::read_to_string(old.join("manifest.toml")).unwrap();
+    let model = format!("model = {}", agentsim::hash::MODEL_VERSION);
+    assert!(m.contains(&model), "{m}");
+    let base = m.lines().find(|l| l.starts_with("base = ")).unwrap();
+    let m = m
+        .replace(&model, "model = 2")
+        .replace(base, "base = \"0123456789abcdef\"");
+    std::fs::write(old.join("manifest.toml"), m).unwrap();
+    let out = agentsim(&["sweep", s(&exp), "--out", s(&old)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("ran 20 (0 already done)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_same_files(&clean, &old);
+}
+
+#[test]
 fn another_experiments_folder_is_refused_unless_replaced() {
     let t = tempfile::tempdir().unwrap();
     let exp = small_experiment(t.path(), 4);
